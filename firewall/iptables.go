@@ -1,0 +1,213 @@
+package firewall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/coreos/go-iptables/iptables"
+)
+
+// Iptables reads and writes one of the two iptables backends through
+// github.com/coreos/go-iptables: iptables-nft (the `iptables` most distros
+// ship today) or iptables-legacy (x_tables, invisible to nft).
+type Iptables struct {
+	backend Backend
+	binary  string // command name or path
+	// ProcTables lists the legacy tables of this network namespace; the legacy
+	// reader runs nothing unless the filter table is listed there, because
+	// listing a legacy table creates it.
+	ProcTables string
+
+	once sync.Once
+	ipt  *iptables.IPTables
+	err  error
+}
+
+// NewIptablesNFT returns the iptables-nft backend.
+func NewIptablesNFT() *Iptables {
+	return &Iptables{backend: IptablesNFT, binary: "iptables-nft"}
+}
+
+// NewIptablesLegacy returns the iptables-legacy backend.
+func NewIptablesLegacy() *Iptables {
+	return &Iptables{backend: IptablesLegacy, binary: "iptables-legacy", ProcTables: "/proc/net/ip_tables_names"}
+}
+
+func (t *Iptables) Backend() Backend { return t.backend }
+
+func (t *Iptables) handle() (*iptables.IPTables, error) {
+	t.once.Do(func() {
+		path, err := exec.LookPath(t.binary)
+		if err != nil && t.backend == IptablesNFT {
+			// Some distros ship only `iptables`; use it when it is the nft flavour.
+			if p, e := exec.LookPath("iptables"); e == nil {
+				if out, e := exec.Command(p, "--version").Output(); e == nil && strings.Contains(string(out), "nf_tables") {
+					path, err = p, nil
+				}
+			}
+		}
+		if err != nil {
+			t.err = fmt.Errorf("%s not found: install the iptables package (apt install iptables)", t.binary)
+			return
+		}
+		t.ipt, t.err = iptables.New(iptables.Path(path), iptables.Timeout(5))
+	})
+	return t.ipt, t.err
+}
+
+// legacyTables reports the legacy tables that exist in this namespace.
+func (t *Iptables) legacyTables() ([]string, error) {
+	b, err := os.ReadFile(t.ProcTables)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil // kernel without legacy iptables
+		}
+		return nil, err
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// InputPath implements Reader.
+func (t *Iptables) InputPath(ctx context.Context) BackendState {
+	st := BackendState{Backend: t.backend}
+	if t.backend == IptablesLegacy {
+		tables, err := t.legacyTables()
+		if err != nil {
+			st.Err = err.Error()
+			return st
+		}
+		st.Present = len(tables) > 0
+		if !slices.Contains(tables, "filter") {
+			return st
+		}
+	}
+	ipt, err := t.handle()
+	if err != nil {
+		st.Err = err.Error()
+		return st
+	}
+	seen := map[string]bool{}
+	var errs []string
+	var walk func(names []string)
+	walk = func(names []string) {
+		type res struct {
+			c   Chain
+			err error
+		}
+		results := make([]res, len(names))
+		var wg sync.WaitGroup
+		for i, n := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := t.chain(ctx, ipt, n)
+				results[i] = res{c, err}
+			}()
+		}
+		wg.Wait()
+		var next []string
+		for _, r := range results {
+			if r.err != nil {
+				errs = append(errs, r.err.Error())
+				continue
+			}
+			st.Chains = append(st.Chains, r.c)
+			for _, rule := range r.c.Rules {
+				if (rule.Verdict == Jump || rule.Verdict == Goto) && !seen[rule.Target] {
+					seen[rule.Target] = true
+					next = append(next, rule.Target)
+				}
+			}
+		}
+		if len(next) > 0 && ctx.Err() == nil {
+			walk(next)
+		}
+	}
+	seen["INPUT"] = true
+	walk([]string{"INPUT"})
+	for _, c := range st.Chains {
+		if len(c.Rules) > 0 || c.Policy == "DROP" {
+			st.Present = true
+		}
+		if IsTailscaleChain(c.Chain) {
+			st.Tailscale = true
+		}
+	}
+	if !st.Tailscale && t.backend == IptablesNFT {
+		// ts-input may exist without being hooked (yet).
+		if ok, _ := ipt.ChainExists("filter", "ts-input"); ok {
+			st.Tailscale, st.Present = true, true
+		}
+	}
+	if len(errs) > 0 {
+		st.Err = strings.Join(errs, "; ")
+	}
+	return st
+}
+
+// Chain implements Reader.
+func (t *Iptables) Chain(ctx context.Context, ref ChainRef) (Chain, error) {
+	ipt, err := t.handle()
+	if err != nil {
+		return Chain{}, err
+	}
+	return t.chain(ctx, ipt, ref.Chain)
+}
+
+func (t *Iptables) chain(ctx context.Context, ipt *iptables.IPTables, name string) (Chain, error) {
+	if err := ctx.Err(); err != nil {
+		return Chain{}, err
+	}
+	lines, err := ipt.ListWithCounters("filter", name)
+	if err != nil {
+		return Chain{}, fmt.Errorf("%s -t filter -v -S %s: %s", t.backend, name, cleanErr(err))
+	}
+	chains, _, perr := ParseIptablesS(strings.Join(lines, "\n"), t.backend, "filter")
+	c := Chain{ChainRef: ChainRef{Backend: t.backend, Family: IPv4, Table: "filter", Chain: name}}
+	if pc, ok := chains[name]; ok {
+		c.Policy, c.Rules = pc.Policy, pc.Rules
+		if pc.Policy != "" {
+			c.Hook = "input"
+		}
+	}
+	if perr != nil {
+		return c, fmt.Errorf("%s: chain %s: %v", t.backend, name, perr)
+	}
+	return c, nil
+}
+
+func cleanErr(err error) string {
+	var e *iptables.Error
+	if errors.As(err, &e) {
+		msg := strings.TrimSpace(e.Error())
+		return strings.Join(strings.Fields(msg), " ")
+	}
+	return err.Error()
+}
+
+// Insert implements Writer.
+func (t *Iptables) Insert(ctx context.Context, ref ChainRef, pos int, spec Spec) error {
+	ipt, err := t.handle()
+	if err != nil {
+		return err
+	}
+	if pos <= 0 {
+		return ipt.Append(ref.Table, ref.Chain, spec.IptablesArgs()...)
+	}
+	return ipt.Insert(ref.Table, ref.Chain, pos, spec.IptablesArgs()...)
+}
+
+// Delete implements Writer.
+func (t *Iptables) Delete(ctx context.Context, ref ChainRef, spec Spec) error {
+	ipt, err := t.handle()
+	if err != nil {
+		return err
+	}
+	return ipt.DeleteIfExists(ref.Table, ref.Chain, spec.IptablesArgs()...)
+}
