@@ -1,0 +1,318 @@
+// Package tailscale reads Tailscale's state on this host through the local
+// `tailscale` CLI: the daemon's version, backend state, prefs (netfilter mode,
+// accept-dns) and node attributes. It never changes anything.
+package tailscale
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// NodeAttrDisableCGNATDrop is the node attribute (tailscaled ≥ 1.98) that turns
+// the CGNAT DROP rule into RETURN.
+const NodeAttrDisableCGNATDrop = "disable-linux-cgnat-drop-rule"
+
+// Runner runs the tailscale CLI; tests substitute a fake.
+type Runner interface {
+	Run(ctx context.Context, args ...string) (stdout []byte, err error)
+}
+
+// ExecRunner runs the real CLI found on PATH (or at Path).
+type ExecRunner struct{ Path string }
+
+// ErrNotInstalled means there is no tailscale CLI on this host.
+var ErrNotInstalled = errors.New("tailscale CLI not found")
+
+func (r ExecRunner) Run(ctx context.Context, args ...string) ([]byte, error) {
+	path := r.Path
+	if path == "" {
+		p, err := exec.LookPath("tailscale")
+		if err != nil {
+			return nil, ErrNotInstalled
+		}
+		path = p
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out.Bytes(), fmt.Errorf("tailscale %s: %s", strings.Join(args, " "), firstLine(msg))
+	}
+	return out.Bytes(), nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// NetfilterMode is tailscaled's netfilter mode pref.
+type NetfilterMode string
+
+const (
+	NetfilterOff      NetfilterMode = "off"
+	NetfilterNoDivert NetfilterMode = "nodivert"
+	NetfilterOn       NetfilterMode = "on"
+)
+
+// State is what the CLI says about Tailscale on this host. Fields the CLI
+// could not provide stay at their zero value and the reason is in Errors.
+type State struct {
+	Installed       bool          `json:"installed"`
+	Version         string        `json:"version,omitempty"`        // daemon (or CLI) version, "1.102.3"
+	CLIVersion      string        `json:"cli_version,omitempty"`    // the CLI's own version
+	BackendState    string        `json:"backend_state,omitempty"`  // Running, NeedsLogin, Stopped, Starting
+	NetfilterMode   NetfilterMode `json:"netfilter_mode,omitempty"` // "" when unknown
+	NetfilterKind   string        `json:"netfilter_kind,omitempty"` // "", "iptables" or "nftables"
+	AcceptDNS       *bool         `json:"accept_dns,omitempty"`
+	CGNATDropOff    bool          `json:"cgnat_drop_disabled"`
+	TailscaleIPs    []string      `json:"tailscale_ips,omitempty"`
+	HostName        string        `json:"host_name,omitempty"`
+	DNSName         string        `json:"dns_name,omitempty"`
+	Tags            []string      `json:"tags,omitempty"`
+	AdvertiseRoutes []string      `json:"advertise_routes,omitempty"`
+	ExitNode        bool          `json:"advertises_exit_node,omitempty"`
+	Errors          []string      `json:"errors,omitempty"`
+}
+
+// Read asks the CLI for version, status and prefs concurrently. It does not
+// fail: what could not be read is recorded in State.Errors.
+func Read(ctx context.Context, r Runner) State {
+	var (
+		st               State
+		mu               sync.Mutex
+		wg               sync.WaitGroup
+		vOut, sOut, pOut []byte
+		vErr, sErr, pErr error
+	)
+	run := func(out *[]byte, e *error, args ...string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := r.Run(ctx, args...)
+			mu.Lock()
+			*out, *e = b, err
+			mu.Unlock()
+		}()
+	}
+	run(&vOut, &vErr, "version", "--json")
+	run(&sOut, &sErr, "status", "--json")
+	run(&pOut, &pErr, "debug", "prefs")
+	wg.Wait()
+
+	if errors.Is(vErr, ErrNotInstalled) {
+		return State{Installed: false}
+	}
+	st.Installed = true
+	note := func(err error) {
+		if err != nil {
+			st.Errors = append(st.Errors, err.Error())
+		}
+	}
+	if vErr == nil {
+		v, err := ParseVersionJSON(vOut)
+		note(err)
+		st.CLIVersion = v
+	} else {
+		note(vErr)
+	}
+	if sErr == nil || len(sOut) > 0 {
+		// `tailscale status --json` prints JSON even when it exits non-zero
+		// (e.g. NeedsLogin), so parse whatever came out.
+		s, err := ParseStatusJSON(sOut)
+		if err != nil {
+			note(sErr)
+			note(err)
+		} else {
+			st.BackendState = s.BackendState
+			st.Version = s.Version
+			st.CGNATDropOff = s.CGNATDropOff
+			st.TailscaleIPs, st.HostName, st.DNSName, st.Tags = s.TailscaleIPs, s.HostName, s.DNSName, s.Tags
+		}
+	} else {
+		note(sErr)
+		if strings.Contains(sErr.Error(), "doesn't appear to be running") || strings.Contains(sErr.Error(), "connect") {
+			st.BackendState = "NotRunning"
+		}
+	}
+	if pErr == nil {
+		p, err := ParsePrefsJSON(pOut)
+		note(err)
+		if err == nil {
+			st.NetfilterMode, st.NetfilterKind = p.NetfilterMode, p.NetfilterKind
+			st.AcceptDNS = p.CorpDNS
+			st.AdvertiseRoutes, st.ExitNode = p.Routes, p.ExitNode
+		}
+	} else {
+		note(pErr)
+	}
+	if st.Version == "" {
+		st.Version = st.CLIVersion
+	}
+	return st
+}
+
+// ParseVersionJSON reads `tailscale version --json`.
+func ParseVersionJSON(b []byte) (string, error) {
+	var v struct {
+		MajorMinorPatch string `json:"majorMinorPatch"`
+		Short           string `json:"short"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return "", fmt.Errorf("tailscale version --json: unexpected output: %v", err)
+	}
+	if v.MajorMinorPatch != "" {
+		return v.MajorMinorPatch, nil
+	}
+	if ver, ok := ParseVersion(v.Short); ok {
+		return ver.String(), nil
+	}
+	return "", errors.New("tailscale version --json: no version in output")
+}
+
+// Status is the part of `tailscale status --json` tsdoctor uses.
+type Status struct {
+	Version      string
+	BackendState string
+	TailscaleIPs []string
+	HostName     string
+	DNSName      string
+	Tags         []string
+	CGNATDropOff bool
+}
+
+// ParseStatusJSON reads `tailscale status --json`.
+func ParseStatusJSON(b []byte) (Status, error) {
+	var raw struct {
+		Version      string
+		BackendState string
+		TailscaleIPs []string
+		Self         *struct {
+			HostName     string
+			DNSName      string
+			TailscaleIPs []string
+			Tags         []string
+			CapMap       map[string]json.RawMessage
+			Capabilities []string
+		}
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Status{}, fmt.Errorf("tailscale status --json: unexpected output: %v", err)
+	}
+	s := Status{BackendState: raw.BackendState, TailscaleIPs: raw.TailscaleIPs}
+	if v, ok := ParseVersion(raw.Version); ok {
+		s.Version = v.String()
+	}
+	if raw.Self != nil {
+		s.HostName, s.DNSName, s.Tags = raw.Self.HostName, raw.Self.DNSName, raw.Self.Tags
+		if len(s.TailscaleIPs) == 0 {
+			s.TailscaleIPs = raw.Self.TailscaleIPs
+		}
+		_, s.CGNATDropOff = raw.Self.CapMap[NodeAttrDisableCGNATDrop]
+		for _, c := range raw.Self.Capabilities {
+			if c == NodeAttrDisableCGNATDrop {
+				s.CGNATDropOff = true
+			}
+		}
+	}
+	if s.BackendState == "" {
+		return s, errors.New("tailscale status --json: no BackendState in output")
+	}
+	return s, nil
+}
+
+// Prefs is the part of `tailscale debug prefs` tsdoctor uses.
+type Prefs struct {
+	NetfilterMode NetfilterMode
+	NetfilterKind string
+	CorpDNS       *bool
+	Routes        []string
+	ExitNode      bool
+}
+
+// ParsePrefsJSON reads `tailscale debug prefs`.
+func ParsePrefsJSON(b []byte) (Prefs, error) {
+	var raw struct {
+		NetfilterMode   *int
+		NetfilterKind   string
+		CorpDNS         *bool
+		AdvertiseRoutes []string
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Prefs{}, fmt.Errorf("tailscale debug prefs: unexpected output: %v", err)
+	}
+	p := Prefs{NetfilterKind: raw.NetfilterKind, CorpDNS: raw.CorpDNS}
+	if raw.NetfilterMode != nil {
+		switch *raw.NetfilterMode {
+		case 0:
+			p.NetfilterMode = NetfilterOff
+		case 1:
+			p.NetfilterMode = NetfilterNoDivert
+		case 2:
+			p.NetfilterMode = NetfilterOn
+		default:
+			return p, fmt.Errorf("tailscale debug prefs: unknown NetfilterMode %d", *raw.NetfilterMode)
+		}
+	}
+	for _, r := range raw.AdvertiseRoutes {
+		// An exit node advertises the two default routes.
+		if r == "0.0.0.0/0" || r == "::/0" {
+			p.ExitNode = true
+		} else {
+			p.Routes = append(p.Routes, r)
+		}
+	}
+	return p, nil
+}
+
+// Version is a parsed Tailscale version; suffixes are ignored.
+type Version struct{ Major, Minor, Patch int }
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// Less reports whether v is older than o.
+func (v Version) Less(o Version) bool {
+	if v.Major != o.Major {
+		return v.Major < o.Major
+	}
+	if v.Minor != o.Minor {
+		return v.Minor < o.Minor
+	}
+	return v.Patch < o.Patch
+}
+
+// ParseVersion reads "1.102.3", "1.96.5-ERR-BuildInfo", "1.102.3-t4a5b6c7d8-g..."
+// and "v1.80.0" leniently.
+func ParseVersion(s string) (Version, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	if i := strings.IndexAny(s, "-+ \n"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Version{}, false
+	}
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 || x > 1_000_000 {
+			return Version{}, false
+		}
+		n[i] = x
+	}
+	return Version{n[0], n[1], n[2]}, true
+}
+
+// CGNATAttrSince is the first version that honours the node attribute.
+var CGNATAttrSince = Version{1, 98, 0}

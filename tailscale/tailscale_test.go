@@ -1,0 +1,139 @@
+package tailscale
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.102.3": "1.102.3", "1.96.5-ERR-BuildInfo": "1.96.5", "1.102.3-t4a5b6c7d8-gabc": "1.102.3",
+		"v1.80.0": "1.80.0", " 1.98 ": "1.98.0",
+	} {
+		v, ok := ParseVersion(in)
+		if !ok || v.String() != want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %s", in, v, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "x.y.z", "1", "1.2.3.4", "-1.2.3"} {
+		if _, ok := ParseVersion(bad); ok {
+			t.Errorf("ParseVersion(%q) accepted", bad)
+		}
+	}
+	if !(Version{1, 96, 5}).Less(CGNATAttrSince) || (Version{1, 102, 3}).Less(CGNATAttrSince) {
+		t.Error("Less is wrong")
+	}
+}
+
+func TestParseStatusAndPrefs(t *testing.T) {
+	b, _ := os.ReadFile("testdata/status-nodeattr.json")
+	s, err := ParseStatusJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version != "1.102.3" || s.BackendState != "Running" || !s.CGNATDropOff || s.TailscaleIPs[0] != "100.101.102.103" || s.Tags[0] != "tag:aliyun" {
+		t.Errorf("status = %+v", s)
+	}
+	p, err := ParsePrefsJSON(mustRead(t, "testdata/prefs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NetfilterMode != NetfilterOn || p.CorpDNS == nil || !*p.CorpDNS || !p.ExitNode || !slices.Equal(p.Routes, []string{"10.0.0.0/24"}) {
+		t.Errorf("prefs = %+v", p)
+	}
+	for _, bad := range []string{"", "{", "[]", `{"NetfilterMode": 7}`} {
+		if _, err := ParsePrefsJSON([]byte(bad)); err == nil {
+			t.Errorf("ParsePrefsJSON(%q): want error", bad)
+		}
+	}
+	if _, err := ParseStatusJSON([]byte(`{"Version":"1.2.3"}`)); err == nil {
+		t.Error("status without BackendState: want error")
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type fakeRunner map[string]struct {
+	out string
+	err error
+}
+
+func (f fakeRunner) Run(_ context.Context, args ...string) ([]byte, error) {
+	r, ok := f[strings.Join(args, " ")]
+	if !ok {
+		return nil, errors.New("unexpected call")
+	}
+	return []byte(r.out), r.err
+}
+
+func TestRead(t *testing.T) {
+	status, _ := os.ReadFile("testdata/status-nodeattr.json")
+	prefs, _ := os.ReadFile("testdata/prefs.json")
+	st := Read(context.Background(), fakeRunner{
+		"version --json": {out: `{"majorMinorPatch":"1.102.3","short":"1.102.3"}`},
+		"status --json":  {out: string(status)},
+		"debug prefs":    {out: string(prefs)},
+	})
+	if !st.Installed || st.Version != "1.102.3" || st.NetfilterMode != NetfilterOn || !st.CGNATDropOff || len(st.Errors) != 0 {
+		t.Errorf("state = %+v", st)
+	}
+
+	// tailscaled stopped: the CLI works, the daemon does not answer.
+	down := errors.New("tailscale status --json: failed to connect to local tailscaled; it doesn't appear to be running")
+	st = Read(context.Background(), fakeRunner{
+		"version --json": {out: `{"majorMinorPatch":"1.96.5"}`},
+		"status --json":  {err: down},
+		"debug prefs":    {err: errors.New("tailscale debug prefs: failed to connect")},
+	})
+	if !st.Installed || st.Version != "1.96.5" || st.BackendState != "NotRunning" || len(st.Errors) != 2 {
+		t.Errorf("stopped state = %+v", st)
+	}
+
+	// Not installed.
+	st = Read(context.Background(), fakeRunner{
+		"version --json": {err: ErrNotInstalled}, "status --json": {err: ErrNotInstalled}, "debug prefs": {err: ErrNotInstalled},
+	})
+	if st.Installed {
+		t.Error("want not installed")
+	}
+
+	// A CLI that prints something unexpected.
+	st = Read(context.Background(), fakeRunner{
+		"version --json": {out: "1.102.3\n  tailscale commit: abc"},
+		"status --json":  {out: "<html>"},
+		"debug prefs":    {out: "null"},
+	})
+	if !st.Installed || len(st.Errors) < 2 {
+		t.Errorf("garbage state = %+v", st)
+	}
+}
+
+func FuzzParseCLIJSON(f *testing.F) {
+	f.Add([]byte(`{"majorMinorPatch":"1.102.3"}`))
+	f.Add(mustReadF(f, "testdata/status-nodeattr.json"))
+	f.Add(mustReadF(f, "testdata/prefs.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = ParseVersionJSON(b)
+		_, _ = ParseStatusJSON(b)
+		_, _ = ParsePrefsJSON(b)
+		_, _ = ParseVersion(string(b))
+	})
+}
+
+func mustReadF(f *testing.F, name string) []byte {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
