@@ -1,0 +1,256 @@
+package checks
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tailscale"
+)
+
+// Steps are the checks in the article's order.
+var Steps = []Step{
+	{ID: "connectivity", Run: connectivity},
+	{ID: "dns", Run: dnsStep},
+	{ID: "magicdns", Run: magicDNS},
+	{ID: "trace", Run: trace},
+	{ID: "rules", Run: rules},
+	{ID: "services", Run: services},
+}
+
+// StepIDs lists the step IDs in order.
+func StepIDs() []string {
+	ids := make([]string, len(Steps))
+	for i, s := range Steps {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// lazy computes a value once, for whichever step asks first; the others wait.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+}
+
+func (l *lazy[T]) get(f func() T) T {
+	l.once.Do(func() { l.v = f() })
+	return l.v
+}
+
+// run is one execution of the engine: shared facts are computed once.
+type run struct {
+	ctx  context.Context
+	env  Env
+	opts Options
+
+	fw     lazy[fwFacts]
+	ts     lazy[tailscale.State]
+	res    lazy[resolverFacts]
+	rt     lazy[routeFacts]
+	probes lazy[*probeSet]
+	trc    lazy[traceFacts]
+}
+
+type fwFacts struct {
+	snap  *firewall.Snapshot // nil when not readable
+	err   i18n.Msg
+	swept []firewall.Rule // leftover trace rules removed at start
+}
+
+type routeFacts struct {
+	routes     []hostinfo.Route
+	neighbours []hostinfo.Neighbour
+	err        string
+}
+
+func (r *run) firewall() fwFacts {
+	return r.fw.get(func() fwFacts {
+		if r.env.Firewall == nil {
+			return fwFacts{err: i18n.M("fw.noroot")}
+		}
+		snap := r.env.Firewall.Snapshot(r.ctx)
+		f := fwFacts{snap: snap}
+		if r.env.Root {
+			// A trace rule left by a killed tsdoctor: remove it before anything else.
+			f.swept = sweepTraceRules(context.WithoutCancel(r.ctx), r.env.Firewall, snap)
+			if len(f.swept) > 0 {
+				f.snap = r.env.Firewall.Snapshot(r.ctx)
+			}
+		}
+		return f
+	})
+}
+
+func (r *run) tailscale() tailscale.State {
+	return r.ts.get(func() tailscale.State { return tailscale.Read(r.ctx, r.env.Tailscale) })
+}
+
+func (r *run) routes() routeFacts {
+	return r.rt.get(func() routeFacts {
+		var f routeFacts
+		var err error
+		if f.routes, err = r.env.Paths.ReadRoutes(); err != nil {
+			f.err = err.Error()
+		}
+		f.neighbours, _ = r.env.Paths.ReadNeighbours()
+		return f
+	})
+}
+
+func (r *run) probeSet() *probeSet {
+	return r.probes.get(func() *probeSet { return r.runProbes(r.ctx) })
+}
+
+func (r *run) ecs() bool { return r.opts.ECS || r.env.Paths.IsAlibabaECS() }
+
+// Run runs the selected steps concurrently (each waits only for the facts
+// it needs) under one deadline and returns the report.
+func Run(ctx context.Context, env Env, opts Options) Report {
+	start := time.Now()
+	if env.Now != nil {
+		start = env.Now()
+	}
+	def := DefaultOptions()
+	if opts.Timeout <= 0 {
+		opts.Timeout = def.Timeout
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = def.ProbeTimeout
+	}
+	if opts.QueryName == "" {
+		opts.QueryName = def.QueryName
+	}
+	if opts.Internet == nil {
+		opts.Internet = def.Internet
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	r := &run{ctx: ctx, env: env, opts: opts}
+
+	var steps []Step
+	for _, s := range Steps {
+		if len(opts.Only) == 0 || slices.Contains(opts.Only, s.ID) {
+			steps = append(steps, s)
+		}
+	}
+	findings := make([]Finding, len(steps))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, s := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			f := s.Run(ctx, r)
+			f.ID, f.Elapsed = s.ID, time.Since(t0)
+			if f.Explain == "" {
+				f.Explain = "explain." + s.ID
+			}
+			findings[i] = f
+			if opts.Progress != nil {
+				mu.Lock()
+				opts.Progress(f)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+
+	rep := Report{Steps: findings, Tailscale: r.tailscale(), Blocked: []BlockedService{}}
+	rep.Firewall = r.firewall().snap
+	r.verdict(&rep)
+	rep.Elapsed = time.Since(start)
+	return rep
+}
+
+// verdict decides the overall answer from the shared facts and findings.
+func (r *run) verdict(rep *Report) {
+	ps := r.probeSet()
+	seen := map[string]bool{}
+	for _, p := range ps.probes {
+		c := p.culprit()
+		if c == nil || !hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+			continue
+		}
+		if rep.Culprit == nil {
+			cc := *c
+			rep.Culprit = &cc
+		}
+		key := p.Addr.String() + p.Service
+		if !seen[key] {
+			seen[key] = true
+			rep.Blocked = append(rep.Blocked, BlockedService{Address: p.Addr.Addr(), Port: p.Addr.Port(), Service: p.Service})
+		}
+	}
+	for _, b := range r.servicesBlockedStatically() {
+		key := b.Address.String() + b.Service
+		if !seen[key] {
+			seen[key] = true
+			rep.Blocked = append(rep.Blocked, b)
+		}
+	}
+	failed := false
+	for _, f := range rep.Steps {
+		if f.Status == Fail {
+			failed = true
+		}
+	}
+	switch {
+	case rep.Culprit != nil:
+		rep.Verdict = Blocked
+	case r.firewall().snap == nil && r.cgnatUnanswered():
+		// Something in 100.64/10 does not answer and we cannot see why.
+		rep.Verdict = Error
+		rep.Hint = i18n.M("hint.root")
+	case failed:
+		rep.Verdict = Degraded
+	default:
+		rep.Verdict = Healthy
+	}
+}
+
+func (r *run) cgnatUnanswered() bool {
+	for _, p := range r.probeSet().probes {
+		if !p.Result.OK && hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExitCode maps a verdict to the process exit code: 0 healthy, 1 a problem
+// was found, 2 the check could not be made.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Healthy:
+		return 0
+	case Blocked, Degraded:
+		return 1
+	}
+	return 2
+}
+
+// cmdIptables is the iptables command the learner would type for a backend.
+func cmdIptables(b firewall.Backend) string {
+	switch b {
+	case firewall.IptablesLegacy:
+		return "iptables-legacy"
+	case firewall.NFTables:
+		return "nft"
+	}
+	return "iptables"
+}
+
+func joinAddrs[T interface{ String() string }](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,87 @@
+package checks
+
+import (
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// SchemaCheckV1 names the JSON document `tsdoctor check --json` writes.
+const SchemaCheckV1 = "tsdoctor.check/v1"
+
+// CheckJSON is the tsdoctor.check/v1 document. Fields may be added; existing
+// ones keep their meaning.
+type CheckJSON struct {
+	Schema    string           `json:"schema"`
+	Verdict   Verdict          `json:"verdict"`
+	Culprit   *CulpritJSON     `json:"culprit"`
+	Blocked   []BlockedService `json:"blocked"`
+	Tailscale TailscaleJSON    `json:"tailscale"`
+	Steps     []StepJSON       `json:"steps"`
+	Hint      string           `json:"hint,omitempty"`
+	ElapsedMS int64            `json:"elapsed_ms"`
+}
+
+type CulpritJSON struct {
+	Backend  firewall.Backend `json:"backend"`
+	Family   firewall.Family  `json:"family"`
+	Table    string           `json:"table"`
+	Chain    string           `json:"chain"`
+	Position int              `json:"position"`
+	Handle   uint64           `json:"handle,omitempty"`
+	Rule     string           `json:"rule"`
+	Packets  uint64           `json:"packets"`
+}
+
+type TailscaleJSON struct {
+	Installed     bool   `json:"installed"`
+	Version       string `json:"version,omitempty"`
+	BackendState  string `json:"backend_state,omitempty"`
+	NetfilterMode string `json:"netfilter_mode,omitempty"`
+	AcceptDNS     *bool  `json:"accept_dns,omitempty"`
+	CGNATDropOff  bool   `json:"cgnat_drop_disabled"`
+}
+
+type StepJSON struct {
+	ID        string   `json:"id"`
+	Status    Status   `json:"status"`
+	Summary   string   `json:"summary"`
+	Evidence  []string `json:"evidence,omitempty"`
+	Commands  []string `json:"commands"`
+	Explain   string   `json:"explain"`
+	ElapsedMS int64    `json:"elapsed_ms"`
+}
+
+// JSON renders the report as tsdoctor.check/v1 in language l.
+func (rep Report) JSON(l i18n.Lang) CheckJSON {
+	out := CheckJSON{
+		Schema:  SchemaCheckV1,
+		Verdict: rep.Verdict,
+		Blocked: rep.Blocked,
+		Tailscale: TailscaleJSON{
+			Installed: rep.Tailscale.Installed, Version: rep.Tailscale.Version, BackendState: rep.Tailscale.BackendState,
+			NetfilterMode: string(rep.Tailscale.NetfilterMode), AcceptDNS: rep.Tailscale.AcceptDNS, CGNATDropOff: rep.Tailscale.CGNATDropOff,
+		},
+		ElapsedMS: rep.Elapsed.Milliseconds(),
+	}
+	if out.Blocked == nil {
+		out.Blocked = []BlockedService{}
+	}
+	if c := rep.Culprit; c != nil {
+		out.Culprit = &CulpritJSON{Backend: c.Backend, Family: c.Family, Table: c.Table, Chain: c.Chain,
+			Position: c.Position, Handle: c.Handle, Rule: c.Text, Packets: c.Packets}
+	}
+	if rep.Hint.Key != "" {
+		out.Hint = rep.Hint.String(l)
+	}
+	for _, f := range rep.Steps {
+		s := StepJSON{ID: f.ID, Status: f.Status, Summary: f.Summary.String(l), Commands: f.Commands, Explain: f.Explain, ElapsedMS: f.Elapsed.Milliseconds()}
+		if s.Commands == nil {
+			s.Commands = []string{}
+		}
+		for _, e := range f.Evidence {
+			s.Evidence = append(s.Evidence, e.String(l))
+		}
+		out.Steps = append(out.Steps, s)
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// rules is the article's rule discovery: tailscale's chains on every backend,
+// the CGNAT rule, its position and counters, and which rule order this
+// tailscaled writes.
+func rules(ctx context.Context, r *run) Finding {
+	f := Finding{Commands: []string{"iptables -S ts-input", "iptables -L ts-input -v -n -x --line-numbers", "iptables-legacy -S ts-input", "nft list chain ip filter ts-input"}}
+	fw := r.firewall()
+	if fw.snap == nil {
+		f.Status, f.Summary = Skip, fw.err
+		return f
+	}
+	for _, sw := range fw.swept {
+		f.add("rules.swept", sw.Text)
+	}
+	for _, b := range fw.snap.Backends {
+		if b.Err != "" {
+			f.add("rules.backenderr", b.Backend, b.Err)
+		}
+	}
+	var cgnat []firewall.Rule
+	for _, b := range fw.snap.Backends {
+		for _, c := range b.Chains {
+			if !firewall.IsTailscaleChain(c.Chain) {
+				continue
+			}
+			f.add("rules.chain", b.Backend, c.Table, c.Chain, len(c.Rules))
+			for _, rule := range c.Rules {
+				f.raw(fmt.Sprintf("  %2d  %8d pkts  %s", rule.Position, rule.Packets, rule.Text))
+				if IsCGNATRule(&rule) {
+					cgnat = append(cgnat, rule)
+				}
+			}
+		}
+	}
+	tsBackends := fw.snap.TailscaleBackends()
+	if len(tsBackends) > 1 {
+		f.add("rules.multi", fmt.Sprint(tsBackends))
+	}
+	if len(tsBackends) == 0 {
+		ts := r.tailscale()
+		switch {
+		case ts.Installed && ts.NetfilterMode == "off":
+			f.add("rules.nfoff")
+		case ts.Installed && ts.BackendState != "Running":
+			f.add("rules.notrunning")
+		}
+		f.Status, f.Summary = Pass, i18n.M("rules.sum.none")
+		return f
+	}
+	var drop *firewall.Rule
+	for i := range cgnat {
+		if cgnat[i].Verdict == firewall.Drop || cgnat[i].Verdict == firewall.Reject {
+			drop = &cgnat[i]
+		}
+	}
+	if drop == nil {
+		if len(cgnat) > 0 {
+			f.add("rules.return", ruleName(&cgnat[0]))
+		}
+		f.Status, f.Summary = Pass, i18n.M("rules.sum.return")
+		return f
+	}
+	if c := fw.snap.Chain(drop.ChainRef); c != nil {
+		if OldRuleOrder(c) {
+			f.add("rules.order.old")
+		} else {
+			f.add("rules.order.new")
+		}
+	}
+	blocked := false
+	for _, p := range r.probeSet().probes {
+		if c := p.culprit(); c != nil && sameRule(c, drop) {
+			blocked = true
+			if c.Packets > drop.Packets {
+				drop = c // the later read: counters include our probes
+			}
+		}
+	}
+	if blocked {
+		f.Status, f.Summary = Fail, i18n.M("rules.sum.culprit", drop.Position, drop.Chain, drop.Backend, drop.Packets)
+	} else {
+		f.Status, f.Summary = Warn, i18n.M("rules.sum.latent", drop.Position, drop.Chain, drop.Backend)
+	}
+	return f
+}
+
+// IsCGNATRule reports whether r is tailscaled's rule for 100.64.0.0/10
+// arriving anywhere but tailscale0 (DROP, or RETURN under the node attribute).
+func IsCGNATRule(r *firewall.Rule) bool {
+	return r.Source == hostinfo.CGNAT && !r.SourceNegated && r.InIfaceNegated &&
+		firewall.IfaceMatches(r.InIface, "tailscale0") && firewall.IsTailscaleChain(r.Chain)
+}
+
+// OldRuleOrder reports whether the CGNAT rule comes before the ACCEPT of
+// tailscale0 traffic, as tailscaled before 1.98 wrote it.
+func OldRuleOrder(c *firewall.Chain) bool {
+	cg, acc := -1, -1
+	for i, r := range c.Rules {
+		if IsCGNATRule(&r) && cg < 0 {
+			cg = i
+		}
+		if r.Verdict == firewall.Accept && !r.InIfaceNegated && firewall.IfaceMatches(r.InIface, "tailscale0") && acc < 0 {
+			acc = i
+		}
+	}
+	return cg >= 0 && acc >= 0 && cg < acc
+}
+
+// ruleName names a rule for humans: backend, chain, position and text.
+func ruleName(r *firewall.Rule) string {
+	if r == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%s %s/%s #%d «%s»", r.Backend, r.Table, r.Chain, r.Position, r.Text)
+}

@@ -1,0 +1,204 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// TraceCommentPrefix marks tsdoctor's temporary LOG rules, so a later run can
+// find and remove one left behind by a killed process.
+const TraceCommentPrefix = "tsdoctor-trace"
+
+// trace proves where the reply dies. (a) Counters: the DROP rules' packet
+// counters are read before and while the probes wait; the rule whose count
+// moved is the culprit, and nothing was inserted. (b) On request, the
+// article's LOG trace: a temporary, rate-limited LOG rule, the kernel log
+// lines it produces, then the rule is removed.
+func trace(ctx context.Context, r *run) Finding {
+	f := Finding{Commands: []string{
+		"iptables -L ts-input -v -n -x --line-numbers   # before",
+		"dig @100.100.2.136 " + r.opts.QueryName + " +time=1 +tries=1",
+		"iptables -L ts-input -v -n -x --line-numbers   # after: which counter moved?",
+	}}
+	fw := r.firewall()
+	if fw.snap == nil {
+		f.Status, f.Summary = Skip, fw.err
+		return f
+	}
+	ps := r.probeSet()
+	var culprit *firewall.Rule
+	for _, w := range ps.watched {
+		if w.after != w.before {
+			f.add("trace.moved", ruleName(&w.rule), w.before, w.after)
+		} else {
+			f.add("trace.still", ruleName(&w.rule), w.before)
+		}
+	}
+	for _, p := range ps.probes {
+		if p.DroppedBy != nil {
+			f.add("trace.dropped", p.label(), ruleName(p.DroppedBy))
+			if culprit == nil {
+				culprit = p.DroppedBy
+			}
+		}
+	}
+	if r.opts.Trace {
+		t := r.logTrace(ctx, ps, culprit)
+		f.Evidence = append(f.Evidence, t.evidence...)
+		f.Commands = append(f.Commands,
+			`iptables -I INPUT 1 -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`,
+			"dmesg | grep TS-DROP     # or journalctl -k, /var/log/kern.log",
+			`iptables -D INPUT -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`)
+	}
+	switch {
+	case culprit != nil:
+		f.Status, f.Summary = Fail, i18n.M("trace.sum.culprit", culprit.Position, culprit.Chain, culprit.Backend)
+	case len(ps.watched) == 0:
+		f.Status, f.Summary = Pass, i18n.M("trace.sum.nodrop")
+	default:
+		f.Status, f.Summary = Pass, i18n.M("trace.sum.still")
+	}
+	return f
+}
+
+type traceFacts struct {
+	evidence []i18n.Msg
+	lines    []string
+}
+
+// TraceSpec is the temporary LOG rule for trace id; the same spec inserts and
+// deletes it.
+func TraceSpec(id string) firewall.Spec {
+	return firewall.Spec{
+		Source:         hostinfo.CGNAT,
+		LimitPerSecond: 20,
+		Comment:        TraceCommentPrefix + " " + id,
+		LogPrefix:      "TSDOCTOR-" + id + ": ",
+		Verdict:        firewall.Continue,
+	}
+}
+
+// inputChain is where the article's LOG rule goes for a backend.
+func inputChain(b firewall.Backend) firewall.ChainRef {
+	return firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
+}
+
+func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule) traceFacts {
+	return r.trc.get(func() traceFacts {
+		var t traceFacts
+		if !r.env.Root || r.env.Firewall == nil {
+			t.evidence = append(t.evidence, i18n.M("trace.log.noroot"))
+			return t
+		}
+		var targets []netip.AddrPort
+		for _, p := range ps.probes {
+			if p.Kind == "udp" && !p.Result.OK && hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+				targets = append(targets, p.Addr)
+			}
+		}
+		if len(targets) == 0 {
+			t.evidence = append(t.evidence, i18n.M("trace.log.nothing"))
+			return t
+		}
+		backend := firewall.IptablesNFT
+		if culprit != nil {
+			backend = culprit.Backend
+		} else if bs := r.firewall().snap.TailscaleBackends(); len(bs) > 0 {
+			backend = bs[0]
+		}
+		w := r.env.Firewall.Backend(backend)
+		if w == nil || r.env.KernelLog == nil {
+			t.evidence = append(t.evidence, i18n.M("trace.log.nobackend", backend))
+			return t
+		}
+		klog, err := r.env.KernelLog()
+		if err != nil {
+			t.evidence = append(t.evidence, i18n.M("trace.log.nokmsg", err.Error()))
+			return t
+		}
+		defer klog.Close()
+		id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
+		spec := TraceSpec(id)
+		ref := inputChain(backend)
+		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, strings.Join(spec.IptablesArgs(), " ")))
+		if err := w.Insert(ctx, ref, 1, spec); err != nil {
+			t.evidence = append(t.evidence, i18n.M("trace.log.inserterr", err.Error()))
+			return t
+		}
+		// Removed whatever happens next: success, error, or a cancelled
+		// context (Ctrl-C, SIGTERM). A SIGKILL is covered by the sweep.
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := w.Delete(dctx, ref, spec); err != nil {
+				t.evidence = append(t.evidence, i18n.M("trace.log.deleteerr", err.Error()))
+			} else {
+				t.evidence = append(t.evidence, i18n.M("trace.log.removed"))
+			}
+		}()
+		for _, a := range targets {
+			pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			r.env.Probe.DNS(pctx, a, "udp", r.opts.QueryName)
+			cancel()
+		}
+		cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		lines, err := klog.Collect(cctx, spec.LogPrefix, len(targets))
+		if err != nil {
+			t.evidence = append(t.evidence, i18n.M("trace.log.nokmsg", err.Error()))
+		}
+		for _, l := range lines {
+			t.lines = append(t.lines, l)
+			t.evidence = append(t.evidence, i18n.M("trace.log.line", hostinfo.LogField(l, "SRC"), hostinfo.LogField(l, "SPT"), hostinfo.LogField(l, "IN"), l))
+		}
+		if len(lines) == 0 {
+			if inChildNetns() && !nfLogAllNetns() {
+				t.evidence = append(t.evidence, i18n.M("trace.log.netns"))
+			} else {
+				t.evidence = append(t.evidence, i18n.M("trace.log.none"))
+			}
+		}
+		return t
+	})
+}
+
+// sweepTraceRules removes trace LOG rules left by a tsdoctor that was killed
+// before it could clean up.
+func sweepTraceRules(ctx context.Context, h *firewall.Host, snap *firewall.Snapshot) []firewall.Rule {
+	var swept []firewall.Rule
+	for _, rule := range snap.Rules() {
+		id, ok := strings.CutPrefix(rule.Comment, TraceCommentPrefix+" ")
+		if !ok {
+			continue
+		}
+		w := h.Backend(rule.Backend)
+		if w == nil {
+			continue
+		}
+		if err := w.Delete(ctx, rule.ChainRef, TraceSpec(id)); err == nil {
+			swept = append(swept, rule)
+		}
+	}
+	return swept
+}
+
+// inChildNetns reports whether this process runs outside the initial network
+// namespace, where LOG is silent unless nf_log_all_netns is set.
+func inChildNetns() bool {
+	self, e1 := os.Readlink("/proc/self/ns/net")
+	init, e2 := os.Readlink("/proc/1/ns/net")
+	return e1 == nil && e2 == nil && self != init
+}
+
+func nfLogAllNetns() bool {
+	b, err := os.ReadFile("/proc/sys/net/netfilter/nf_log_all_netns")
+	return err == nil && strings.TrimSpace(string(b)) == "1"
+}

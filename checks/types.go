@@ -1,0 +1,128 @@
+// Package checks is tsdoctor's diagnosis engine: the article's steps
+// (connectivity, DNS, MagicDNS, LOG trace, rule discovery, services) as named
+// checks, each returning a Finding. Checks talk to the machine only through
+// the small interfaces in Env, so the CLI, the wizard and the tests all drive
+// the same engine.
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/tailscale"
+)
+
+// Status is a finding's outcome.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Warn Status = "warn"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Finding is what one step found.
+type Finding struct {
+	ID       string     `json:"id"`
+	Status   Status     `json:"status"`
+	Summary  i18n.Msg   `json:"summary"`
+	Evidence []i18n.Msg `json:"evidence,omitempty"`
+	// Commands are the manual commands that do what this step did.
+	Commands []string `json:"commands,omitempty"`
+	// Explain is the i18n key of the step's longer explanation.
+	Explain string        `json:"explain"`
+	Elapsed time.Duration `json:"elapsed"`
+}
+
+func (f *Finding) add(key string, args ...any) { f.Evidence = append(f.Evidence, i18n.M(key, args...)) }
+func (f *Finding) raw(s string)                { f.Evidence = append(f.Evidence, i18n.Raw(s)) }
+
+// Verdict is the overall answer.
+type Verdict string
+
+const (
+	Healthy  Verdict = "healthy"
+	Blocked  Verdict = "blocked"  // the CGNAT conflict is found
+	Degraded Verdict = "degraded" // something else is wrong
+	Error    Verdict = "error"    // could not check
+)
+
+// BlockedService is a service in 100.64.0.0/10 whose replies are dropped.
+type BlockedService struct {
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port"`
+	Service string     `json:"service"` // dns, metadata, route, neighbour
+}
+
+// Env is the host, seen through small interfaces.
+type Env struct {
+	// Firewall is nil when it cannot be read (not root).
+	Firewall  *firewall.Host
+	Tailscale tailscale.Runner
+	Paths     hostinfo.Paths
+	Probe     netprobe.Prober
+	// KernelLog opens the kernel log for the LOG trace.
+	KernelLog func() (*hostinfo.KernelLog, error)
+	// Root: the process may read and change the firewall.
+	Root bool
+	// Interface reports whether a network interface exists.
+	Interface func(name string) bool
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// Options tune a run.
+type Options struct {
+	// Timeout bounds the whole check.
+	Timeout time.Duration
+	// ProbeTimeout bounds each probe that gets no answer.
+	ProbeTimeout time.Duration
+	// Internet are the addresses reached by IP to prove the uplink works.
+	Internet []netip.AddrPort
+	// QueryName is the name asked of every resolver.
+	QueryName string
+	// Trace runs the article's LOG trace (inserts a temporary LOG rule).
+	Trace bool
+	// ECS probes Alibaba Cloud's metadata service even if DMI does not say ECS.
+	ECS bool
+	// Only runs just these steps (by ID); empty runs all.
+	Only []string
+	// Progress, when set, is called as each step finishes.
+	Progress func(Finding)
+}
+
+// DefaultOptions are what `tsdoctor check` uses without flags.
+func DefaultOptions() Options {
+	return Options{
+		Timeout:      8 * time.Second,
+		ProbeTimeout: 1500 * time.Millisecond,
+		Internet:     []netip.AddrPort{netip.MustParseAddrPort("223.5.5.5:53"), netip.MustParseAddrPort("223.6.6.6:53")},
+		QueryName:    "example.com",
+	}
+}
+
+// Report is the result of a whole check.
+type Report struct {
+	Verdict   Verdict          `json:"verdict"`
+	Culprit   *firewall.Rule   `json:"culprit"`
+	Blocked   []BlockedService `json:"blocked"`
+	Tailscale tailscale.State  `json:"tailscale"`
+	Steps     []Finding        `json:"steps"`
+	// Firewall is the INPUT path as read, for the rules step and the fixes.
+	Firewall *firewall.Snapshot `json:"-"`
+	// Hint says what to do when the verdict is Error.
+	Hint    i18n.Msg      `json:"hint,omitzero"`
+	Elapsed time.Duration `json:"elapsed"`
+}
+
+// Step is one named check.
+type Step struct {
+	ID  string
+	Run func(ctx context.Context, r *run) Finding
+}

@@ -1,0 +1,63 @@
+package i18n
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"testing"
+)
+
+var verb = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
+
+// TestCatalogComplete fails when a string lacks its translation or the two
+// languages disagree on their arguments.
+func TestCatalogComplete(t *testing.T) {
+	for k, e := range catalog {
+		if e.en == "" || e.zh == "" {
+			t.Errorf("%s: missing %s", k, map[bool]string{true: "en", false: "zh"}[e.en == ""])
+			continue
+		}
+		if e.en == e.zh && len(e.en) > 12 {
+			t.Errorf("%s: zh is a copy of en", k)
+		}
+		if a, b := countVerbs(e.en), countVerbs(e.zh); a != b {
+			t.Errorf("%s: en has %d arguments, zh %d", k, a, b)
+		}
+	}
+}
+
+func countVerbs(s string) int {
+	n, idx := 0, 0
+	for _, m := range verb.FindAllStringSubmatch(s, -1) {
+		if m[0] == "%%" {
+			continue
+		}
+		if m[1] != "" {
+			var i int
+			_, _ = fmtSscanf(m[1], &i)
+			idx = max(idx, i)
+			continue
+		}
+		n++
+	}
+	return max(n, idx)
+}
+
+func TestParseLang(t *testing.T) {
+	for in, want := range map[string]Lang{"zh_CN.UTF-8": ZH, "zh-Hans": ZH, "en_US.UTF-8": EN, "C.UTF-8": EN, "C": EN} {
+		if got, _ := ParseLang(in); got != want {
+			t.Errorf("ParseLang(%q) = %s", in, got)
+		}
+	}
+	if _, ok := ParseLang("fr"); ok {
+		t.Error("fr accepted")
+	}
+	if T(ZH, "step.dns") != "DNS 解析" || T(EN, "nope") != "!nope" || Raw("x").String(ZH) != "x" {
+		t.Error("T is wrong")
+	}
+	if !slices.Contains([]bool{Has("step.dns")}, true) {
+		t.Error("Has")
+	}
+}
+
+func fmtSscanf(s string, i *int) (int, error) { return fmt.Sscanf(s, "[%d]", i) }
