@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
@@ -92,8 +93,7 @@ func inputChain(b firewall.Backend) firewall.ChainRef {
 }
 
 func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule) traceFacts {
-	return r.trc.get(func() traceFacts {
-		var t traceFacts
+	return r.trc.get(func() (t traceFacts) {
 		if !r.env.Root || r.env.Firewall == nil {
 			t.evidence = append(t.evidence, i18n.M("trace.log.noroot"))
 			return t
@@ -128,7 +128,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 		id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
 		spec := TraceSpec(id)
 		ref := inputChain(backend)
-		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, strings.Join(spec.IptablesArgs(), " ")))
+		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, firewall.ShellJoin(spec.IptablesArgs())))
 		if err := w.Insert(ctx, ref, 1, spec); err != nil {
 			t.evidence = append(t.evidence, i18n.M("trace.log.inserterr", err.Error()))
 			return t
@@ -144,14 +144,33 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 				t.evidence = append(t.evidence, i18n.M("trace.log.removed"))
 			}
 		}()
-		for _, a := range targets {
-			pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			r.env.Probe.DNS(pctx, a, "udp", r.opts.QueryName)
-			cancel()
-		}
+		// Listen first, then send every probe at once: the kernel log lines
+		// arrive within a millisecond of the replies.
 		cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
-		lines, err := klog.Collect(cctx, spec.LogPrefix, len(targets))
+		type collected struct {
+			lines []string
+			err   error
+		}
+		got := make(chan collected, 1)
+		go func() {
+			l, err := klog.Collect(cctx, spec.LogPrefix, len(targets))
+			got <- collected{l, err}
+		}()
+		var wg sync.WaitGroup
+		for _, a := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pctx, cancel := context.WithTimeout(cctx, 300*time.Millisecond)
+				defer cancel()
+				r.env.Probe.DNS(pctx, a, "udp", r.opts.QueryName)
+			}()
+		}
+		c := <-got
+		cancel()
+		wg.Wait()
+		lines, err := c.lines, c.err
 		if err != nil {
 			t.evidence = append(t.evidence, i18n.M("trace.log.nokmsg", err.Error()))
 		}
