@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/tailscale"
+)
+
+// hostEnv is the real machine as the engine sees it.
+func hostEnv() checks.Env {
+	root := os.Geteuid() == 0
+	env := checks.Env{
+		Tailscale: tailscale.ExecRunner{},
+		Paths:     hostinfo.DefaultPaths,
+		Probe:     netprobe.Net{},
+		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
+		Root:      root,
+		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
+		Now:       time.Now,
+	}
+	if root {
+		env.Firewall = firewall.Default()
+	}
+	return env
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "write one tsdoctor.check/v1 JSON object to stdout")
+	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	timeout := fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
+	probeTimeout := fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
+	traceLog := fs.Bool("trace", false, "also run the article's LOG trace (inserts a temporary LOG rule, always removed)")
+	ecs := fs.Bool("ecs", false, "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
+	only := fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
+	list := fs.Bool("list", false, "list the checks and exit")
+	name := fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
+	internet := fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	l := i18n.FromEnv()
+	if *lang != "" {
+		var ok bool
+		if l, ok = i18n.ParseLang(*lang); !ok {
+			fmt.Fprintf(stderr, "tsdoctor: unknown language %q: use --lang en or --lang zh\n", *lang)
+			return 2
+		}
+	}
+	if *list {
+		for _, id := range checks.StepIDs() {
+			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(l, "step."+id))
+		}
+		return 0
+	}
+	opts := checks.DefaultOptions()
+	opts.Timeout, opts.ProbeTimeout, opts.Trace, opts.ECS, opts.QueryName = *timeout, *probeTimeout, *traceLog, *ecs, *name
+	opts.Internet = nil
+	for _, s := range strings.Split(*internet, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			fmt.Fprintf(stderr, "tsdoctor: --internet: %q is not ip:port (e.g. 223.5.5.5:53)\n", s)
+			return 2
+		}
+		opts.Internet = append(opts.Internet, ap)
+	}
+	if opts.Internet == nil {
+		opts.Internet = []netip.AddrPort{}
+	}
+	if *only != "" {
+		for _, id := range strings.Split(*only, ",") {
+			id = strings.TrimSpace(id)
+			if !contains(checks.StepIDs(), id) {
+				fmt.Fprintf(stderr, "tsdoctor: unknown check %q: see tsdoctor check --list\n", id)
+				return 2
+			}
+			opts.Only = append(opts.Only, id)
+		}
+	}
+
+	// Ctrl-C and SIGTERM cancel the run; temporary rules are removed on the
+	// way out because every insert is paired with a deferred delete.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := hostEnv()
+	if !env.Root && !*asJSON {
+		fmt.Fprintln(stderr, i18n.T(l, "fw.noroot"))
+	}
+	rep := checks.Run(ctx, env, opts)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep.JSON(l)); err != nil {
+			fmt.Fprintln(stderr, "tsdoctor:", err)
+			return 2
+		}
+		return rep.Verdict.ExitCode()
+	}
+	printHuman(stdout, rep, l)
+	return rep.Verdict.ExitCode()
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+var marks = map[checks.Status]string{checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "-"}
+
+func printHuman(w io.Writer, rep checks.Report, l i18n.Lang) {
+	for _, f := range rep.Steps {
+		fmt.Fprintf(w, "%s %-13s %s\n", marks[f.Status], i18n.T(l, "step."+f.ID), f.Summary.String(l))
+	}
+	fmt.Fprintln(w)
+	switch rep.Verdict {
+	case checks.Healthy:
+		fmt.Fprintln(w, i18n.T(l, "verdict.healthy"))
+	case checks.Blocked:
+		var addrs []string
+		for _, b := range rep.Blocked {
+			addrs = append(addrs, b.Address.String())
+		}
+		fmt.Fprintln(w, i18n.T(l, "verdict.blocked", strings.Join(addrs, ", ")))
+		if c := rep.Culprit; c != nil {
+			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
+		}
+		fmt.Fprintln(w, i18n.T(l, "verdict.next"))
+	case checks.Degraded:
+		fmt.Fprintln(w, i18n.T(l, "verdict.degraded"))
+	default:
+		fmt.Fprintln(w, i18n.T(l, "verdict.error", rep.Hint.String(l)))
+	}
+	fmt.Fprintln(w, i18n.T(l, "verdict.elapsed", rep.Elapsed.Round(time.Millisecond)))
+}

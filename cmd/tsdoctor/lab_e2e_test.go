@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/lab"
+)
+
+// binary is tsdoctor built once for the lab tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if os.Geteuid() == 0 {
+			dir, err := os.MkdirTemp("", "tsdoctor-e2e")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			binary = filepath.Join(dir, "tsdoctor")
+			out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// startLab brings a lab up for one test and tears it down after.
+func startLab(t *testing.T, scenario string) *lab.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 || binary == "" {
+		t.Skip("lab e2e tests need root (network namespaces, firewall): run as root, as CI does")
+	}
+	s, err := lab.ParseScenario(scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prefix := fmt.Sprintf("tse%d", time.Now().UnixNano()%100000)
+	l, err := lab.Up(ctx, lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary})
+	if err != nil {
+		t.Fatalf("lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := l.Down(); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+		if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), prefix) {
+			t.Errorf("namespace left behind: %s", out)
+		}
+	})
+	sctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	if err := l.Serve(sctx); err != nil {
+		t.Fatalf("lab serve: %v", err)
+	}
+	return l
+}
+
+// check runs `tsdoctor check --json` inside the lab's ECS namespace.
+func check(t *testing.T, l *lab.Lab, args ...string) (checks.CheckJSON, int, string) {
+	t.Helper()
+	cmd := l.Command(context.Background(), binary, append([]string{"check", "--json"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run check: %v", err)
+	}
+	var rep checks.CheckJSON
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("check --json printed something that is not one JSON object: %v\n%s\nstderr: %s", err, out, stderr.String())
+	}
+	return rep, code, string(out)
+}
+
+func TestLabScenarios(t *testing.T) {
+	cases := []struct {
+		scenario string
+		verdict  checks.Verdict
+		backend  firewall.Backend
+		position int
+		version  string
+		nfMode   string
+		attr     bool
+	}{
+		{"new-order", checks.Blocked, firewall.IptablesNFT, 5, "1.102.3", "on", false},
+		{"old-order", checks.Blocked, firewall.IptablesNFT, 3, "1.96.5", "on", false},
+		{"legacy", checks.Blocked, firewall.IptablesLegacy, 5, "1.102.3", "on", false},
+		{"nftables", checks.Blocked, firewall.NFTables, 5, "1.102.3", "on", false},
+		{"1.96.5-nftables-default", checks.Blocked, firewall.NFTables, 3, "1.96.5", "on", false},
+		{"nodeattr", checks.Healthy, "", 0, "1.102.3", "on", true},
+		{"netfilter-off", checks.Healthy, "", 0, "1.102.3", "off", false},
+		{"stopped", checks.Healthy, "", 0, "", "", false},
+		{"no-tailscale", checks.Healthy, "", 0, "", "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.scenario, func(t *testing.T) {
+			l := startLab(t, c.scenario)
+			rep, code, raw := check(t, l, "--ecs")
+			if rep.Schema != checks.SchemaCheckV1 || rep.Verdict != c.verdict || code != c.verdict.ExitCode() {
+				t.Fatalf("verdict %s (exit %d), want %s\n%s", rep.Verdict, code, c.verdict, raw)
+			}
+			if c.verdict == checks.Blocked {
+				cu := rep.Culprit
+				if cu == nil || cu.Backend != c.backend || cu.Chain != "ts-input" || cu.Table != "filter" || cu.Position != c.position || !strings.Contains(cu.Rule, "drop") && !strings.Contains(cu.Rule, "DROP") || cu.Packets == 0 {
+					t.Errorf("culprit = %+v, want %s ts-input #%d DROP\n%s", cu, c.backend, c.position, raw)
+				}
+				var got []string
+				for _, b := range rep.Blocked {
+					got = append(got, fmt.Sprintf("%s:%d/%s", b.Address, b.Port, b.Service))
+				}
+				for _, want := range []string{"100.100.2.136:53/dns", "100.100.2.138:53/dns", "100.100.100.200:80/metadata"} {
+					if !slices.Contains(got, want) {
+						t.Errorf("blocked = %v, missing %s", got, want)
+					}
+				}
+			} else if rep.Culprit != nil || len(rep.Blocked) != 0 {
+				t.Errorf("false positive: culprit %+v blocked %+v\n%s", rep.Culprit, rep.Blocked, raw)
+			}
+			ts := rep.Tailscale
+			if c.version != "" && (ts.Version != c.version || ts.NetfilterMode != c.nfMode || ts.CGNATDropOff != c.attr || ts.BackendState != "Running") {
+				t.Errorf("tailscale = %+v, want version %s netfilter %s attr %v", ts, c.version, c.nfMode, c.attr)
+			}
+			if c.scenario == "no-tailscale" && ts.Installed {
+				t.Errorf("tailscale = %+v, want not installed", ts)
+			}
+			if len(rep.Steps) != len(checks.Steps) {
+				t.Errorf("%d steps, want %d", len(rep.Steps), len(checks.Steps))
+			}
+			for _, s := range rep.Steps {
+				if strings.Contains(s.Summary, "!") && strings.HasPrefix(s.Summary, "!") {
+					t.Errorf("step %s has an untranslated summary %q", s.ID, s.Summary)
+				}
+			}
+		})
+	}
+}
+
+// TestTraceLeavesNothing runs the LOG trace and checks that the temporary
+// rule is gone afterwards, and that a rule left by a killed run is swept.
+func TestTraceLeavesNothing(t *testing.T) {
+	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
+		t.Run(scenario, func(t *testing.T) {
+			l := startLab(t, scenario)
+			rep, _, raw := check(t, l, "--trace", "--only", "trace,rules")
+			if rep.Verdict != checks.Blocked {
+				t.Fatalf("verdict %s\n%s", rep.Verdict, raw)
+			}
+			if !strings.Contains(raw, "temporary LOG rule was removed") {
+				t.Errorf("trace did not report removing its rule:\n%s", raw)
+			}
+			assertNoTraceRule(t, l)
+
+			// Simulate a SIGKILL: leave a trace rule behind, then run again.
+			spec := checks.TraceSpec("4242-1")
+			var cmd *exec.Cmd
+			switch scenario {
+			case "nftables":
+				cmd = l.Command(context.Background(), "nft", "insert", "rule", "ip", "filter", "INPUT", "ip", "saddr", "100.64.0.0/10",
+					"limit", "rate", "20/second", "log", "prefix", `"`+spec.LogPrefix+`"`, "comment", `"`+spec.Comment+`"`)
+			case "legacy":
+				cmd = l.Command(context.Background(), "iptables-legacy", append([]string{"-I", "INPUT", "1"}, spec.IptablesArgs()...)...)
+			default:
+				cmd = l.Command(context.Background(), "iptables-nft", append([]string{"-I", "INPUT", "1"}, spec.IptablesArgs()...)...)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("plant leftover: %v\n%s", err, out)
+			}
+			_, _, raw = check(t, l, "--only", "rules")
+			if !strings.Contains(raw, "left by an earlier tsdoctor run") {
+				t.Errorf("leftover trace rule not reported as swept:\n%s", raw)
+			}
+			assertNoTraceRule(t, l)
+		})
+	}
+}
+
+func assertNoTraceRule(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	for _, args := range [][]string{{"iptables-nft-save"}, {"iptables-legacy-save"}, {"nft", "list", "ruleset"}} {
+		out, _ := l.Command(context.Background(), args[0], args[1:]...).CombinedOutput()
+		if strings.Contains(string(out), checks.TraceCommentPrefix) {
+			t.Errorf("%s still shows a trace rule:\n%s", args[0], out)
+		}
+	}
+}
+
+// TestNotRoot: without root the check still reports what it could and exits 2
+// with what to do when a CGNAT service is silent.
+func TestNotRoot(t *testing.T) {
+	l := startLab(t, "new-order")
+	cmd := l.Command(context.Background(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "check", "--json")
+	out, err := cmd.Output()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2\n%s", err, out)
+	}
+	var rep checks.CheckJSON
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != checks.Error || !strings.Contains(rep.Hint, "sudo") {
+		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
+	}
+}
