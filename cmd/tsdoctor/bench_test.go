@@ -97,7 +97,7 @@ func BenchmarkDigBroken(b *testing.B) {
 func BenchmarkRuleDiscovery(b *testing.B) {
 	for _, c := range []struct{ scenario, load string }{
 		{"new-order", ""}, {"new-order", "nat"}, {"new-order", "filter"},
-		{"legacy", ""}, {"legacy", "nat"},
+		{"legacy", ""}, {"legacy", "nat"}, {"legacy", "filter"},
 		{"nftables", ""}, {"nftables", "nat"},
 	} {
 		name := c.scenario + "/" + map[string]string{"": "empty", "nat": "100k-nat", "filter": "100k-filter"}[c.load]

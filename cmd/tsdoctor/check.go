@@ -51,6 +51,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	ecs := fs.Bool("ecs", false, "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
 	only := fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
 	list := fs.Bool("list", false, "list the checks and exit")
+	verbose := fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")
 	name := fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
 	internet := fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
 	if err := fs.Parse(args); err != nil {
@@ -116,7 +117,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		return rep.Verdict.ExitCode()
 	}
-	printHuman(stdout, rep, l)
+	printHuman(stdout, rep, l, *verbose)
 	return rep.Verdict.ExitCode()
 }
 
@@ -131,9 +132,18 @@ func contains(xs []string, x string) bool {
 
 var marks = map[checks.Status]string{checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "-"}
 
-func printHuman(w io.Writer, rep checks.Report, l i18n.Lang) {
+func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose bool) {
 	for _, f := range rep.Steps {
-		fmt.Fprintf(w, "%s %-13s %s\n", marks[f.Status], i18n.T(l, "step."+f.ID), f.Summary.String(l))
+		fmt.Fprintf(w, "%s %s %s\n", marks[f.Status], padRight(i18n.T(l, "step."+f.ID), 13), f.Summary.String(l))
+		if !verbose {
+			continue
+		}
+		for _, e := range f.Evidence {
+			fmt.Fprintf(w, "      %s\n", e.String(l))
+		}
+		for _, c := range f.Commands {
+			fmt.Fprintf(w, "      $ %s\n", c)
+		}
 	}
 	fmt.Fprintln(w)
 	switch rep.Verdict {
@@ -155,4 +165,20 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang) {
 		fmt.Fprintln(w, i18n.T(l, "verdict.error", rep.Hint.String(l)))
 	}
 	fmt.Fprintln(w, i18n.T(l, "verdict.elapsed", rep.Elapsed.Round(time.Millisecond)))
+}
+
+// padRight pads s to width terminal cells; CJK characters take two.
+func padRight(s string, width int) string {
+	w := 0
+	for _, r := range s {
+		if r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) || (r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)) {
+			w += 2
+		} else {
+			w++
+		}
+	}
+	if w >= width {
+		return s
+	}
+	return s + strings.Repeat(" ", width-w)
 }

@@ -159,6 +159,15 @@ func TestLabScenarios(t *testing.T) {
 // TestTraceLeavesNothing runs the LOG trace and checks that the temporary
 // rule is gone afterwards, and that a rule left by a killed run is swept.
 func TestTraceLeavesNothing(t *testing.T) {
+	// LOG in a network namespace prints only with nf_log_all_netns=1 (a
+	// kernel-wide switch that changes no firewall): set it for the test and
+	// put back what was there.
+	const sysctl = "/proc/sys/net/netfilter/nf_log_all_netns"
+	old, err := os.ReadFile(sysctl)
+	logs := err == nil && os.Geteuid() == 0 && os.WriteFile(sysctl, []byte("1"), 0o644) == nil
+	if logs {
+		t.Cleanup(func() { os.WriteFile(sysctl, old, 0o644) })
+	}
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)
@@ -168,6 +177,9 @@ func TestTraceLeavesNothing(t *testing.T) {
 			}
 			if !strings.Contains(raw, "temporary LOG rule was removed") {
 				t.Errorf("trace did not report removing its rule:\n%s", raw)
+			}
+			if logs && (!strings.Contains(raw, "Kernel log: a packet from 100.100.2.13") || !strings.Contains(raw, "SPT=53")) {
+				t.Errorf("the LOG trace did not read the kernel log lines:\n%s", raw)
 			}
 			assertNoTraceRule(t, l)
 
