@@ -294,7 +294,8 @@ func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, os.Interrupt)
 	defer signal.Stop(sigc)
-	cmd := l.Command(context.Background(), self, append([]string{"check"}, checkArgs...)...)
+	// The lab is an ECS instance, though DMI inside it shows the host's.
+	cmd := l.Command(context.Background(), self, append([]string{"check", "--ecs"}, checkArgs...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	code = exitCode(cmd.Run(), stderr)
 	if *keep {

@@ -55,7 +55,7 @@ func fakeCheck(args []string) int {
 		fmt.Fprintf(os.Stderr, "fake check: not inside the lab: resolv.conf %q, tailscale %q %v\n", resolv, out, err)
 		return 4
 	}
-	if len(args) != 1 || args[0] != "--probe" {
+	if len(args) != 2 || args[0] != "--ecs" || args[1] != "--probe" {
 		fmt.Fprintf(os.Stderr, "fake check: args %q\n", args)
 		return 5
 	}
