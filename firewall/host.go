@@ -56,9 +56,13 @@ func (h *Host) Snapshot(ctx context.Context) *Snapshot {
 func merge(states []BackendState) *Snapshot {
 	owned := map[[2]string]bool{} // ipv4 table+chain that iptables-nft read cleanly
 	var ipt *BackendState
+	haveNFT := slices.ContainsFunc(states, func(s BackendState) bool { return s.Backend == NFTables && s.Err == "" })
 	for i := range states {
 		if states[i].Backend == IptablesNFT {
 			ipt = &states[i]
+			if haveNFT {
+				ipt.Chains = slices.DeleteFunc(ipt.Chains, writtenByNativeTailscaled)
+			}
 			for _, c := range states[i].Chains {
 				owned[[2]string{c.Table, c.Chain}] = true
 			}
@@ -97,4 +101,21 @@ func (h *Host) Reread(ctx context.Context, ref ChainRef) (Chain, error) {
 		return Chain{}, fmt.Errorf("no %s backend", ref.Backend)
 	}
 	return b.Chain(ctx, ref)
+}
+
+// writtenByNativeTailscaled reports whether a chain iptables-nft could list
+// was in fact written by tailscaled in nftables mode. That mode matches
+// interfaces by prefix ("tailscale0*", which iptables-nft shows as
+// "tailscale0+"), while tailscaled in iptables mode always names them
+// exactly; when iptables-nft cannot parse the chain at all it never gets here.
+func writtenByNativeTailscaled(c Chain) bool {
+	if !IsTailscaleChain(c.Chain) {
+		return false
+	}
+	for _, r := range c.Rules {
+		if strings.HasSuffix(r.InIface, "+") {
+			return true
+		}
+	}
+	return false
 }
