@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"time"
 
@@ -163,6 +162,3 @@ func probeLine(p *probe) i18n.Msg {
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
 }
-
-// fileExists is used for optional files such as tailscale's resolv.conf backup.
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -234,23 +233,4 @@ func (v Verdict) ExitCode() int {
 		return 1
 	}
 	return 2
-}
-
-// cmdIptables is the iptables command the learner would type for a backend.
-func cmdIptables(b firewall.Backend) string {
-	switch b {
-	case firewall.IptablesLegacy:
-		return "iptables-legacy"
-	case firewall.NFTables:
-		return "nft"
-	}
-	return "iptables"
-}
-
-func joinAddrs[T interface{ String() string }](xs []T) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = x.String()
-	}
-	return strings.Join(s, ", ")
 }

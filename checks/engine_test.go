@@ -151,6 +151,8 @@ func testEnv(t *testing.T, resolv string, fw *fakeFW, ts fakeTS, dead ...string)
 		ResolvConf: write("resolv.conf", resolv),
 		ProcRoute:  write("route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\neth0\t00000000\t010110AC\t0003\t0\t0\t0\t00000000\n"),
 		ProcARP:    write("arp", "IP address HW type Flags HW address Mask Device\n"),
+		// tailscaled's copy of the resolv.conf it replaced with MagicDNS.
+		TailscaleBackup: write("resolv.pre-tailscale-backup.conf", ecsResolv),
 	}
 	dd := map[netip.Addr]bool{}
 	for _, d := range dead {
@@ -249,6 +251,24 @@ func TestEveryMessageHasAKey(t *testing.T) {
 				t.Errorf("step %s has no title", f.ID)
 			}
 		}
+	}
+}
+
+// MagicDNS in the path: its own replies pass (they come back on tailscale0),
+// its upstreams are probed from tailscaled's backup and found dropped.
+func TestMagicDNSInPath(t *testing.T) {
+	rep := Run(context.Background(), testEnv(t, "nameserver 100.100.100.100\n", &fakeFW{chains: tsChains(t, "DROP")}, runningTS), fastOpts())
+	if rep.Verdict != Blocked || rep.Culprit == nil {
+		t.Fatalf("verdict %s culprit %v\n%s", rep.Verdict, rep.Culprit, render(rep))
+	}
+	for _, b := range rep.Blocked {
+		if b.Address == netip.MustParseAddr("100.100.100.100") {
+			t.Errorf("MagicDNS itself reported blocked: %+v", rep.Blocked)
+		}
+	}
+	out := render(rep)
+	if !strings.Contains(out, "MagicDNS forwards to the resolvers saved in") || !strings.Contains(out, "100.100.2.136 (DNS/UDP): no answer; the reply was dropped") {
+		t.Errorf("MagicDNS step:\n%s", out)
 	}
 }
 

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"strings"
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -36,7 +37,7 @@ func magicDNS(ctx context.Context, r *run) Finding {
 		}
 	}
 	if len(ups) > 0 {
-		f.add("magic.upstreams", r.env.Paths.TailscaleBackup, joinAddrs(res.serversFrom(r.env.Paths.TailscaleBackup)))
+		f.add("magic.upstreams", r.env.Paths.TailscaleBackup, strings.Join(ups, ", "))
 	}
 	if answered {
 		f.Status, f.Summary = Pass, i18n.M("magic.sum.ok")
@@ -45,17 +46,3 @@ func magicDNS(ctx context.Context, r *run) Finding {
 	}
 	return f
 }
-
-func (f resolverFacts) serversFrom(src string) []addrString {
-	var out []addrString
-	for _, s := range f.servers {
-		if s.Source == src {
-			out = append(out, addrString(s.Addr.String()))
-		}
-	}
-	return out
-}
-
-type addrString string
-
-func (a addrString) String() string { return string(a) }

@@ -88,6 +88,11 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		if rt, ok := hostinfo.Lookup(routes.routes, a); ok {
 			iface = rt.Iface
 		}
+		if a == hostinfo.MagicDNS {
+			// tailscaled routes MagicDNS through tailscale0 (its own table
+			// 52, which /proc/net/route does not show); replies come back there.
+			iface = "tailscale0"
+		}
 		return iface, localAddrFor(a)
 	}
 	add := func(service, kind string, ap netip.AddrPort, url string) {
