@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,18 +201,41 @@ func (r *run) verdict(rep *Report) {
 			failed = true
 		}
 	}
+	// Probes run whatever steps were selected, so a silent resolver counts
+	// even under --only.
+	for _, p := range ps.probes {
+		if p.Service == "dns" && !p.Result.OK {
+			failed = true
+		}
+	}
+	snap := r.firewall().snap
 	switch {
 	case rep.Culprit != nil:
 		rep.Verdict = Blocked
-	case r.firewall().snap == nil && r.cgnatUnanswered():
+	case snap == nil && r.cgnatUnanswered():
 		// Something in 100.64/10 does not answer and we cannot see why.
 		rep.Verdict = Error
 		rep.Hint = i18n.M("hint.root")
+	case r.cgnatUnanswered() && unreadable(snap) != "":
+		// A backend we could not read may hold the rule.
+		rep.Verdict = Error
+		rep.Hint = i18n.M("hint.backend", unreadable(snap))
 	case failed:
 		rep.Verdict = Degraded
 	default:
 		rep.Verdict = Healthy
 	}
+}
+
+// unreadable describes the backends that exist here but could not be read.
+func unreadable(s *firewall.Snapshot) string {
+	var errs []string
+	for _, b := range s.Backends {
+		if b.Err != "" && b.Present {
+			errs = append(errs, string(b.Backend)+": "+b.Err)
+		}
+	}
+	return strings.Join(errs, "; ")
 }
 
 func (r *run) cgnatUnanswered() bool {

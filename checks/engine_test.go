@@ -193,6 +193,7 @@ func TestRunVerdicts(t *testing.T) {
 		{"ipv6-only resolvers", "nameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n", &fakeFW{chains: tsChains(t, "DROP")}, runningTS, nil, Healthy, 0},
 		{"not root, silent CGNAT resolver", ecsResolv, nil, runningTS, []string{"100.100.2.136", "100.100.2.138"}, Error, 0},
 		{"backend fails to read", ecsResolv, &fakeFW{err: "iptables-nft: Parsing nftables rule failed"}, runningTS, nil, Healthy, 0},
+		{"unreadable backend, silent CGNAT resolver", ecsResolv, &fakeFW{err: "iptables-legacy not found"}, runningTS, []string{"100.100.2.136", "100.100.2.138"}, Error, 0},
 		{"tailscale CLI prints garbage", ecsResolv, &fakeFW{chains: tsChains(t, "DROP")}, fakeTS{"version --json": "oops", "status --json": "<html>", "debug prefs": "[1,2"}, nil, Blocked, 5},
 	}
 	for _, c := range cases {

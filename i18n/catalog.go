@@ -11,6 +11,7 @@ var catalog = map[string]entry{
 	"verdict.next":     {"Next: the remedies (delete the rule, whitelist, guard, public DNS, netfilter off, node attribute) come with `tsdoctor fix`.", "下一步:修复方案(删除规则、白名单、守护、公共 DNS、关闭 netfilter、节点属性)见 `tsdoctor fix`。"},
 	"verdict.elapsed":  {"Checked in %s.", "检查耗时 %s。"},
 	"hint.root":        {"a service in 100.64.0.0/10 does not answer, and reading the firewall needs root: rerun with sudo.", "100.64.0.0/10 内的服务没有响应,而读取防火墙需要 root:请用 sudo 重新运行。"},
+	"hint.backend":     {"a service in 100.64.0.0/10 does not answer, and a firewall backend could not be read (%s): fix that and rerun.", "100.64.0.0/10 内的服务没有响应,且有防火墙后端无法读取(%s):请先解决后重新运行。"},
 	"fw.noroot":        {"Skipped: reading the firewall needs root (rerun with sudo).", "已跳过:读取防火墙需要 root 权限(请用 sudo 重新运行)。"},
 
 	// connectivity

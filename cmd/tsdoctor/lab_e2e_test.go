@@ -235,3 +235,22 @@ func TestNotRoot(t *testing.T) {
 		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
 	}
 }
+
+// TestLegacyWithoutIptablesBinary: legacy tables exist but nothing can read
+// them; the check must say so (exit 2), not call the host healthy.
+func TestLegacyWithoutIptablesBinary(t *testing.T) {
+	l := startLab(t, "legacy")
+	cmd := l.Command(context.Background(), "env", "PATH="+l.BinDir()+":/usr/bin:/bin", binary, "check", "--json")
+	out, err := cmd.Output()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2\n%s", err, out)
+	}
+	var rep checks.CheckJSON
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != checks.Error || !strings.Contains(rep.Hint, "apt install iptables") {
+		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
+	}
+}
