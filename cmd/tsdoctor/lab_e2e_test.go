@@ -254,3 +254,56 @@ func TestLegacyWithoutIptablesBinary(t *testing.T) {
 		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
 	}
 }
+
+// TestBothBackends: tailscale rules in iptables-legacy and iptables-nft at
+// once (a DROP in either is final): blocked, and the rules step says both.
+func TestBothBackends(t *testing.T) {
+	l := startLab(t, "legacy")
+	nft, _ := lab.ParseScenario("new-order")
+	if err := lab.InstallRules(context.Background(), l.ECS(), nft); err != nil {
+		t.Fatal(err)
+	}
+	rep, code, raw := check(t, l)
+	if rep.Verdict != checks.Blocked || code != 1 || rep.Culprit == nil {
+		t.Fatalf("verdict %s exit %d\n%s", rep.Verdict, code, raw)
+	}
+	if !strings.Contains(raw, "more than one backend") {
+		t.Errorf("the rules step does not say both backends hold tailscale chains:\n%s", raw)
+	}
+}
+
+// TestTraceRemovedOnSIGTERM stops a check while its LOG rule is in place;
+// the rule must be gone when the process has exited.
+func TestTraceRemovedOnSIGTERM(t *testing.T) {
+	const sysctl = "/proc/sys/net/netfilter/nf_log_all_netns"
+	if old, err := os.ReadFile(sysctl); err == nil && os.Geteuid() == 0 {
+		// With LOG silent the trace waits its full window for kernel lines:
+		// time enough to be interrupted.
+		os.WriteFile(sysctl, []byte("0"), 0o644)
+		t.Cleanup(func() { os.WriteFile(sysctl, old, 0o644) })
+	}
+	l := startLab(t, "new-order")
+	cmd := l.Command(context.Background(), binary, "check", "--trace", "--only", "trace")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		out, _ := l.Command(context.Background(), "iptables-nft", "-S", "INPUT").Output()
+		if strings.Contains(string(out), checks.TraceCommentPrefix) {
+			seen = true
+			break
+		}
+	}
+	if !seen {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("the trace rule never appeared")
+	}
+	// ip netns exec forwards nothing, so signal the tsdoctor inside directly.
+	if out, err := exec.Command("pkill", "-TERM", "-f", binary+" check --trace").CombinedOutput(); err != nil {
+		t.Fatalf("pkill: %v %s", err, out)
+	}
+	cmd.Wait()
+	assertNoTraceRule(t, l)
+}
