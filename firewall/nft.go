@@ -168,6 +168,21 @@ func (n *NFTablesBackend) Chain(ctx context.Context, ref ChainRef) (ch Chain, er
 	return ch, err
 }
 
+// openChain opens a netlink session and checks that ref's chain exists: a
+// dump of a missing chain is merely empty, which would hide the mistake.
+func (n *NFTablesBackend) openChain(ctx context.Context, ref ChainRef, fam nftables.TableFamily, verb string) (*nftSession, *nftables.Table, error) {
+	s, err := n.open(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nftables: netlink: %w", err)
+	}
+	table := &nftables.Table{Name: ref.Table, Family: fam}
+	if _, err := s.c.ListChain(table, ref.Chain); err != nil {
+		s.close()
+		return nil, nil, fmt.Errorf("nftables: %s %s: %w", verb, ref, err)
+	}
+	return s, table, nil
+}
+
 // Insert implements Writer.
 func (n *NFTablesBackend) Insert(ctx context.Context, ref ChainRef, pos int, spec Spec) error {
 	fam, err := nftFamily(ref)
@@ -181,15 +196,11 @@ func (n *NFTablesBackend) Insert(ctx context.Context, ref ChainRef, pos int, spe
 	if err != nil {
 		return err
 	}
-	s, err := n.open(ctx)
+	s, table, err := n.openChain(ctx, ref, fam, "insert into")
 	if err != nil {
-		return fmt.Errorf("nftables: netlink: %w", err)
+		return err
 	}
 	defer s.close()
-	table := &nftables.Table{Name: ref.Table, Family: fam}
-	if _, err := s.c.ListChain(table, ref.Chain); err != nil {
-		return fmt.Errorf("nftables: insert into %s: %w", ref, err)
-	}
 	r := &nftables.Rule{
 		Table:    table,
 		Chain:    &nftables.Chain{Name: ref.Chain},
@@ -231,16 +242,11 @@ func (n *NFTablesBackend) Delete(ctx context.Context, ref ChainRef, spec Spec) e
 		return err
 	}
 	want := nftRuleKey(nftDecodeRule(fam, exprs, udata))
-	s, err := n.open(ctx)
+	s, table, err := n.openChain(ctx, ref, fam, "delete from")
 	if err != nil {
-		return fmt.Errorf("nftables: netlink: %w", err)
+		return err
 	}
 	defer s.close()
-	table := &nftables.Table{Name: ref.Table, Family: fam}
-	// A dump of a missing chain is merely empty.
-	if _, err := s.c.ListChain(table, ref.Chain); err != nil {
-		return fmt.Errorf("nftables: delete from %s: %w", ref, err)
-	}
 	raw, err := s.rules(fam, ref.Table, ref.Chain)
 	if err != nil {
 		return fmt.Errorf("nftables: delete from %s: %w", ref, err)

@@ -222,6 +222,13 @@ func assertNoTraceRule(t *testing.T, l *lab.Lab) {
 func TestNotRoot(t *testing.T) {
 	l := startLab(t, "new-order")
 	cmd := l.Command(context.Background(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "check", "--json")
+	wantCouldNotCheck(t, cmd, "sudo")
+}
+
+// wantCouldNotCheck runs cmd (a check --json) and wants exit 2, verdict
+// error, and a hint that says what to do.
+func wantCouldNotCheck(t *testing.T, cmd *exec.Cmd, hint string) {
+	t.Helper()
 	out, err := cmd.Output()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 2 {
@@ -231,8 +238,8 @@ func TestNotRoot(t *testing.T) {
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Verdict != checks.Error || !strings.Contains(rep.Hint, "sudo") {
-		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
+	if rep.Verdict != checks.Error || !strings.Contains(rep.Hint, hint) {
+		t.Errorf("verdict %s hint %q, want error with %q", rep.Verdict, rep.Hint, hint)
 	}
 }
 
@@ -241,18 +248,7 @@ func TestNotRoot(t *testing.T) {
 func TestLegacyWithoutIptablesBinary(t *testing.T) {
 	l := startLab(t, "legacy")
 	cmd := l.Command(context.Background(), "env", "PATH="+l.BinDir()+":/usr/bin:/bin", binary, "check", "--json")
-	out, err := cmd.Output()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 2 {
-		t.Fatalf("exit %v, want 2\n%s", err, out)
-	}
-	var rep checks.CheckJSON
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if rep.Verdict != checks.Error || !strings.Contains(rep.Hint, "apt install iptables") {
-		t.Errorf("verdict %s hint %q", rep.Verdict, rep.Hint)
-	}
+	wantCouldNotCheck(t, cmd, "apt install iptables")
 }
 
 // TestBothBackends: tailscale rules in iptables-legacy and iptables-nft at
