@@ -55,6 +55,8 @@ type run struct {
 	rt     lazy[routeFacts]
 	probes lazy[*probeSet]
 	trc    lazy[traceFacts]
+	isECS  lazy[bool]
+	static lazy[[]staticService]
 }
 
 type fwFacts struct {
@@ -107,7 +109,9 @@ func (r *run) probeSet() *probeSet {
 	return r.probes.get(func() *probeSet { return r.runProbes(r.ctx) })
 }
 
-func (r *run) ecs() bool { return r.opts.ECS || r.env.Paths.IsAlibabaECS() }
+func (r *run) ecs() bool {
+	return r.isECS.get(func() bool { return r.opts.ECS || r.env.Paths.IsAlibabaECS() })
+}
 
 // Run runs the selected steps concurrently (each waits only for the facts
 // it needs) under one deadline and returns the report.

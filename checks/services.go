@@ -58,6 +58,10 @@ type staticService struct {
 // staticServices evaluates, without sending anything, a reply from each
 // route and neighbour into 100.64.0.0/10 that is not Tailscale's own.
 func (r *run) staticServices() []staticService {
+	return r.static.get(r.evalStaticServices)
+}
+
+func (r *run) evalStaticServices() []staticService {
 	var out []staticService
 	rt := r.routes()
 	snap := r.firewall().snap

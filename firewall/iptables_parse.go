@@ -1,7 +1,9 @@
 package firewall
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -147,6 +149,16 @@ func ParseIptablesRule(line string) (Rule, error) {
 				return Rule{}, err
 			}
 			p, err := parsePrefix(v)
+			if err == errNonContiguous {
+				// iptables allows masks like 255.0.255.0; the model does not.
+				u := tok + " " + v
+				if neg {
+					u = "! " + u
+				}
+				r.Unmodeled = append(r.Unmodeled, u)
+				consumed = 1
+				break
+			}
 			if err != nil {
 				return Rule{}, fmt.Errorf("bad address %q in %q", v, line)
 			}
@@ -317,6 +329,8 @@ func quoteArg(s string) string {
 	return s
 }
 
+var errNonContiguous = errors.New("non-contiguous netmask")
+
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -328,11 +342,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 			if !ok || e1 != nil || e2 != nil || !m.Is4() {
 				return netip.Prefix{}, err
 			}
-			bits := 0
-			for _, b := range m.As4() {
-				for ; b&0x80 != 0; b <<= 1 {
-					bits++
-				}
+			bits, size := net.IPMask(m.AsSlice()).Size()
+			if size == 0 {
+				return netip.Prefix{}, errNonContiguous
 			}
 			return a.Prefix(bits)
 		}

@@ -52,6 +52,11 @@ func TestParseIptablesRule(t *testing.T) {
 				Text: `-A INPUT -p tcp -j REJECT --reject-with tcp-reset`},
 		},
 		{
+			line: `-A INPUT -s 10.0.0.0/255.0.255.0 -j DROP`,
+			want: Rule{ChainRef: ChainRef{Chain: "INPUT"}, Unmodeled: []string{"-s 10.0.0.0/255.0.255.0"}, Verdict: Drop,
+				Text: `-A INPUT -s 10.0.0.0/255.0.255.0 -j DROP`},
+		},
+		{
 			line: `-A INPUT -s 10.0.0.0/255.0.0.0 -g other`,
 			want: Rule{ChainRef: ChainRef{Chain: "INPUT"}, Source: netip.MustParsePrefix("10.0.0.0/8"), Verdict: Goto, Target: "other",
 				Text: `-A INPUT -s 10.0.0.0/255.0.0.0 -g other`},

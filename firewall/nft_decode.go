@@ -872,34 +872,36 @@ func nftNFProtoName(n byte) string {
 	return strconv.Itoa(int(n))
 }
 
+var nftMetaNames = map[expr.MetaKey]string{
+	expr.MetaKeyLEN: "length", expr.MetaKeyPROTOCOL: "protocol", expr.MetaKeyPRIORITY: "priority",
+	expr.MetaKeyMARK: "mark", expr.MetaKeyIIF: "iif", expr.MetaKeyOIF: "oif",
+	expr.MetaKeyIIFNAME: "iifname", expr.MetaKeyOIFNAME: "oifname", expr.MetaKeyIIFTYPE: "iiftype",
+	expr.MetaKeyOIFTYPE: "oiftype", expr.MetaKeySKUID: "skuid", expr.MetaKeySKGID: "skgid",
+	expr.MetaKeyNFTRACE: "nftrace", expr.MetaKeyRTCLASSID: "rtclassid", expr.MetaKeySECMARK: "secmark",
+	expr.MetaKeyNFPROTO: "nfproto", expr.MetaKeyL4PROTO: "l4proto", expr.MetaKeyBRIIIFNAME: "ibrname",
+	expr.MetaKeyBRIOIFNAME: "obrname", expr.MetaKeyPKTTYPE: "pkttype", expr.MetaKeyCPU: "cpu",
+	expr.MetaKeyIIFGROUP: "iifgroup", expr.MetaKeyOIFGROUP: "oifgroup", expr.MetaKeyCGROUP: "cgroup",
+	expr.MetaKeyPRANDOM: "random",
+}
+
 func nftMetaName(k expr.MetaKey) string {
-	names := map[expr.MetaKey]string{
-		expr.MetaKeyLEN: "length", expr.MetaKeyPROTOCOL: "protocol", expr.MetaKeyPRIORITY: "priority",
-		expr.MetaKeyMARK: "mark", expr.MetaKeyIIF: "iif", expr.MetaKeyOIF: "oif",
-		expr.MetaKeyIIFNAME: "iifname", expr.MetaKeyOIFNAME: "oifname", expr.MetaKeyIIFTYPE: "iiftype",
-		expr.MetaKeyOIFTYPE: "oiftype", expr.MetaKeySKUID: "skuid", expr.MetaKeySKGID: "skgid",
-		expr.MetaKeyNFTRACE: "nftrace", expr.MetaKeyRTCLASSID: "rtclassid", expr.MetaKeySECMARK: "secmark",
-		expr.MetaKeyNFPROTO: "nfproto", expr.MetaKeyL4PROTO: "l4proto", expr.MetaKeyBRIIIFNAME: "ibrname",
-		expr.MetaKeyBRIOIFNAME: "obrname", expr.MetaKeyPKTTYPE: "pkttype", expr.MetaKeyCPU: "cpu",
-		expr.MetaKeyIIFGROUP: "iifgroup", expr.MetaKeyOIFGROUP: "oifgroup", expr.MetaKeyCGROUP: "cgroup",
-		expr.MetaKeyPRANDOM: "random",
-	}
-	if s, ok := names[k]; ok {
+	if s, ok := nftMetaNames[k]; ok {
 		return s
 	}
 	return fmt.Sprintf("key%d", k)
 }
 
+var nftCtKeyNames = map[expr.CtKey]string{
+	expr.CtKeySTATE: "state", expr.CtKeyDIRECTION: "direction", expr.CtKeySTATUS: "status",
+	expr.CtKeyMARK: "mark", expr.CtKeySECMARK: "secmark", expr.CtKeyEXPIRATION: "expiration",
+	expr.CtKeyHELPER: "helper", expr.CtKeyL3PROTOCOL: "l3proto", expr.CtKeySRC: "saddr",
+	expr.CtKeyDST: "daddr", expr.CtKeyPROTOCOL: "protocol", expr.CtKeyPROTOSRC: "proto-src",
+	expr.CtKeyPROTODST: "proto-dst", expr.CtKeyLABELS: "label", expr.CtKeyPKTS: "packets",
+	expr.CtKeyBYTES: "bytes", expr.CtKeyAVGPKT: "avgpkt", expr.CtKeyZONE: "zone",
+}
+
 func nftCtKeyName(k expr.CtKey) string {
-	names := map[expr.CtKey]string{
-		expr.CtKeySTATE: "state", expr.CtKeyDIRECTION: "direction", expr.CtKeySTATUS: "status",
-		expr.CtKeyMARK: "mark", expr.CtKeySECMARK: "secmark", expr.CtKeyEXPIRATION: "expiration",
-		expr.CtKeyHELPER: "helper", expr.CtKeyL3PROTOCOL: "l3proto", expr.CtKeySRC: "saddr",
-		expr.CtKeyDST: "daddr", expr.CtKeyPROTOCOL: "protocol", expr.CtKeyPROTOSRC: "proto-src",
-		expr.CtKeyPROTODST: "proto-dst", expr.CtKeyLABELS: "label", expr.CtKeyPKTS: "packets",
-		expr.CtKeyBYTES: "bytes", expr.CtKeyAVGPKT: "avgpkt", expr.CtKeyZONE: "zone",
-	}
-	if s, ok := names[k]; ok {
+	if s, ok := nftCtKeyNames[k]; ok {
 		return s
 	}
 	return fmt.Sprintf("key%d", k)

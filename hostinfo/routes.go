@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -38,11 +39,9 @@ func ParseProcRoute(text string) ([]Route, error) {
 		if e1 != nil || e2 != nil || e3 != nil {
 			return out, fmt.Errorf("/proc/net/route: bad line %q", sc.Text())
 		}
-		bits := 0
-		for _, b := range mask.As4() {
-			for ; b&0x80 != 0; b <<= 1 {
-				bits++
-			}
+		bits, size := net.IPMask(mask.AsSlice()).Size()
+		if size == 0 {
+			continue // a non-contiguous mask cannot be a route prefix
 		}
 		p, err := dst.Prefix(bits)
 		if err != nil {

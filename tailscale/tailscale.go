@@ -91,7 +91,6 @@ type State struct {
 func Read(ctx context.Context, r Runner) State {
 	var (
 		st               State
-		mu               sync.Mutex
 		wg               sync.WaitGroup
 		vOut, sOut, pOut []byte
 		vErr, sErr, pErr error
@@ -100,10 +99,7 @@ func Read(ctx context.Context, r Runner) State {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := r.Run(ctx, args...)
-			mu.Lock()
-			*out, *e = b, err
-			mu.Unlock()
+			*out, *e = r.Run(ctx, args...)
 		}()
 	}
 	run(&vOut, &vErr, "version", "--json")

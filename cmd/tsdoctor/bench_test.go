@@ -20,29 +20,6 @@ import (
 // Each benchmark runs the whole tsdoctor process inside a lab namespace and
 // reports the median wall time of one run (median-ms); ns/op is the mean.
 
-func benchLab(b *testing.B, scenario string) *lab.Lab {
-	b.Helper()
-	if os.Geteuid() != 0 || binary == "" {
-		b.Skip("benchmarks run tsdoctor in lab namespaces: need root")
-	}
-	s, err := lab.ParseScenario(scenario)
-	if err != nil {
-		b.Fatal(err)
-	}
-	prefix := fmt.Sprintf("tsb%d", time.Now().UnixNano()%100000)
-	l, err := lab.Up(context.Background(), lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Down() })
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	if err := l.Serve(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return l
-}
-
 // timeRuns runs name args inside the lab b.N times and reports the median.
 func timeRuns(b *testing.B, l *lab.Lab, okCodes []int, name string, args ...string) {
 	b.Helper()
@@ -72,7 +49,7 @@ func timeRuns(b *testing.B, l *lab.Lab, okCodes []int, name string, args ...stri
 func BenchmarkCheckBroken(b *testing.B) {
 	for _, sc := range []string{"new-order", "legacy", "nftables"} {
 		b.Run(sc, func(b *testing.B) {
-			l := benchLab(b, sc)
+			l := startLab(b, sc)
 			timeRuns(b, l, []int{1}, binary, "check", "--json", "--ecs")
 		})
 	}
@@ -80,14 +57,14 @@ func BenchmarkCheckBroken(b *testing.B) {
 
 // BenchmarkCheckHealthy: the healthy host (goal: ≤ 150 ms median).
 func BenchmarkCheckHealthy(b *testing.B) {
-	l := benchLab(b, "nodeattr")
+	l := startLab(b, "nodeattr")
 	timeRuns(b, l, []int{0}, binary, "check", "--json", "--ecs")
 }
 
 // BenchmarkDigBroken is the article's first command on the broken host, for
 // comparison: it only fails after its timeouts.
 func BenchmarkDigBroken(b *testing.B) {
-	l := benchLab(b, "new-order")
+	l := startLab(b, "new-order")
 	timeRuns(b, l, []int{9, 0}, "dig", "example.com")
 }
 
@@ -102,7 +79,7 @@ func BenchmarkRuleDiscovery(b *testing.B) {
 	} {
 		name := c.scenario + "/" + map[string]string{"": "empty", "nat": "100k-nat", "filter": "100k-filter"}[c.load]
 		b.Run(name, func(b *testing.B) {
-			l := benchLab(b, c.scenario)
+			l := startLab(b, c.scenario)
 			if c.load != "" {
 				loadKubeRules(b, l, c.scenario, c.load)
 			}

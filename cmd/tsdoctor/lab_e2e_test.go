@@ -41,34 +41,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startLab brings a lab up for one test and tears it down after.
-func startLab(t *testing.T, scenario string) *lab.Lab {
-	t.Helper()
+// startLab brings a lab up for one test or benchmark and tears it down after.
+func startLab(tb testing.TB, scenario string) *lab.Lab {
+	tb.Helper()
 	if os.Geteuid() != 0 || binary == "" {
-		t.Skip("lab e2e tests need root (network namespaces, firewall): run as root, as CI does")
+		tb.Skip("lab e2e tests and benchmarks need root (network namespaces, firewall): run as root, as CI does")
 	}
 	s, err := lab.ParseScenario(scenario)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx := context.Background()
 	prefix := fmt.Sprintf("tse%d", time.Now().UnixNano()%100000)
 	l, err := lab.Up(ctx, lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary})
 	if err != nil {
-		t.Fatalf("lab up: %v", err)
+		tb.Fatalf("lab up: %v", err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		if err := l.Down(); err != nil {
-			t.Errorf("lab down: %v", err)
+			tb.Errorf("lab down: %v", err)
 		}
 		if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), prefix) {
-			t.Errorf("namespace left behind: %s", out)
+			tb.Errorf("namespace left behind: %s", out)
 		}
 	})
 	sctx, cancel := context.WithCancel(ctx)
-	t.Cleanup(cancel)
+	tb.Cleanup(cancel)
 	if err := l.Serve(sctx); err != nil {
-		t.Fatalf("lab serve: %v", err)
+		tb.Fatalf("lab serve: %v", err)
 	}
 	return l
 }
