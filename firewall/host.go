@@ -60,8 +60,11 @@ func merge(states []BackendState) *Snapshot {
 	for i := range states {
 		if states[i].Backend == IptablesNFT {
 			ipt = &states[i]
-			if haveNFT {
+			if haveNFT && slices.ContainsFunc(ipt.Chains, writtenByNativeTailscaled) {
+				// Those chains are the nftables backend's: so is the claim to
+				// hold Tailscale's rules, unless an iptables-nft one remains.
 				ipt.Chains = slices.DeleteFunc(ipt.Chains, writtenByNativeTailscaled)
+				ipt.Tailscale = slices.ContainsFunc(ipt.Chains, func(c Chain) bool { return IsTailscaleChain(c.Chain) })
 			}
 			for _, c := range states[i].Chains {
 				owned[[2]string{c.Table, c.Chain}] = true

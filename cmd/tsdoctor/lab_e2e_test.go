@@ -303,3 +303,29 @@ func TestTraceRemovedOnSIGTERM(t *testing.T) {
 	cmd.Wait()
 	assertNoTraceRule(t, l)
 }
+
+// TestDebugFirewall: `tsdoctor debug firewall` shows each scenario's ts-input
+// under the backend that really holds it.
+func TestDebugFirewall(t *testing.T) {
+	for scenario, want := range map[string]firewall.Backend{
+		"new-order": firewall.IptablesNFT, "legacy": firewall.IptablesLegacy, "nftables": firewall.NFTables,
+	} {
+		t.Run(scenario, func(t *testing.T) {
+			l := startLab(t, scenario)
+			out, err := l.Command(context.Background(), binary, "debug", "firewall").Output()
+			if err != nil {
+				t.Fatalf("debug firewall: %v", err)
+			}
+			var snap firewall.Snapshot
+			if err := json.Unmarshal(out, &snap); err != nil {
+				t.Fatal(err)
+			}
+			if got := snap.TailscaleBackends(); !slices.Equal(got, []firewall.Backend{want}) {
+				t.Errorf("tailscale chains in %v, want only %s\n%s", got, want, out)
+			}
+			if snap.Chain(firewall.ChainRef{Backend: want, Family: firewall.IPv4, Table: "filter", Chain: "ts-input"}) == nil {
+				t.Errorf("no %s ts-input in\n%s", want, out)
+			}
+		})
+	}
+}
