@@ -187,15 +187,18 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 // rule has dropped at least as many packets as there are unanswered probes it
 // matches, those probes are settled as dropped by it and cancelled.
 func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, cancels []context.CancelFunc, mu *sync.Mutex, allDone chan struct{}) {
-	tick := time.NewTicker(3 * time.Millisecond)
-	defer tick.Stop()
+	// Replies come within milliseconds or not at all: poll fast at first,
+	// then back off, so a silent server does not cost hundreds of iptables
+	// runs on a production host.
+	interval := 2 * time.Millisecond
 	settled := make([]bool, len(ps.probes))
 	for {
 		select {
 		case <-allDone:
 			return
-		case <-tick.C:
+		case <-time.After(interval):
 		}
+		interval = min(interval*3/2, 50*time.Millisecond)
 		r.readCounters(ctx, ps.watched)
 		for wi := range ps.watched {
 			w := &ps.watched[wi]
