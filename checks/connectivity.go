@@ -38,7 +38,7 @@ func connectivity(ctx context.Context, r *run) Finding {
 	case !ts.Installed:
 		f.add("conn.ts.none")
 	default:
-		f.add("conn.ts", orDash(ts.Version), orDash(ts.BackendState), orDash(string(ts.NetfilterMode)), boolPtr(ts.AcceptDNS), ts.CGNATDropOff)
+		f.add("conn.ts", orDash(ts.Version), orDash(ts.BackendState), orDash(string(ts.NetfilterMode)), boolPtr(ts.AcceptDNS), ts.NodeAttr)
 		for _, e := range ts.Errors {
 			f.raw("tailscale: " + e)
 		}

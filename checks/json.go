@@ -38,7 +38,8 @@ type TailscaleJSON struct {
 	BackendState  string `json:"backend_state,omitempty"`
 	NetfilterMode string `json:"netfilter_mode,omitempty"`
 	AcceptDNS     *bool  `json:"accept_dns,omitempty"`
-	CGNATDropOff  bool   `json:"cgnat_drop_disabled"`
+	NodeAttr      bool   `json:"node_attr_granted"`   // the tailnet grants disable-linux-cgnat-drop-rule
+	CGNATDropOff  bool   `json:"cgnat_drop_disabled"` // granted and honoured (tailscaled >= 1.98)
 }
 
 type StepJSON struct {
@@ -59,7 +60,7 @@ func (rep Report) JSON(l i18n.Lang) CheckJSON {
 		Blocked: rep.Blocked,
 		Tailscale: TailscaleJSON{
 			Installed: rep.Tailscale.Installed, Version: rep.Tailscale.Version, BackendState: rep.Tailscale.BackendState,
-			NetfilterMode: string(rep.Tailscale.NetfilterMode), AcceptDNS: rep.Tailscale.AcceptDNS, CGNATDropOff: rep.Tailscale.CGNATDropOff,
+			NetfilterMode: string(rep.Tailscale.NetfilterMode), AcceptDNS: rep.Tailscale.AcceptDNS, NodeAttr: rep.Tailscale.NodeAttr, CGNATDropOff: rep.Tailscale.CGNATDropOff,
 		},
 		ElapsedMS: rep.Elapsed.Milliseconds(),
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
 // rules is the article's rule discovery: tailscale's chains on every backend,
@@ -69,6 +70,9 @@ func rules(ctx context.Context, r *run) Finding {
 		}
 		f.Status, f.Summary = Pass, i18n.M("rules.sum.return")
 		return f
+	}
+	if ts := r.tailscale(); ts.NodeAttr && !ts.HonoursNodeAttr() {
+		f.add("rules.attr.old", ts.Version, tailscale.CGNATAttrSince.String())
 	}
 	if c := fw.snap.Chain(drop.ChainRef); c != nil {
 		if OldRuleOrder(c) {

@@ -80,6 +80,7 @@ var catalog = map[string]entry{
 	"rules.nfoff":       {"tailscaled runs with --netfilter-mode=off: it installs no rules.", "tailscaled 以 --netfilter-mode=off 运行:不安装任何规则。"},
 	"rules.notrunning":  {"tailscaled is not running, so its rules are not installed now; they come back when it starts.", "tailscaled 未运行,因此当前没有它的规则;它启动后规则会重新出现。"},
 	"rules.sum.none":    {"No Tailscale chains on the INPUT path.", "INPUT 路径上没有 Tailscale 的链。"},
+	"rules.attr.old":    {"The tailnet grants disable-linux-cgnat-drop-rule, but tailscaled %s predates it (it arrived in %s) and still drops: upgrade tailscaled and the DROP becomes RETURN by itself.", "tailnet 已授予 disable-linux-cgnat-drop-rule,但 tailscaled %s 早于该属性(%s 起支持),仍然 DROP:升级 tailscaled 后该规则会自动变为 RETURN。"},
 	"rules.return":      {"The CGNAT rule returns instead of dropping (node attribute disable-linux-cgnat-drop-rule): %s", "CGNAT 规则为 RETURN 而非 DROP(节点属性 disable-linux-cgnat-drop-rule):%s"},
 	"rules.sum.return":  {"Tailscale's chains are present but do not drop 100.64.0.0/10.", "存在 Tailscale 的链,但不会丢弃 100.64.0.0/10。"},
 	"rules.order.old":   {"Old rule order (tailscaled before 1.98): the CGNAT DROP comes before the ACCEPT for tailscale0.", "旧规则顺序(tailscaled 1.98 之前):CGNAT DROP 位于 tailscale0 的 ACCEPT 之前。"},

@@ -69,21 +69,25 @@ const (
 // State is what the CLI says about Tailscale on this host. Fields the CLI
 // could not provide stay at their zero value and the reason is in Errors.
 type State struct {
-	Installed       bool          `json:"installed"`
-	Version         string        `json:"version,omitempty"`        // daemon (or CLI) version, "1.102.3"
-	CLIVersion      string        `json:"cli_version,omitempty"`    // the CLI's own version
-	BackendState    string        `json:"backend_state,omitempty"`  // Running, NeedsLogin, Stopped, Starting
-	NetfilterMode   NetfilterMode `json:"netfilter_mode,omitempty"` // "" when unknown
-	NetfilterKind   string        `json:"netfilter_kind,omitempty"` // "", "iptables" or "nftables"
-	AcceptDNS       *bool         `json:"accept_dns,omitempty"`
-	CGNATDropOff    bool          `json:"cgnat_drop_disabled"`
-	TailscaleIPs    []string      `json:"tailscale_ips,omitempty"`
-	HostName        string        `json:"host_name,omitempty"`
-	DNSName         string        `json:"dns_name,omitempty"`
-	Tags            []string      `json:"tags,omitempty"`
-	AdvertiseRoutes []string      `json:"advertise_routes,omitempty"`
-	ExitNode        bool          `json:"advertises_exit_node,omitempty"`
-	Errors          []string      `json:"errors,omitempty"`
+	Installed     bool          `json:"installed"`
+	Version       string        `json:"version,omitempty"`        // daemon (or CLI) version, "1.102.3"
+	CLIVersion    string        `json:"cli_version,omitempty"`    // the CLI's own version
+	BackendState  string        `json:"backend_state,omitempty"`  // Running, NeedsLogin, Stopped, Starting
+	NetfilterMode NetfilterMode `json:"netfilter_mode,omitempty"` // "" when unknown
+	NetfilterKind string        `json:"netfilter_kind,omitempty"` // "", "iptables" or "nftables"
+	AcceptDNS     *bool         `json:"accept_dns,omitempty"`
+	// NodeAttr: the tailnet grants disable-linux-cgnat-drop-rule (the key
+	// is in Self.CapMap). CGNATDropOff: and this tailscaled honours it
+	// (1.98.0 and later, or a version that could not be read).
+	NodeAttr        bool     `json:"node_attr_granted"`
+	CGNATDropOff    bool     `json:"cgnat_drop_disabled"`
+	TailscaleIPs    []string `json:"tailscale_ips,omitempty"`
+	HostName        string   `json:"host_name,omitempty"`
+	DNSName         string   `json:"dns_name,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+	AdvertiseRoutes []string `json:"advertise_routes,omitempty"`
+	ExitNode        bool     `json:"advertises_exit_node,omitempty"`
+	Errors          []string `json:"errors,omitempty"`
 }
 
 // Read asks the CLI for version, status and prefs concurrently. It does not
@@ -133,7 +137,7 @@ func Read(ctx context.Context, r Runner) State {
 		} else {
 			st.BackendState = s.BackendState
 			st.Version = s.Version
-			st.CGNATDropOff = s.CGNATDropOff
+			st.NodeAttr = s.NodeAttr
 			st.TailscaleIPs, st.HostName, st.DNSName, st.Tags = s.TailscaleIPs, s.HostName, s.DNSName, s.Tags
 		}
 	} else {
@@ -156,7 +160,16 @@ func Read(ctx context.Context, r Runner) State {
 	if st.Version == "" {
 		st.Version = st.CLIVersion
 	}
+	st.CGNATDropOff = st.NodeAttr && st.HonoursNodeAttr()
 	return st
+}
+
+// HonoursNodeAttr reports whether this tailscaled knows the node attribute
+// disable-linux-cgnat-drop-rule (since 1.98.0). An unreadable version counts
+// as knowing it: the rules step still sees what the firewall really holds.
+func (st State) HonoursNodeAttr() bool {
+	v, ok := ParseVersion(st.Version)
+	return !ok || !v.Less(CGNATAttrSince)
 }
 
 // ParseVersionJSON reads `tailscale version --json`.
@@ -185,7 +198,7 @@ type Status struct {
 	HostName     string
 	DNSName      string
 	Tags         []string
-	CGNATDropOff bool
+	NodeAttr     bool // disable-linux-cgnat-drop-rule is in Self.CapMap
 }
 
 // ParseStatusJSON reads `tailscale status --json`.
@@ -215,10 +228,10 @@ func ParseStatusJSON(b []byte) (Status, error) {
 		if len(s.TailscaleIPs) == 0 {
 			s.TailscaleIPs = raw.Self.TailscaleIPs
 		}
-		_, s.CGNATDropOff = raw.Self.CapMap[NodeAttrDisableCGNATDrop]
+		_, s.NodeAttr = raw.Self.CapMap[NodeAttrDisableCGNATDrop]
 		for _, c := range raw.Self.Capabilities {
 			if c == NodeAttrDisableCGNATDrop {
-				s.CGNATDropOff = true
+				s.NodeAttr = true
 			}
 		}
 	}

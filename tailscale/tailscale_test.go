@@ -35,7 +35,7 @@ func TestParseStatusAndPrefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Version != "1.102.3" || s.BackendState != "Running" || !s.CGNATDropOff || s.TailscaleIPs[0] != "100.101.102.103" || s.Tags[0] != "tag:aliyun" {
+	if s.Version != "1.102.3" || s.BackendState != "Running" || !s.NodeAttr || s.TailscaleIPs[0] != "100.101.102.103" || s.Tags[0] != "tag:aliyun" {
 		t.Errorf("status = %+v", s)
 	}
 	p, err := ParsePrefsJSON(mustRead(t, "testdata/prefs.json"))
@@ -84,7 +84,7 @@ func TestRead(t *testing.T) {
 		"status --json":  {out: string(status)},
 		"debug prefs":    {out: string(prefs)},
 	})
-	if !st.Installed || st.Version != "1.102.3" || st.NetfilterMode != NetfilterOn || !st.CGNATDropOff || len(st.Errors) != 0 {
+	if !st.Installed || st.Version != "1.102.3" || st.NetfilterMode != NetfilterOn || !st.CGNATDropOff || !st.NodeAttr || len(st.Errors) != 0 {
 		t.Errorf("state = %+v", st)
 	}
 
