@@ -98,3 +98,8 @@ func netnsExists(ns string) bool {
 	_, err := os.Stat("/run/netns/" + ns)
 	return err == nil
 }
+
+// InNetns runs fn on an OS thread switched into the lab namespace ns (for
+// example l.VPC()). Listeners and sockets fn creates stay in that namespace,
+// so a test can serve from it in this process.
+func InNetns(ns string, fn func() error) error { return inNetns(ns, fn) }
