@@ -50,7 +50,15 @@ func TestMain(m *testing.M) {
 				fmt.Fprintf(os.Stderr, "built tailscale %s in %s (cached in %s)\n", v, d.Round(time.Second), harness.CacheDir())
 			}
 		}
-		return m.Run()
+		// tailscaled must write nothing outside its lab state directory.
+		_, err = os.Stat("/var/lib/tailscale")
+		hadState := err == nil
+		code := m.Run()
+		if _, err := os.Stat("/var/lib/tailscale"); err == nil && !hadState {
+			fmt.Fprintln(os.Stderr, "FAIL: a test tailscaled wrote /var/lib/tailscale on the host")
+			return 1
+		}
+		return code
 	}())
 }
 

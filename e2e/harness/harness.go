@@ -146,7 +146,9 @@ func (n *Node) writeWrappers() error {
 // daemonEnv is tailscaled's environment for the node's firewall mode.
 func (n *Node) daemonEnv() []string {
 	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	env := []string{"HOME=/root"}
+	// TS_LOGS_DIR: even with --no-logs-no-support tailscaled writes its
+	// log policy file, by default to /var/lib/tailscale on the host.
+	env := []string{"HOME=" + n.Dir, "TS_LOGS_DIR=" + n.Dir}
 	switch n.Mode {
 	case lab.ModeIptablesLegacy:
 		// tailscaled runs whatever `iptables` is on its PATH, as on a
