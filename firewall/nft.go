@@ -168,105 +168,121 @@ func (n *NFTablesBackend) Chain(ctx context.Context, ref ChainRef) (ch Chain, er
 	return ch, err
 }
 
-// openChain opens a netlink session and checks that ref's chain exists: a
-// dump of a missing chain is merely empty, which would hide the mistake.
-func (n *NFTablesBackend) openChain(ctx context.Context, ref ChainRef, fam nftables.TableFamily, verb string) (*nftSession, *nftables.Table, error) {
-	s, err := n.open(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("nftables: netlink: %w", err)
-	}
-	table := &nftables.Table{Name: ref.Table, Family: fam}
-	if _, err := s.c.ListChain(table, ref.Chain); err != nil {
-		s.close()
-		return nil, nil, fmt.Errorf("nftables: %s %s: %w", verb, ref, err)
-	}
-	return s, table, nil
-}
-
 // Insert implements Writer.
 func (n *NFTablesBackend) Insert(ctx context.Context, ref ChainRef, pos int, spec Spec) error {
-	fam, err := nftFamily(ref)
-	if err != nil {
-		return err
-	}
-	if pos < 0 {
-		return fmt.Errorf("nftables: insert into %s: bad position %d", ref, pos)
-	}
-	exprs, udata, err := nftSpecExprs(fam, spec)
-	if err != nil {
-		return err
-	}
-	s, table, err := n.openChain(ctx, ref, fam, "insert into")
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	r := &nftables.Rule{
-		Table:    table,
-		Chain:    &nftables.Chain{Name: ref.Chain},
-		Exprs:    exprs,
-		UserData: udata,
-	}
-	switch pos {
-	case 0:
-		s.c.AddRule(r)
-	case 1:
-		s.c.InsertRule(r) // no position: at the top
-	default:
-		raw, err := s.rules(fam, ref.Table, ref.Chain)
-		if err != nil {
-			return fmt.Errorf("nftables: insert into %s: %w", ref, err)
-		}
-		if pos-1 > len(raw) {
-			return fmt.Errorf("nftables: insert into %s: position %d beyond %d rules", ref, pos, len(raw))
-		}
-		// AddRule with a position puts the rule after that handle.
-		r.Position = raw[pos-2].handle
-		s.c.AddRule(r)
-	}
-	if err := s.c.Flush(); err != nil {
-		return fmt.Errorf("nftables: insert into %s: %w", ref, err)
-	}
-	return nil
+	return n.Apply(ctx, []Change{{Ref: ref, Pos: pos, Spec: spec}})
 }
 
 // Delete implements Writer. A rule equals spec when it decodes to the same
 // fields as the rule Insert would write for spec; counters do not count.
 func (n *NFTablesBackend) Delete(ctx context.Context, ref ChainRef, spec Spec) error {
-	fam, err := nftFamily(ref)
-	if err != nil {
-		return err
+	return n.Apply(ctx, []Change{{Delete: true, Ref: ref, Spec: spec}})
+}
+
+// Apply implements Batcher: every change goes into one netlink batch, which
+// the kernel commits as one transaction. Changes apply in order, as the
+// lines of an iptables-restore file do: positions count the rules as the
+// earlier changes of the batch leave them. A rule inserted in this batch
+// cannot be the anchor of a later insert at a position > 1 (its handle is
+// not known until the commit); such a batch is refused before anything is
+// sent.
+func (n *NFTablesBackend) Apply(ctx context.Context, changes []Change) error {
+	if len(changes) == 0 {
+		return nil
 	}
-	exprs, udata, err := nftSpecExprs(fam, spec)
+	s, err := n.open(ctx)
 	if err != nil {
-		return err
-	}
-	want := nftRuleKey(nftDecodeRule(fam, exprs, udata))
-	s, table, err := n.openChain(ctx, ref, fam, "delete from")
-	if err != nil {
-		return err
+		return fmt.Errorf("nftables: netlink: %w", err)
 	}
 	defer s.close()
-	raw, err := s.rules(fam, ref.Table, ref.Chain)
-	if err != nil {
-		return fmt.Errorf("nftables: delete from %s: %w", ref, err)
+	type chainKey struct {
+		fam         nftables.TableFamily
+		table, name string
 	}
-	for _, rr := range raw {
-		if !reflect.DeepEqual(nftRuleKey(nftDecodeRule(fam, rr.exprs, rr.udata)), want) {
+	// The chains as the batch so far leaves them; handle 0 is a rule
+	// this batch inserts.
+	chains := map[chainKey][]nftRawRule{}
+	rulesOf := func(fam nftables.TableFamily, ref ChainRef) ([]nftRawRule, error) {
+		k := chainKey{fam, ref.Table, ref.Chain}
+		if r, ok := chains[k]; ok {
+			return r, nil
+		}
+		// A dump of a missing chain is merely empty: check it exists.
+		if _, err := s.c.ListChain(&nftables.Table{Name: ref.Table, Family: fam}, ref.Chain); err != nil {
+			return nil, err
+		}
+		r, err := s.rules(fam, ref.Table, ref.Chain)
+		if err == nil {
+			chains[k] = r
+		}
+		return r, err
+	}
+	queued := 0
+	for _, c := range changes {
+		fam, err := nftFamily(c.Ref)
+		if err != nil {
+			return err
+		}
+		exprs, udata, err := nftSpecExprs(fam, c.Spec)
+		if err != nil {
+			return err
+		}
+		verb := "insert into"
+		if c.Delete {
+			verb = "delete from"
+		}
+		raw, err := rulesOf(fam, c.Ref)
+		if err != nil {
+			return fmt.Errorf("nftables: %s %s: %w", verb, c.Ref, err)
+		}
+		k := chainKey{fam, c.Ref.Table, c.Ref.Chain}
+		table := &nftables.Table{Name: c.Ref.Table, Family: fam}
+		chain := &nftables.Chain{Name: c.Ref.Chain}
+		if c.Delete {
+			want := nftRuleKey(nftDecodeRule(fam, exprs, udata))
+			for i, rr := range raw {
+				if rr.handle != 0 && reflect.DeepEqual(nftRuleKey(nftDecodeRule(fam, rr.exprs, rr.udata)), want) {
+					if err := s.c.DelRule(&nftables.Rule{Table: table, Chain: chain, Handle: rr.handle}); err != nil {
+						return fmt.Errorf("nftables: delete from %s: %w", c.Ref, err)
+					}
+					chains[k] = slices.Delete(raw, i, i+1)
+					queued++
+					break
+				}
+			}
 			continue
 		}
-		err := s.c.DelRule(&nftables.Rule{
-			Table:  table,
-			Chain:  &nftables.Chain{Name: ref.Chain},
-			Handle: rr.handle,
-		})
-		if err == nil {
-			err = s.c.Flush()
+		r := &nftables.Rule{Table: table, Chain: chain, Exprs: exprs, UserData: udata}
+		added := nftRawRule{exprs: exprs, udata: udata}
+		switch {
+		case c.Pos < 0:
+			return fmt.Errorf("nftables: insert into %s: bad position %d", c.Ref, c.Pos)
+		case c.Pos == 0:
+			s.c.AddRule(r)
+			chains[k] = append(raw, added)
+		case c.Pos == 1:
+			s.c.InsertRule(r) // no position: at the top
+			chains[k] = slices.Insert(raw, 0, added)
+		default:
+			if c.Pos-1 > len(raw) {
+				return fmt.Errorf("nftables: insert into %s: position %d beyond %d rules", c.Ref, c.Pos, len(raw))
+			}
+			anchor := raw[c.Pos-2].handle
+			if anchor == 0 {
+				return fmt.Errorf("nftables: insert into %s at %d: the rule before it is new in this batch; apply it first", c.Ref, c.Pos)
+			}
+			// AddRule with a position puts the rule after that handle.
+			r.Position = anchor
+			s.c.AddRule(r)
+			chains[k] = slices.Insert(raw, c.Pos-1, added)
 		}
-		if err != nil {
-			return fmt.Errorf("nftables: delete from %s: %w", ref, err)
-		}
+		queued++
+	}
+	if queued == 0 {
 		return nil
+	}
+	if err := s.c.Flush(); err != nil {
+		return fmt.Errorf("nftables: apply %d changes: %w", queued, err)
 	}
 	return nil
 }
