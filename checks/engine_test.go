@@ -51,6 +51,7 @@ func (f *fakeFW) Chain(_ context.Context, ref firewall.ChainRef) (firewall.Chain
 }
 func (f *fakeFW) Insert(context.Context, firewall.ChainRef, int, firewall.Spec) error { return nil }
 func (f *fakeFW) Delete(context.Context, firewall.ChainRef, firewall.Spec) error      { return nil }
+func (f *fakeFW) Apply(context.Context, []firewall.Change) error                      { return nil }
 
 // deliver plays the kernel: a reply from src either reaches the socket or is
 // dropped by the first matching DROP rule, whose counter goes up.

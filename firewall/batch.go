@@ -21,12 +21,17 @@ type Change struct {
 	// Handle, for a delete on nftables, is the rule's handle when the plan
 	// was made: shown in the command. The delete itself matches by Spec.
 	Handle uint64 `json:"handle,omitempty"`
+	// IfMissing makes an insert a no-op when an equal rule is already in
+	// the chain, so re-applying (an undo after tailscaled rebuilt the
+	// chain, the guard) never duplicates a rule.
+	IfMissing bool `json:"if_missing,omitempty"`
 }
 
 // Inverse is the change that undoes c: a delete of what was inserted, an
-// insert where the deleted rule stood.
+// insert where the deleted rule stood unless it is back already.
 func (c Change) Inverse() Change {
 	c.Delete = !c.Delete
+	c.IfMissing = !c.Delete
 	return c
 }
 
@@ -159,19 +164,22 @@ func (t *Iptables) Apply(ctx context.Context, changes []Change) error {
 	byTable := map[string][]string{}
 	var order []string
 	for _, c := range changes {
-		if c.Delete {
+		if c.Delete || c.IfMissing {
 			ok, err := ipt.Exists(c.Ref.Table, c.Ref.Chain, c.Spec.IptablesArgs()...)
 			if err != nil {
 				return fmt.Errorf("%s: check %s: %s", t.backend, c.Ref, cleanErr(err))
 			}
-			if !ok {
-				continue
+			if ok != c.Delete {
+				continue // nothing to delete, or already there
 			}
 		}
 		if _, seen := byTable[c.Ref.Table]; !seen {
 			order = append(order, c.Ref.Table)
 		}
 		byTable[c.Ref.Table] = append(byTable[c.Ref.Table], c.RestoreLine())
+	}
+	if len(order) == 0 {
+		return nil
 	}
 	restore, err := t.restoreBinary()
 	if err != nil {

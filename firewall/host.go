@@ -12,6 +12,7 @@ import (
 type Backendish interface {
 	Reader
 	Writer
+	Batcher
 }
 
 // Host is the firewall of one machine: every backend, read together.

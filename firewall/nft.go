@@ -238,10 +238,16 @@ func (n *NFTablesBackend) Apply(ctx context.Context, changes []Change) error {
 		k := chainKey{fam, c.Ref.Table, c.Ref.Chain}
 		table := &nftables.Table{Name: c.Ref.Table, Family: fam}
 		chain := &nftables.Chain{Name: c.Ref.Chain}
+		want := nftRuleKey(nftDecodeRule(fam, exprs, udata))
+		same := func(rr nftRawRule) bool {
+			return reflect.DeepEqual(nftRuleKey(nftDecodeRule(fam, rr.exprs, rr.udata)), want)
+		}
+		if !c.Delete && c.IfMissing && slices.ContainsFunc(raw, same) {
+			continue
+		}
 		if c.Delete {
-			want := nftRuleKey(nftDecodeRule(fam, exprs, udata))
 			for i, rr := range raw {
-				if rr.handle != 0 && reflect.DeepEqual(nftRuleKey(nftDecodeRule(fam, rr.exprs, rr.udata)), want) {
+				if rr.handle != 0 && same(rr) {
 					if err := s.c.DelRule(&nftables.Rule{Table: table, Chain: chain, Handle: rr.handle}); err != nil {
 						return fmt.Errorf("nftables: delete from %s: %w", c.Ref, err)
 					}

@@ -85,6 +85,7 @@ type State struct {
 	HostName        string   `json:"host_name,omitempty"`
 	DNSName         string   `json:"dns_name,omitempty"`
 	Tags            []string `json:"tags,omitempty"`
+	LoginName       string   `json:"login_name,omitempty"` // the node owner's login`
 	AdvertiseRoutes []string `json:"advertise_routes,omitempty"`
 	ExitNode        bool     `json:"advertises_exit_node,omitempty"`
 	Errors          []string `json:"errors,omitempty"`
@@ -139,6 +140,7 @@ func Read(ctx context.Context, r Runner) State {
 			st.Version = s.Version
 			st.NodeAttr = s.NodeAttr
 			st.TailscaleIPs, st.HostName, st.DNSName, st.Tags = s.TailscaleIPs, s.HostName, s.DNSName, s.Tags
+			st.LoginName = s.LoginName
 		}
 	} else {
 		note(sErr)
@@ -198,6 +200,7 @@ type Status struct {
 	HostName     string
 	DNSName      string
 	Tags         []string
+	LoginName    string
 	NodeAttr     bool // disable-linux-cgnat-drop-rule is in Self.CapMap
 }
 
@@ -207,7 +210,9 @@ func ParseStatusJSON(b []byte) (Status, error) {
 		Version      string
 		BackendState string
 		TailscaleIPs []string
+		User         map[string]struct{ LoginName string }
 		Self         *struct {
+			UserID       json.Number
 			HostName     string
 			DNSName      string
 			TailscaleIPs []string
@@ -225,6 +230,7 @@ func ParseStatusJSON(b []byte) (Status, error) {
 	}
 	if raw.Self != nil {
 		s.HostName, s.DNSName, s.Tags = raw.Self.HostName, raw.Self.DNSName, raw.Self.Tags
+		s.LoginName = raw.User[raw.Self.UserID.String()].LoginName
 		if len(s.TailscaleIPs) == 0 {
 			s.TailscaleIPs = raw.Self.TailscaleIPs
 		}
