@@ -1,0 +1,61 @@
+package fixes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// DeleteDrop is remedy 1: delete tailscaled's CGNAT DROP rule, on whichever
+// backend holds it. It lasts until tailscaled rebuilds its chains.
+type DeleteDrop struct{}
+
+func (DeleteDrop) Info() Info {
+	return Info{ID: DeleteDropID, Name: "delete-drop", Title: i18n.M("fix.1.title"), Changes: i18n.M("fix.1.changes"),
+		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsNo, SurvivesReboot: LastsNo,
+			Security: i18n.M("fix.1.security"), Loses: i18n.M("fix.1.loses"), Cost: i18n.M("fix.1.cost")}}
+}
+
+func (DeleteDrop) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+	return whitelistApplies(rep)
+}
+
+func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
+	drops := cgnatDrops(rep.Firewall)
+	if len(drops) == 0 {
+		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to delete (run `tsdoctor check`)")
+	}
+	p := &Plan{Remedy: DeleteDropID}
+	byBackend := map[firewall.Backend][]firewall.Change{}
+	var order []firewall.Backend
+	for _, d := range drops {
+		spec, ok := SpecOf(d)
+		if !ok {
+			return nil, fmt.Errorf("the DROP rule %q has matches tsdoctor does not model, so it cannot name it exactly for deletion: delete it by hand", d.Text)
+		}
+		if _, seen := byBackend[d.Backend]; !seen {
+			order = append(order, d.Backend)
+		}
+		byBackend[d.Backend] = append(byBackend[d.Backend], firewall.Change{Delete: true, Ref: d.ChainRef, Pos: d.Position, Spec: spec, Handle: d.Handle})
+	}
+	for _, b := range order {
+		p.addFirewall(byBackend[b])
+	}
+	p.note("fix.1.note.rebuild")
+	return p, nil
+}
+
+// SpecOf turns an existing rule back into the Spec that writes it, so it
+// can be deleted and put back exactly. ok is false for a rule with matches
+// the model does not hold.
+func SpecOf(r firewall.Rule) (firewall.Spec, bool) {
+	if len(r.Unmodeled) > 0 || r.SourceNegated || r.Dest.IsValid() || r.DstPort != 0 ||
+		(r.Verdict != firewall.Accept && r.Verdict != firewall.Drop && r.Verdict != firewall.Return && r.Verdict != firewall.Reject) {
+		return firewall.Spec{}, false
+	}
+	return firewall.Spec{Source: r.Source, InIface: r.InIface, InIfaceNegated: r.InIfaceNegated, Protocol: r.Protocol,
+		SrcPort: r.SrcPort, CtStates: r.CtStates, Comment: r.Comment, Verdict: r.Verdict}, true
+}

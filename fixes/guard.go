@@ -1,0 +1,213 @@
+package fixes
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// Guard is remedy 3: keep the whitelist in place whenever tailscaled
+// rebuilds its chains, by a daemon that reacts to nftables change events
+// (`tsdoctor guard`), or by the article's polling shell script.
+type Guard struct{}
+
+// Files of the guard.
+const (
+	GuardUnit   = "/etc/systemd/system/tsdoctor-guard.service"
+	GuardScript = "/usr/local/lib/tsdoctor/guard.sh"
+)
+
+func (Guard) Info() Info {
+	return Info{ID: GuardID, Name: "guard", Title: i18n.M("fix.3.title"), Changes: i18n.M("fix.3.changes"),
+		Tradeoffs: Tradeoffs{Invasive: Medium, SurvivesRestart: LastsYes, SurvivesReboot: LastsUnit,
+			Security: i18n.M("fix.3.security"), Loses: i18n.M("fix.3.loses"), Cost: i18n.M("fix.3.cost")}}
+}
+
+func (Guard) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) { return whitelistApplies(rep) }
+
+func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
+	drops := cgnatDrops(rep.Firewall)
+	if len(drops) == 0 {
+		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to guard against (run `tsdoctor check`)")
+	}
+	allow, specs, err := whitelistSpecs(rep, o)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Remedy: GuardID, Allow: allow}
+	for _, batch := range whitelistBatches(rep.Firewall, specs, chainsOf(drops)) {
+		p.addFirewall(batch)
+	}
+	interval := o.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	if o.GuardScript {
+		script := WhitelistShell(drops[0].Backend, specs, "guard (remedy 3, polling script)")
+		p.addUnit(h, GuardScript, script, GuardUnit, guardUnit(GuardScript+" loop "+seconds(interval), "the article's polling script"))
+		p.note("fix.3.note.script", seconds(interval))
+		return p, nil
+	}
+	bin := o.Binary
+	if bin == "" {
+		bin, _ = os.Executable()
+	}
+	if bin == "" || strings.HasPrefix(bin, os.TempDir()) || strings.Contains(bin, "/go-build") {
+		p.note("fix.3.note.binary", bin)
+	}
+	exec := firewall.ShellJoin([]string{bin, "guard", "--allow", joinAddrs(allow), "--shape", string(shapeOr(o.Shape))})
+	p.addUnit(h, "", "", GuardUnit, guardUnit(exec, "tsdoctor guard, event-driven"))
+	return p, nil
+}
+
+func shapeOr(s Shape) Shape {
+	if s == "" {
+		return Narrow
+	}
+	return s
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+
+func joinAddrs(a []netip.Addr) string {
+	s := make([]string, len(a))
+	for i, x := range a {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func guardUnit(execStart, what string) string {
+	return `[Unit]
+Description=tsdoctor guard (` + what + `): keep the VPC's services in 100.64.0.0/10 whitelisted whenever tailscaled rebuilds its firewall
+Documentation=https://github.com/tsdoctor/tsdoctor
+After=tailscaled.service
+PartOf=tailscaled.service
+
+[Service]
+ExecStart=` + execStart + `
+Restart=on-failure
+RestartSec=1
+
+[Install]
+WantedBy=tailscaled.service
+`
+}
+
+// KnownServices are the Alibaba Cloud services whose replies the narrow
+// whitelist matches by port when the guard runs without a check report.
+var KnownServices = []checks.BlockedService{
+	{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"},
+	{Address: netip.MustParseAddr("100.100.2.138"), Port: 53, Service: "dns"},
+	{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: "metadata"},
+}
+
+// GuardOptions configure RunGuard.
+type GuardOptions struct {
+	Allow []netip.Addr
+	Shape Shape
+	// Services say which port each address serves, for narrow rules;
+	// default KnownServices.
+	Services []checks.BlockedService
+	// Watch signals firewall changes (nil: poll only).
+	Watch <-chan struct{}
+	// Interval is the polling period: the only trigger for iptables-legacy,
+	// a safety net otherwise.
+	Interval time.Duration
+	// Once applies the whitelist once and returns.
+	Once bool
+	// Logf reports what the guard does.
+	Logf func(format string, args ...any)
+}
+
+// RunGuard keeps the whitelist at the top of every ts-input chain: at start,
+// on every change event, and every Interval. It returns when ctx ends (nil)
+// or, with Once, after one pass.
+func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
+	if len(o.Allow) == 0 {
+		return fmt.Errorf("tsdoctor guard: no addresses: give --allow 100.100.2.136,100.100.2.138")
+	}
+	if o.Services == nil {
+		o.Services = KnownServices
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	var specs []firewall.Spec
+	for _, a := range o.Allow {
+		specs = append(specs, SpecsFor(a, o.Services, shapeOr(o.Shape))...)
+	}
+	ensure := func(why string) error {
+		start := time.Now()
+		snap := fw.Snapshot(ctx)
+		var refs []firewall.ChainRef
+		for _, b := range snap.Backends {
+			for _, c := range b.Chains {
+				if c.Chain == "ts-input" && c.Family == firewall.IPv4 {
+					refs = append(refs, c.ChainRef)
+				}
+			}
+		}
+		for _, batch := range whitelistBatches(snap, specs, refs) {
+			if err := applyBatch(ctx, fw, batch); err != nil {
+				return err
+			}
+			logf("tsdoctor guard: %s: restored %d whitelist rule(s) in %s %s/%s in %s",
+				why, len(batch), batch[0].Ref.Backend, batch[0].Ref.Table, batch[0].Ref.Chain, time.Since(start).Round(time.Microsecond))
+		}
+		return nil
+	}
+	if err := ensure("start"); err != nil {
+		if o.Once {
+			return err
+		}
+		logf("tsdoctor guard: %v", err)
+	}
+	if o.Once {
+		return nil
+	}
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	watch := o.Watch
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-watch:
+			if !ok {
+				watch = nil
+				logf("tsdoctor guard: change events stopped; polling every %s", o.Interval)
+				continue
+			}
+			err = ensure("firewall changed")
+		case <-tick.C:
+			err = ensure("poll")
+		}
+		if err != nil && ctx.Err() == nil {
+			// tailscaled may be rebuilding the chain right now; the next
+			// event or tick tries again.
+			logf("tsdoctor guard: %v", err)
+		}
+	}
+}
+
+func applyBatch(ctx context.Context, fw *firewall.Host, batch []firewall.Change) error {
+	b := fw.Backend(batch[0].Ref.Backend)
+	if b == nil {
+		return fmt.Errorf("no %s backend", batch[0].Ref.Backend)
+	}
+	return b.Apply(ctx, batch)
+}

@@ -1,0 +1,202 @@
+package fixes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+)
+
+// Host is the machine as the remedies see it. Every change goes through it.
+type Host struct {
+	// Firewall reads and writes every backend.
+	Firewall *firewall.Host
+	// Run runs a command (tailscale, systemctl, netplan, nmcli) and returns
+	// its combined output.
+	Run func(ctx context.Context, name string, args ...string) ([]byte, error)
+	// Root is where absolute paths live: "/" on a real host, a lab's
+	// directory in tests (as `systemctl --root`).
+	Root string
+	// StateDir holds the journal and the lock; default
+	// Root/var/lib/tsdoctor.
+	StateDir string
+	// Diagnose re-runs the check, for verification.
+	Diagnose func(ctx context.Context) checks.Report
+	// Systemd: systemd runs this machine, so units can be enabled.
+	Systemd bool
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// ExecRun runs a real command.
+func ExecRun(ctx context.Context, name string, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s: %w: %s", firewall.ShellJoin(append([]string{name}, args...)), err, strings.TrimSpace(string(out)))
+	}
+	return out, nil
+}
+
+// SystemdRunning reports whether systemd is PID 1 (sd_booted).
+func SystemdRunning() bool {
+	fi, err := os.Stat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
+
+func (h *Host) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Host) stateDir() string {
+	if h.StateDir != "" {
+		return h.StateDir
+	}
+	return h.path("/var/lib/tsdoctor")
+}
+
+// path maps an absolute path of the host to where it lives under Root.
+func (h *Host) path(p string) string {
+	if h.Root == "" || h.Root == "/" {
+		return p
+	}
+	return filepath.Join(h.Root, p)
+}
+
+// readFile returns a file's content and mode; exists is false when it is
+// not there.
+func (h *Host) readFile(p string) (content []byte, mode fs.FileMode, exists bool, err error) {
+	fp := h.path(p)
+	fi, err := os.Stat(fp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	b, err := os.ReadFile(fp)
+	return b, fi.Mode().Perm(), err == nil, err
+}
+
+// writeFile replaces a file's content. A regular file is replaced whole
+// (temporary file, fsync, rename), so a crash leaves the old or the new
+// content, never half. A symlink or a bind mount (resolv.conf often is one)
+// is written through in place, since renaming over it would break it.
+func (h *Host) writeFile(p string, content []byte, mode fs.FileMode) error {
+	fp := h.path(p)
+	if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
+		return err
+	}
+	if mode == 0 {
+		mode = 0o644
+	}
+	if inPlace(fp) {
+		f, err := os.OpenFile(fp, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(content); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Chmod(mode); err != nil && !errors.Is(err, syscall.EROFS) {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(fp), "."+filepath.Base(fp)+".tsdoctor-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(content); err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), fp)
+}
+
+// inPlace: a symlink, or a file mounted over (its device differs from its
+// directory's).
+func inPlace(fp string) bool {
+	li, err := os.Lstat(fp)
+	if err != nil {
+		return false
+	}
+	if li.Mode()&fs.ModeSymlink != 0 {
+		return true
+	}
+	var st, dst syscall.Stat_t
+	if syscall.Stat(fp, &st) != nil || syscall.Stat(filepath.Dir(fp), &dst) != nil {
+		return false
+	}
+	return st.Dev != dst.Dev
+}
+
+func (h *Host) removeFile(p string) error {
+	err := os.Remove(h.path(p))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// backend returns the writable backend holding ref.
+func (h *Host) backend(ref firewall.ChainRef) (firewall.Backendish, error) {
+	if h.Firewall == nil {
+		return nil, errors.New("the firewall cannot be changed without root: rerun with sudo")
+	}
+	b := h.Firewall.Backend(ref.Backend)
+	if b == nil {
+		return nil, fmt.Errorf("no %s backend on this host", ref.Backend)
+	}
+	return b, nil
+}
+
+// applyFirewall runs one batch; every change must be on one backend.
+func (h *Host) applyFirewall(ctx context.Context, batch []firewall.Change) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	b, err := h.backend(batch[0].Ref)
+	if err != nil {
+		return err
+	}
+	for _, c := range batch[1:] {
+		if c.Ref.Backend != batch[0].Ref.Backend {
+			return fmt.Errorf("one batch spans %s and %s", batch[0].Ref.Backend, c.Ref.Backend)
+		}
+	}
+	return b.Apply(ctx, batch)
+}
+
+func (h *Host) run(ctx context.Context, args []string) ([]byte, error) {
+	if len(args) == 0 {
+		return nil, errors.New("empty command")
+	}
+	run := h.Run
+	if run == nil {
+		run = ExecRun
+	}
+	return run(ctx, args[0], args[1:]...)
+}

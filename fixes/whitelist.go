@@ -1,0 +1,396 @@
+package fixes
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// Whitelist is remedy 2: ACCEPT rules at the top of ts-input for exactly
+// the addresses the check found blocked, kept by a systemd unit that runs
+// after tailscaled has built its chains.
+type Whitelist struct{}
+
+// WhitelistComment marks every rule the whitelist, the guard and their
+// scripts write, so they can find (and remove) their own rules.
+const WhitelistComment = "tsdoctor-whitelist"
+
+// Files of the whitelist unit.
+const (
+	WhitelistScript = "/usr/local/lib/tsdoctor/whitelist.sh"
+	WhitelistUnit   = "/etc/systemd/system/tsdoctor-whitelist.service"
+)
+
+func (Whitelist) Info() Info {
+	return Info{ID: WhitelistID, Name: "whitelist", Title: i18n.M("fix.2.title"), Changes: i18n.M("fix.2.changes"),
+		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsUnit, SurvivesReboot: LastsUnit,
+			Security: i18n.M("fix.2.security"), Loses: i18n.M("fix.2.loses"), Cost: i18n.M("fix.2.cost")}}
+}
+
+func (Whitelist) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+	return whitelistApplies(rep)
+}
+
+func whitelistApplies(rep checks.Report) (bool, i18n.Msg) {
+	if len(cgnatDrops(rep.Firewall)) == 0 {
+		return false, i18n.M("fix.why.nodrop")
+	}
+	return true, i18n.Msg{}
+}
+
+func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
+	p := &Plan{Remedy: WhitelistID}
+	allow, specs, err := whitelistSpecs(rep, o)
+	if err != nil {
+		return nil, err
+	}
+	p.Allow = allow
+	drops := cgnatDrops(rep.Firewall)
+	if len(drops) == 0 {
+		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to whitelist (run `tsdoctor check`)")
+	}
+	for _, batch := range whitelistBatches(rep.Firewall, specs, chainsOf(drops)) {
+		p.addFirewall(batch)
+	}
+	script, unit := whitelistFiles(drops[0].Backend, specs, o)
+	p.addUnit(h, WhitelistScript, script, WhitelistUnit, unit)
+	if o.Shape == Wide {
+		p.note("fix.2.note.wide")
+	}
+	p.note("fix.2.note.rebuild")
+	return p, nil
+}
+
+// addUnit installs a script and a unit, and enables the unit where systemd
+// runs. Files already as wanted are left alone, so a second apply changes
+// nothing.
+func (p *Plan) addUnit(h *Host, scriptPath, script, unitPath, unit string) {
+	changed := false
+	files := []FileWrite{{Path: unitPath, Content: unit, Mode: 0o644}}
+	if scriptPath != "" {
+		files = append([]FileWrite{{Path: scriptPath, Content: script, Mode: 0o755}}, files...)
+	}
+	for _, f := range files {
+		if b, mode, ok, err := h.readFile(f.Path); err == nil && ok && string(b) == f.Content && uint32(mode) == f.Mode {
+			continue
+		}
+		changed = true
+		p.addFile(f)
+	}
+	name := unitName(unitPath)
+	if !h.Systemd {
+		p.note("fix.unit.nosystemd", name)
+		return
+	}
+	if changed {
+		p.addCommand([]string{"systemctl", "daemon-reload"}, []string{"systemctl", "daemon-reload"})
+	}
+	if out, err := h.run(context.Background(), []string{"systemctl", "is-enabled", name}); err != nil || strings.TrimSpace(string(out)) != "enabled" {
+		p.addCommand([]string{"systemctl", "enable", "--now", name}, []string{"systemctl", "disable", "--now", name})
+	}
+}
+
+func unitName(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
+
+// cgnatDrops are tailscaled's CGNAT DROP rules on the INPUT path, on every
+// backend that holds one.
+func cgnatDrops(snap *firewall.Snapshot) []firewall.Rule {
+	if snap == nil {
+		return nil
+	}
+	var out []firewall.Rule
+	for _, r := range snap.Rules() {
+		if checks.IsCGNATRule(&r) && (r.Verdict == firewall.Drop || r.Verdict == firewall.Reject) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// whitelistSpecs picks the addresses (--allow, else those found blocked)
+// and builds the rules for them in the chosen shape.
+func whitelistSpecs(rep checks.Report, o Options) ([]netip.Addr, []firewall.Spec, error) {
+	allow := o.Allow
+	if len(allow) == 0 {
+		for _, b := range rep.Blocked {
+			if !slices.Contains(allow, b.Address) {
+				allow = append(allow, b.Address)
+			}
+		}
+	}
+	if len(allow) == 0 {
+		// Nothing is blocked: maybe because our rules are in place. Then
+		// the plan is those rules, exactly, and applying again changes
+		// nothing.
+		if specs := existingWhitelist(rep.Firewall); len(specs) > 0 {
+			for _, s := range specs {
+				if !slices.Contains(allow, s.Source.Addr()) {
+					allow = append(allow, s.Source.Addr())
+				}
+			}
+			return allow, specs, nil
+		}
+		return nil, nil, fmt.Errorf("no blocked address to whitelist: the check found none; name them with --allow 100.100.2.136,100.100.2.138")
+	}
+	cgnat := netip.MustParsePrefix("100.64.0.0/10")
+	var specs []firewall.Spec
+	for _, a := range allow {
+		if !cgnat.Contains(a) {
+			return nil, nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist", a)
+		}
+		for _, s := range SpecsFor(a, rep.Blocked, o.Shape) {
+			if !slices.ContainsFunc(specs, func(x firewall.Spec) bool { return specEqual(x, s) }) {
+				specs = append(specs, s)
+			}
+		}
+	}
+	return allow, specs, nil
+}
+
+// existingWhitelist are the rules tsdoctor's whitelist wrote, as specs.
+func existingWhitelist(snap *firewall.Snapshot) []firewall.Spec {
+	if snap == nil {
+		return nil
+	}
+	var out []firewall.Spec
+	for _, r := range snap.Rules() {
+		if r.Comment != WhitelistComment {
+			continue
+		}
+		if s, ok := SpecOf(r); ok && !slices.ContainsFunc(out, func(x firewall.Spec) bool { return specEqual(x, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SpecsFor builds the whitelist rules for one address. Narrow rules match
+// the reply of the service the check found there (its protocol and source
+// port); an address with no known service gets replies only (conntrack).
+func SpecsFor(a netip.Addr, blocked []checks.BlockedService, shape Shape) []firewall.Spec {
+	base := firewall.Spec{Source: netip.PrefixFrom(a, 32), Comment: WhitelistComment, Verdict: firewall.Accept}
+	reply := base
+	reply.CtStates = []string{"ESTABLISHED", "RELATED"}
+	switch shape {
+	case Wide:
+		return []firewall.Spec{base}
+	case Conntrack:
+		return []firewall.Spec{reply}
+	}
+	var out []firewall.Spec
+	for _, b := range blocked {
+		if b.Address != a || b.Port == 0 {
+			continue
+		}
+		protos := []string{"tcp"}
+		if b.Service == "dns" {
+			protos = []string{"udp", "tcp"} // DNS falls back to TCP for long answers
+		}
+		for _, p := range protos {
+			s := base
+			s.Protocol, s.SrcPort = p, b.Port
+			if !slices.ContainsFunc(out, func(x firewall.Spec) bool { return specEqual(x, s) }) {
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []firewall.Spec{reply}
+	}
+	return out
+}
+
+func specEqual(a, b firewall.Spec) bool {
+	return a.Source == b.Source && a.Protocol == b.Protocol && a.SrcPort == b.SrcPort &&
+		slices.Equal(a.CtStates, b.CtStates) && a.Comment == b.Comment && a.Verdict == b.Verdict &&
+		a.InIface == b.InIface && a.InIfaceNegated == b.InIfaceNegated
+}
+
+// ruleIsSpec reports whether an existing rule is the one spec writes.
+func ruleIsSpec(r firewall.Rule, s firewall.Spec) bool {
+	rs := slices.Sorted(slices.Values(r.CtStates))
+	ss := slices.Sorted(slices.Values(s.CtStates))
+	return len(r.Unmodeled) == 0 && r.Source == s.Source && !r.SourceNegated && r.Protocol == s.Protocol &&
+		r.SrcPort == s.SrcPort && r.DstPort == 0 && slices.Equal(rs, ss) && r.Comment == s.Comment &&
+		r.Verdict == s.Verdict && r.InIface == s.InIface && r.InIfaceNegated == s.InIfaceNegated &&
+		r.LogPrefix == "" && !r.Dest.IsValid()
+}
+
+func chainsOf(rules []firewall.Rule) []firewall.ChainRef {
+	var out []firewall.ChainRef
+	for _, r := range rules {
+		if !slices.Contains(out, r.ChainRef) {
+			out = append(out, r.ChainRef)
+		}
+	}
+	return out
+}
+
+// whitelistBatches returns, per chain, the changes that put every spec at
+// the top of the chain, above its CGNAT DROP if it has one yet. Rules
+// already above the DROP are left alone; ours below it (tailscaled
+// inserted above them) are moved up. Nothing to do gives no batch.
+func whitelistBatches(snap *firewall.Snapshot, specs []firewall.Spec, refs []firewall.ChainRef) [][]firewall.Change {
+	var out [][]firewall.Change
+	for _, ref := range refs {
+		var batch []firewall.Change
+		var chain []firewall.Rule
+		if c := snap.Chain(ref); c != nil {
+			chain = c.Rules
+		}
+		firstDrop := len(chain) + 1
+		for _, r := range chain {
+			if checks.IsCGNATRule(&r) && (r.Verdict == firewall.Drop || r.Verdict == firewall.Reject) {
+				firstDrop = r.Position
+				break
+			}
+		}
+		var inserts []firewall.Change
+		for _, s := range specs {
+			above, below := false, false
+			for _, r := range chain {
+				if ruleIsSpec(r, s) {
+					if r.Position < firstDrop {
+						above = true
+					} else {
+						below = true
+					}
+				}
+			}
+			if above {
+				continue
+			}
+			if below {
+				batch = append(batch, firewall.Change{Delete: true, Ref: ref, Spec: s})
+			}
+			inserts = append(inserts, firewall.Change{Ref: ref, Pos: 1, Spec: s, IfMissing: !below})
+		}
+		// Inserting at 1 in reverse keeps the specs' order at the top.
+		for i := len(inserts) - 1; i >= 0; i-- {
+			batch = append(batch, inserts[i])
+		}
+		if len(batch) > 0 {
+			out = append(out, batch)
+		}
+	}
+	return out
+}
+
+// whitelistFiles renders the unit's script and the unit.
+func whitelistFiles(b firewall.Backend, specs []firewall.Spec, o Options) (script, unit string) {
+	script = WhitelistShell(b, specs, "whitelist (remedy 2)")
+	unit = `[Unit]
+Description=tsdoctor whitelist: let the VPC's services in 100.64.0.0/10 through tailscaled's CGNAT DROP
+Documentation=https://github.com/tsdoctor/tsdoctor
+# tailscaled removes and rebuilds its chains when it starts: insert after it,
+# and again whenever it restarts (PartOf).
+After=tailscaled.service
+PartOf=tailscaled.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=` + WhitelistScript + ` apply
+ExecStop=` + WhitelistScript + ` remove
+TimeoutStartSec=150
+
+[Install]
+WantedBy=tailscaled.service
+`
+	return script, unit
+}
+
+// WhitelistShell is a POSIX shell script with the whitelist rules for one
+// backend. `apply` waits (up to 120 s) for tailscaled's CGNAT rule, then
+// inserts each missing rule at the top of ts-input; `once` inserts without
+// waiting; `loop SECONDS` re-applies forever (the article's guard);
+// `remove` deletes them. It needs no tsdoctor binary.
+func WhitelistShell(b firewall.Backend, specs []firewall.Spec, what string) string {
+	var s strings.Builder
+	s.WriteString("#!/bin/sh\n# tsdoctor " + what + ": let replies from the VPC's services in 100.64.0.0/10\n" +
+		"# through tailscaled's CGNAT DROP. Generated by tsdoctor; `tsdoctor undo` removes it.\n" +
+		"set -u\nCHAIN=ts-input\n")
+	if b == firewall.NFTables {
+		// Each rule is inserted at the top: list them last first.
+		s.WriteString("RULES='\n")
+		for i := len(specs) - 1; i >= 0; i-- {
+			s.WriteString(specs[i].NFT() + "\n")
+		}
+		s.WriteString(`'
+list() { nft list chain ip filter "$CHAIN" 2>/dev/null | sed -e 's/^[[:space:]]*//' -e 's/ packets [0-9]* bytes [0-9]*//'; }
+ready() { list | grep -q '100.64.0.0/10'; }
+insert() {
+	current=$(list)
+	echo "$RULES" | while IFS= read -r r; do
+		[ -n "$r" ] || continue
+		printf '%s\n' "$current" | grep -qxF -- "$r" && continue
+		nft insert rule ip filter "$CHAIN" $r || return 1
+	done
+}
+remove() {
+	nft -a list chain ip filter "$CHAIN" 2>/dev/null | grep -F 'comment "`+WhitelistComment+`"' |
+		sed -n 's/.*# handle \([0-9]*\)$/\1/p' | while read -r h; do
+		nft delete rule ip filter "$CHAIN" handle "$h"
+	done
+}
+`)
+	} else {
+		bin := "iptables-legacy"
+		if b == firewall.IptablesNFT {
+			bin = "iptables-nft"
+			if _, err := exec.LookPath(bin); err != nil {
+				bin = "iptables"
+			}
+		}
+		// Each rule is inserted at the top: list them last first.
+		s.WriteString("IPT=" + bin + "\nRULES='\n")
+		for i := len(specs) - 1; i >= 0; i-- {
+			s.WriteString(strings.Join(specs[i].IptablesArgs(), " ") + "\n")
+		}
+		s.WriteString(`'
+ready() { $IPT -w -S "$CHAIN" 2>/dev/null | grep -q -- '-s 100.64.0.0/10'; }
+insert() {
+	echo "$RULES" | while IFS= read -r r; do
+		[ -n "$r" ] || continue
+		$IPT -w -C "$CHAIN" $r 2>/dev/null || $IPT -w -I "$CHAIN" 1 $r || return 1
+	done
+}
+remove() {
+	echo "$RULES" | while IFS= read -r r; do
+		[ -n "$r" ] || continue
+		while $IPT -w -D "$CHAIN" $r 2>/dev/null; do :; done
+	done
+}
+`)
+	}
+	s.WriteString(`case "${1:-apply}" in
+apply)
+	i=0
+	until ready; do
+		i=$((i + 1))
+		if [ "$i" -gt 1200 ]; then
+			echo "tsdoctor: no tailscaled CGNAT rule in $CHAIN after 120 s: nothing to do" >&2
+			exit 0
+		fi
+		sleep 0.1
+	done
+	insert ;;
+once) ready && insert ;;
+loop)
+	while :; do
+		ready && insert
+		sleep "${2:-1}"
+	done ;;
+remove) remove ;;
+*) echo "usage: $0 apply|once|loop [SECONDS]|remove" >&2; exit 2 ;;
+esac
+`)
+	return s.String()
+}

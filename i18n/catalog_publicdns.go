@@ -1,0 +1,44 @@
+package i18n
+
+// Remedy 4's strings (public DNS, package fixes).
+var publicDNSCatalog = map[string]entry{
+	"fix.4.title": {"Use public DNS instead of the VPC DNS", "改用公共 DNS,不再使用 VPC 内网 DNS"},
+	"fix.4.changes": {"Points this host at public resolvers (223.5.5.5 and 223.6.6.6 by default) through whatever manages its DNS (netplan and systemd-resolved, NetworkManager, dhclient, or resolv.conf itself), so DNS no longer depends on 100.100.2.136/138. tailscaled's DROP stays.",
+		"通过本机实际管理 DNS 的组件(netplan 与 systemd-resolved、NetworkManager、dhclient,或直接改 resolv.conf)把解析器换成公共 DNS(默认 223.5.5.5 和 223.6.6.6),DNS 不再依赖 100.100.2.136/138。tailscaled 的 DROP 规则保持不变。"},
+	"fix.4.security": {"DNS queries leave the VPC for a public resolver (Alibaba's AliDNS by default): it sees every name this host looks up, and the answers cross the internet.",
+		"DNS 查询离开 VPC 发往公共解析器(默认阿里云公共 DNS):它能看到本机查询的每个域名,应答也经公网返回。"},
+	"fix.4.loses": {"Internal names: OSS internal endpoints (oss-*-internal.aliyuncs.com), RDS and SLB private names, mirrors.cloud.aliyuncs.com and ntp.cloud.aliyuncs.com resolve to public addresses or not at all. The DROP also still blocks other services in 100.64.0.0/10, such as the metadata service 100.100.100.200.",
+		"内网域名:OSS 内网 endpoint(oss-*-internal.aliyuncs.com)、RDS 与 SLB 的内网域名、mirrors.cloud.aliyuncs.com 和 ntp.cloud.aliyuncs.com 将解析为公网地址,或根本无法解析。DROP 规则仍会拦截 100.64.0.0/10 内的其他服务,例如元数据服务 100.100.100.200。"},
+	"fix.4.cost": {"Traffic to OSS, mirrors and other Alibaba Cloud services may go over the public network instead of the internal one: billed as public traffic, and slower.",
+		"访问 OSS、镜像源等阿里云服务的流量可能改走公网而不是内网:按公网流量计费,且更慢。"},
+
+	"fix.4.note.manager": {"DNS on this host is managed by %s.", "本机的 DNS 由 %s 管理。"},
+	"fix.4.note.internal": {"Internal names stop resolving through the VPC: OSS internal endpoints, RDS, SLB, mirrors.cloud.aliyuncs.com and ntp.cloud.aliyuncs.com resolve publicly or not at all. Traffic to OSS and mirrors may then go over the public network (billed, slower), and apt mirrors or NTP set to internal names may stop working: switch them to public names, or pick remedy 2 or 3 to keep the VPC DNS.",
+		"内网域名不再经 VPC 解析:OSS 内网 endpoint、RDS、SLB、mirrors.cloud.aliyuncs.com 和 ntp.cloud.aliyuncs.com 会解析为公网地址或无法解析。访问 OSS 和镜像源的流量可能改走公网(收费、更慢),配置为内网域名的 apt 镜像源或 NTP 可能失效:请改用公网域名,或选择方案 2 或 3 以保留 VPC DNS。"},
+	"fix.4.note.cloudinit": {"%s is named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml: when cloud-init regenerates its own file, this one still overrides it.",
+		"%s 以 99- 开头,netplan 会在 cloud-init 的 50-cloud-init.yaml 之后读取它:即使 cloud-init 重新生成自己的文件,这个文件仍会覆盖它。"},
+	"fix.4.note.netplanall": {"No ethernet interface is named in the netplan files: the override matches every interface whose name starts with e (tsdoctor-all).",
+		"netplan 文件中没有列出任何以太网网卡:覆盖配置将匹配所有名称以 e 开头的网卡(tsdoctor-all)。"},
+	"fix.4.note.resolved": {"systemd-resolved sends every domain (~.) to these resolvers; the VPC resolvers DHCP gives each interface stay listed in `resolvectl dns` but are no longer asked.",
+		"systemd-resolved 会把所有域名(~.)发往这些解析器;DHCP 为各网卡下发的 VPC 解析器仍会出现在 `resolvectl dns` 中,但不再被查询。"},
+	"fix.4.note.dhclient": {"%s makes dhclient keep these resolvers at every lease renewal; resolv.conf is rewritten now, so nothing needs to be restarted.",
+		"%s 让 dhclient 在每次续租时保留这些解析器;resolv.conf 会立即改写,无需重启任何服务。"},
+	"fix.4.note.static": {"Nothing known manages %s, so it is edited directly. If DHCP or another tool does manage it after all, it may put the VPC resolvers back on the next lease renewal.",
+		"未发现任何组件管理 %s,因此直接修改它。如果实际上有 DHCP 或其他工具在管理它,下次续租时可能会把 VPC 解析器写回去。"},
+	"fix.4.note.symlink": {"/etc/resolv.conf is a link to %s: that file is edited, and whatever generates it may rewrite it.",
+		"/etc/resolv.conf 是指向 %s 的链接:修改的是该文件,而生成它的程序可能会重写它。"},
+	"fix.4.note.stillblocked": {"%s stay blocked: public DNS helps only with DNS, not with other services in 100.64.0.0/10 (metadata, NTP, mirrors).",
+		"%s 仍被拦截:公共 DNS 只解决 DNS,对 100.64.0.0/10 内的其他服务(元数据、NTP、镜像源)无效。"},
+
+	"fix.why.4.nomanager": {"cannot tell how DNS is configured on this host: %s", "无法判断本机 DNS 的配置方式:%s"},
+	"fix.why.4.already":   {"DNS already goes to %s", "DNS 已经在使用 %s"},
+}
+
+func init() {
+	for k, v := range publicDNSCatalog {
+		if _, dup := catalog[k]; dup {
+			panic("i18n: duplicate key " + k)
+		}
+		catalog[k] = v
+	}
+}
