@@ -59,6 +59,11 @@ func (l *Lab) VPC() string { return l.Prefix + "-vpc" }
 // BinDir holds the fake tailscale wrapper (absent without Tailscale).
 func (l *Lab) BinDir() string { return filepath.Join(l.Dir, "bin") }
 
+// RootDir is the ECS server's file system root for tsdoctor's remedies
+// (TSDOCTOR_ROOT): units, scripts and the journal land here, never in the
+// host's /etc. Its etc/resolv.conf is the server's resolv.conf.
+func (l *Lab) RootDir() string { return filepath.Join(l.Dir, "root") }
+
 // StateFile is the fake tailscale CLI's state.
 func (l *Lab) StateFile() string { return filepath.Join(l.Dir, "state.json") }
 
@@ -166,9 +171,18 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
 	}
-	// DHCP on ECS pushes both VPC resolvers with these options.
+	// DHCP on ECS pushes both VPC resolvers with these options. The file
+	// lives in the server's root (where tsdoctor's remedy 4 edits it);
+	// `ip netns exec` binds /etc/netns/<ecs>/resolv.conf, a link to it, over
+	// /etc/resolv.conf for every process it starts.
 	resolv := "nameserver " + InternalDNS1 + "\nnameserver " + InternalDNS2 + "\noptions timeout:2 attempts:3 rotate single-request-reopen\n"
-	if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte(resolv), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Join(l.RootDir(), "etc"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(l.RootDir(), "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
+		return err
+	}
+	if err := os.Symlink(filepath.Join(l.RootDir(), "etc", "resolv.conf"), filepath.Join(etc, "resolv.conf")); err != nil {
 		return err
 	}
 
@@ -238,7 +252,8 @@ func openDir(dir string) (*Lab, error) {
 // Command runs name inside the ECS namespace with the lab's bin directory
 // first on PATH, so `tailscale` is the fake CLI.
 func (l *Lab) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	full := append([]string{"netns", "exec", l.ECS(), "env", "PATH=" + l.pathEnv(), name}, args...)
+	full := append([]string{"netns", "exec", l.ECS(), "env", "PATH=" + l.pathEnv(),
+		"TSDOCTOR_ROOT=" + l.RootDir(), "TSDOCTOR_ECS=1", name}, args...)
 	return exec.CommandContext(ctx, "ip", full...)
 }
 

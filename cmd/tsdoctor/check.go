@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -27,7 +28,7 @@ func hostEnv() checks.Env {
 	root := os.Geteuid() == 0
 	env := checks.Env{
 		Tailscale: tailscale.ExecRunner{},
-		Paths:     hostinfo.DefaultPaths,
+		Paths:     rootPaths(),
 		Probe:     netprobe.Net{},
 		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
 		Root:      root,
@@ -40,6 +41,18 @@ func hostEnv() checks.Env {
 	return env
 }
 
+// rootPaths are the files the check reads; with TSDOCTOR_ROOT (the lab) the
+// configuration files come from that root, as the remedies write them.
+func rootPaths() hostinfo.Paths {
+	p := hostinfo.DefaultPaths
+	if r := os.Getenv("TSDOCTOR_ROOT"); r != "" && r != "/" {
+		p.ResolvConf = filepath.Join(r, p.ResolvConf)
+		p.ResolvedUpstream = filepath.Join(r, p.ResolvedUpstream)
+		p.TailscaleBackup = filepath.Join(r, p.TailscaleBackup)
+	}
+	return p
+}
+
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,7 +61,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
 	probeTimeout := fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
 	traceLog := fs.Bool("trace", false, "also run the article's LOG trace (inserts a temporary LOG rule, always removed)")
-	ecs := fs.Bool("ecs", false, "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
+	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
 	only := fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
 	list := fs.Bool("list", false, "list the checks and exit")
 	verbose := fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")

@@ -16,6 +16,9 @@ const usage = `tsdoctor: find and fix what drops DNS on a Linux host running Tai
 Usage:
   tsdoctor check [--json] [--lang en|zh] [--timeout D] [--trace] [--ecs] [--only ID]
   tsdoctor check --list
+  tsdoctor fix --remedy N [--yes] [--dry-run] [--json] [--allow ADDR,...]
+  tsdoctor undo [--all] [--json]                          revert the last change tsdoctor made
+  tsdoctor guard --allow ADDR[,ADDR...] [--once]          keep the whitelist across tailscaled rebuilds
   tsdoctor lab [--scenario S] [--keep] [-- check flags]   try it safely in a lab
   tsdoctor lab up [--scenario S] | down | shell | scenarios
   tsdoctor debug firewall                                  what tsdoctor reads, as JSON
@@ -33,6 +36,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "lab":
 		return cmdLab(args[1:], stdout, stderr)
+	case "fix":
+		return cmdFix(args[1:], os.Stdin, stdout, stderr)
+	case "undo":
+		return cmdUndo(args[1:], stdout, stderr)
+	case "guard":
+		return cmdGuard(args[1:], stdout, stderr)
 	case "debug":
 		return cmdDebug(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

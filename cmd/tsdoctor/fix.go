@@ -1,0 +1,445 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// SchemaFixV1 names the JSON `tsdoctor fix --json` and `undo --json` print.
+const SchemaFixV1 = "tsdoctor.fix/v1"
+
+// fixJSON is tsdoctor.fix/v1.
+type fixJSON struct {
+	Schema       string            `json:"schema"`
+	Remedy       remedyJSON        `json:"remedy"`
+	Applies      bool              `json:"applies"`
+	Reason       string            `json:"reason,omitempty"`
+	Plan         *planJSON         `json:"plan,omitempty"`
+	DryRun       bool              `json:"dry_run"`
+	Changed      bool              `json:"changed"`
+	Journal      string            `json:"journal_id,omitempty"`
+	Verification *verificationJSON `json:"verification,omitempty"`
+	Undo         string            `json:"undo,omitempty"`
+	Error        string            `json:"error,omitempty"`
+}
+
+type remedyJSON struct {
+	ID              fixes.ID    `json:"id"`
+	Name            string      `json:"name"`
+	Title           string      `json:"title"`
+	Invasive        fixes.Level `json:"invasive"`
+	SurvivesRestart fixes.Lasts `json:"survives_restart"`
+	SurvivesReboot  fixes.Lasts `json:"survives_reboot"`
+}
+
+type planJSON struct {
+	Steps  []stepJSON `json:"steps"`
+	Notes  []string   `json:"notes"`
+	Allow  []string   `json:"allow,omitempty"`
+	Manual bool       `json:"manual,omitempty"`
+}
+
+type stepJSON struct {
+	Text    string `json:"text"`
+	Command string `json:"command,omitempty"`
+	File    string `json:"file,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+type verificationJSON struct {
+	Passed     bool                    `json:"passed"`
+	Verdict    checks.Verdict          `json:"verdict"`
+	DNSAnswers bool                    `json:"dns_answers"`
+	Blocked    []checks.BlockedService `json:"blocked"`
+	OnRestart  string                  `json:"on_restart"`
+	OnReboot   string                  `json:"on_reboot"`
+	Details    []string                `json:"details"`
+}
+
+// fixHost is the machine for the remedies. TSDOCTOR_ROOT (or --root) puts
+// every file the remedies touch, and the journal, under another directory:
+// the lab uses it so nothing of the host's /etc is ever changed.
+func fixHost(root string, env checks.Env, opts checks.Options) *fixes.Host {
+	h := &fixes.Host{Firewall: env.Firewall, Root: root, Run: fixes.ExecRun, Now: time.Now,
+		Systemd: (root == "" || root == "/") && fixes.SystemdRunning()}
+	h.Diagnose = func(ctx context.Context) checks.Report { return checks.Run(ctx, env, opts) }
+	return h
+}
+
+func defaultRoot() string {
+	if r := os.Getenv("TSDOCTOR_ROOT"); r != "" {
+		return r
+	}
+	return "/"
+}
+
+func parseLang(s string, stderr io.Writer) (i18n.Lang, bool) {
+	if s == "" {
+		return i18n.FromEnv(), true
+	}
+	l, ok := i18n.ParseLang(s)
+	if !ok {
+		fmt.Fprintf(stderr, "tsdoctor: unknown language %q: use --lang en or --lang zh\n", s)
+	}
+	return l, ok
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	remedy := fs.Int("remedy", 0, "remedy to apply: 1 delete the DROP, 2 whitelist, 3 guard, 4 public DNS, 5 netfilter off, 6 node attribute")
+	yes := fs.Bool("yes", false, "apply without asking")
+	dryRun := fs.Bool("dry-run", false, "show the plan and change nothing")
+	asJSON := fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
+	allow := fs.String("allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
+	shape := fs.String("shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
+	dnsServers := fs.String("dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
+	script := fs.Bool("script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
+	interval := fs.Duration("interval", time.Second, "remedy 3 script: how often it polls")
+	wait := fs.Duration("wait", 0, "remedy 6: how long to wait for the attribute to go live")
+	binary := fs.String("binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
+	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	l, ok := parseLang(*lang, stderr)
+	if !ok {
+		return 2
+	}
+	r, err := fixes.ByID(fixes.ID(*remedy))
+	if err != nil {
+		fmt.Fprintln(stderr, "tsdoctor fix:", err)
+		return 2
+	}
+	o := fixes.Options{Interval: *interval, Wait: *wait, Binary: *binary, GuardScript: *script}
+	if o.Shape, err = fixes.ParseShape(*shape); err == nil && *allow != "" {
+		o.Allow, err = fixes.ParseAddrs(*allow)
+	}
+	if err == nil {
+		o.Resolvers, err = fixes.ParseAddrs(*dnsServers)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tsdoctor fix:", err)
+		return 2
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "tsdoctor fix: reading and changing the firewall needs root: rerun with sudo (add --dry-run to only see the plan)")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	copts := checks.DefaultOptions()
+	copts.ECS = *ecs
+	env := hostEnv()
+	h := fixHost(*root, env, copts)
+	info := r.Info()
+	out := fixJSON{Schema: SchemaFixV1, DryRun: *dryRun, Remedy: remedyJSON{ID: info.ID, Name: info.Name, Title: info.Title.String(l),
+		Invasive: info.Invasive, SurvivesRestart: info.SurvivesRestart, SurvivesReboot: info.SurvivesReboot}}
+	finish := func(code int) int {
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(out)
+		}
+		return code
+	}
+	fail := func(err error) int {
+		out.Error = err.Error()
+		fmt.Fprintln(stderr, "tsdoctor fix:", err)
+		return finish(1)
+	}
+	say := func(format string, a ...any) {
+		if !*asJSON {
+			fmt.Fprintf(stdout, format, a...)
+		}
+	}
+
+	rep := h.Diagnose(ctx)
+	var why i18n.Msg
+	out.Applies, why = r.Applies(h, rep)
+	say("%s %d: %s\n", i18n.T(l, "fixcli.remedy"), info.ID, info.Title.String(l))
+	if !out.Applies {
+		out.Reason = why.String(l)
+		say("%s\n", i18n.T(l, "fixcli.notapplies", out.Reason))
+		// Nothing to fix (no DROP, netfilter already off, attribute live,
+		// public DNS already set) counts as success when the host is well;
+		// anything else does not.
+		switch why.Key {
+		case "fix.why.attrlive", "fix.why.nfoff", "fix.why.nodrop", "fix.why.4.already":
+			if len(rep.Blocked) == 0 || why.Key == "fix.why.4.already" {
+				say("%s\n", i18n.T(l, "fixcli.nothing"))
+				return finish(0)
+			}
+		}
+		if r.Info().ID != fixes.NodeAttrID {
+			return finish(1)
+		}
+	}
+	plan, err := r.Plan(ctx, h, rep, o)
+	if err != nil {
+		return fail(err)
+	}
+	out.Plan = renderPlan(plan, l)
+	if !*asJSON {
+		printPlan(stdout, out.Plan, l)
+	}
+	if *dryRun {
+		say("%s\n", i18n.T(l, "fixcli.dryrun"))
+		return finish(0)
+	}
+	if !plan.Nothing() && !*yes {
+		if !isTerminal(stdin) {
+			return fail(errors.New(i18n.T(l, "fixcli.noconfirm")))
+		}
+		fmt.Fprint(stderr, i18n.T(l, "fixcli.confirm"))
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" && a != "是" {
+			say("%s\n", i18n.T(l, "fixcli.cancelled"))
+			return finish(1)
+		}
+	}
+	if plan.Nothing() && !plan.Manual {
+		say("%s\n", i18n.T(l, "fixcli.nothing"))
+	}
+	entry, err := fixes.Apply(ctx, h, plan)
+	if err != nil {
+		return fail(err)
+	}
+	if entry != nil {
+		out.Changed, out.Journal, out.Undo = true, entry.ID, "tsdoctor undo"
+		say("%s\n", i18n.T(l, "fixcli.applied", entry.ID))
+	}
+	v := fixes.Verify(ctx, h, info.ID, plan)
+	if plan.Manual && *wait > 0 {
+		// The node attribute: wait for the admin's change to arrive.
+		deadline := time.Now().Add(*wait)
+		for !v.Passed && time.Now().Before(deadline) && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			v = fixes.Verify(ctx, h, info.ID, plan)
+		}
+	}
+	out.Verification = renderVerification(v, l)
+	if !*asJSON {
+		printVerification(stdout, out.Verification, l)
+	}
+	if !v.Passed {
+		return finish(1)
+	}
+	return finish(0)
+}
+
+func renderPlan(p *fixes.Plan, l i18n.Lang) *planJSON {
+	pj := &planJSON{Steps: []stepJSON{}, Notes: []string{}, Manual: p.Manual}
+	for _, s := range p.Steps {
+		pj.Steps = append(pj.Steps, stepJSON{Text: s.Text.String(l), Command: s.Command, File: s.File, Content: s.Content})
+	}
+	for _, n := range p.Notes {
+		pj.Notes = append(pj.Notes, n.String(l))
+	}
+	for _, a := range p.Allow {
+		pj.Allow = append(pj.Allow, a.String())
+	}
+	return pj
+}
+
+func printPlan(w io.Writer, p *planJSON, l i18n.Lang) {
+	if len(p.Steps) == 0 {
+		fmt.Fprintln(w, i18n.T(l, "fixcli.plan.empty"))
+	} else {
+		fmt.Fprintln(w, i18n.T(l, "fixcli.plan"))
+	}
+	for i, s := range p.Steps {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, s.Text)
+		if s.Command != "" {
+			fmt.Fprintf(w, "     $ %s\n", s.Command)
+		}
+		if s.Content != "" {
+			for _, line := range strings.Split(strings.TrimRight(s.Content, "\n"), "\n") {
+				fmt.Fprintf(w, "     | %s\n", line)
+			}
+		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  ! %s\n", n)
+	}
+}
+
+func renderVerification(v fixes.Verification, l i18n.Lang) *verificationJSON {
+	vj := &verificationJSON{Passed: v.Passed, Verdict: v.Verdict, DNSAnswers: v.DNS, Blocked: v.Blocked,
+		OnRestart: v.Restart.String(l), OnReboot: v.Reboot.String(l), Details: []string{}}
+	for _, d := range v.Details {
+		vj.Details = append(vj.Details, d.String(l))
+	}
+	return vj
+}
+
+func printVerification(w io.Writer, v *verificationJSON, l i18n.Lang) {
+	mark, key := "✓", "fixcli.verified"
+	if !v.Passed {
+		mark, key = "✗", "fixcli.notverified"
+	}
+	fmt.Fprintf(w, "%s %s\n", mark, i18n.T(l, key))
+	for _, d := range v.Details {
+		fmt.Fprintf(w, "  - %s\n", d)
+	}
+	for _, b := range v.Blocked {
+		fmt.Fprintf(w, "  - %s\n", i18n.T(l, "fixcli.blocked", b.Address.String(), strconv.Itoa(int(b.Port)), b.Service))
+	}
+	fmt.Fprintf(w, "  %s %s\n  %s %s\n", i18n.T(l, "fixcli.onrestart"), v.OnRestart, i18n.T(l, "fixcli.onreboot"), v.OnReboot)
+}
+
+// undoJSON is tsdoctor.fix/v1 for `tsdoctor undo --json`.
+type undoJSON struct {
+	Schema string       `json:"schema"`
+	Undone []undoneJSON `json:"undone"`
+	Error  string       `json:"error,omitempty"`
+}
+
+type undoneJSON struct {
+	Journal     string   `json:"journal_id"`
+	Remedy      fixes.ID `json:"remedy"`
+	Name        string   `json:"name"`
+	Same        bool     `json:"same_as_before"`
+	Differences []string `json:"differences,omitempty"`
+}
+
+func cmdUndo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "undo every change tsdoctor made, newest first")
+	asJSON := fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
+	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	lang := fs.String("lang", "", "language: en or zh")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	l, ok := parseLang(*lang, stderr)
+	if !ok {
+		return 2
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "tsdoctor undo: changing the firewall and system files needs root: rerun with sudo")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h := fixHost(*root, hostEnv(), checks.DefaultOptions())
+	res, err := fixes.Undo(ctx, h, *all)
+	out := undoJSON{Schema: SchemaFixV1, Undone: []undoneJSON{}}
+	code := 0
+	for _, r := range res {
+		out.Undone = append(out.Undone, undoneJSON{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences})
+		if !*asJSON {
+			fmt.Fprintln(stdout, i18n.T(l, "fixcli.undone", r.Entry.ID))
+			if r.Same {
+				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same"))
+			}
+			for _, d := range r.Differences {
+				fmt.Fprintln(stdout, "  ! "+d)
+			}
+		}
+		if !r.Same {
+			code = 1
+		}
+	}
+	if err != nil {
+		out.Error = err.Error()
+		fmt.Fprintln(stderr, "tsdoctor undo:", err)
+		code = 1
+	} else if len(res) == 0 && !*asJSON {
+		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	}
+	return code
+}
+
+func cmdGuard(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("guard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	allow := fs.String("allow", "", "addresses to keep whitelisted, comma-separated (e.g. 100.100.2.136,100.100.2.138)")
+	shape := fs.String("shape", "narrow", "whitelist rules: narrow, conntrack or wide")
+	interval := fs.Duration("interval", 0, "poll period (default 1s with iptables-legacy, 10s as a safety net with nftables events)")
+	once := fs.Bool("once", false, "apply once and exit (for scripts)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	addrs, err := fixes.ParseAddrs(*allow)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("give the addresses to keep whitelisted: --allow 100.100.2.136,100.100.2.138")
+	}
+	var sh fixes.Shape
+	if err == nil {
+		sh, err = fixes.ParseShape(*shape)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tsdoctor guard:", err)
+		return 2
+	}
+	cgnat := netip.MustParsePrefix("100.64.0.0/10")
+	for _, a := range addrs {
+		if !cgnat.Contains(a) {
+			fmt.Fprintf(stderr, "tsdoctor guard: %s is outside 100.64.0.0/10: tailscaled's rule does not drop it\n", a)
+			return 2
+		}
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "tsdoctor guard: changing the firewall needs root: rerun with sudo")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fw := firewall.Default()
+	o := fixes.GuardOptions{Allow: addrs, Shape: sh, Once: *once, Interval: *interval,
+		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
+	if !*once {
+		if nb, ok := fw.Backend(firewall.NFTables).(*firewall.NFTablesBackend); ok {
+			if w, err := nb.Watch(ctx); err == nil {
+				o.Watch = w
+				if o.Interval == 0 {
+					o.Interval = 10 * time.Second
+				}
+			} else {
+				fmt.Fprintf(stderr, "tsdoctor guard: no nftables events (%v): polling\n", err)
+			}
+		}
+	}
+	if err := fixes.RunGuard(ctx, fw, o); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/lab"
+)
+
+// runFix runs `tsdoctor fix --json --yes` in the lab.
+func runFix(t *testing.T, l *lab.Lab, args ...string) (fixJSON, int, string) {
+	t.Helper()
+	cmd := l.Command(context.Background(), binary, append([]string{"fix", "--json", "--yes"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var fj fixJSON
+	if err := json.Unmarshal(out, &fj); err != nil {
+		t.Fatalf("fix --json: %v\n%s\nstderr: %s", err, out, stderr.String())
+	}
+	if fj.Schema != SchemaFixV1 {
+		t.Errorf("schema %q", fj.Schema)
+	}
+	return fj, code, string(out) + stderr.String()
+}
+
+func runUndo(t *testing.T, l *lab.Lab) undoJSON {
+	t.Helper()
+	out, err := l.Command(context.Background(), binary, "undo", "--json").Output()
+	var uj undoJSON
+	if jerr := json.Unmarshal(out, &uj); jerr != nil {
+		t.Fatalf("undo --json: %v %v\n%s", err, jerr, out)
+	}
+	if err != nil || len(uj.Undone) != 1 || !uj.Undone[0].Same {
+		t.Fatalf("undo: %v\n%s", err, out)
+	}
+	return uj
+}
+
+var counters = regexp.MustCompile(` packets \d+ bytes \d+`)
+
+// tsInput is ts-input as the scenario's backend tool prints it.
+func tsInput(t *testing.T, l *lab.Lab) []string {
+	t.Helper()
+	var args []string
+	switch l.Scenario.Mode {
+	case lab.ModeNFTables:
+		args = []string{"nft", "list", "chain", "ip", "filter", "ts-input"}
+	case lab.ModeIptablesLegacy:
+		args = []string{"iptables-legacy", "-w", "-S", "ts-input"}
+	default:
+		args = []string{"iptables-nft", "-S", "ts-input"}
+	}
+	out, err := l.Command(context.Background(), args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return nil
+	}
+	var rules []string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(counters.ReplaceAllString(line, ""))
+		if strings.HasPrefix(line, "-A ") || strings.Contains(line, " accept") || strings.Contains(line, " drop") || strings.Contains(line, " return") {
+			rules = append(rules, line)
+		}
+	}
+	return rules
+}
+
+// restartTailscaled does to the lab's firewall what a tailscaled restart
+// does: all ts-* chains go, and are rebuilt as the version builds them.
+func restartTailscaled(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	ctx := context.Background()
+	if err := lab.RemoveRules(ctx, l.ECS(), l.Scenario); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.InstallRules(ctx, l.ECS(), l.Scenario); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func blockedAddrs(rep checks.CheckJSON) []string {
+	var out []string
+	for _, b := range rep.Blocked {
+		out = append(out, b.Address.String())
+	}
+	return out
+}
+
+func rootFile(l *lab.Lab, p string) string { return filepath.Join(l.RootDir(), p) }
+
+// TestRemediesInLab: every firewall remedy on every backend. Broken → fix →
+// DNS answers → fix again changes nothing → tailscaled rebuilds its chains →
+// exactly what the remedy promised → undo → ts-input and the files are as
+// before.
+func TestRemediesInLab(t *testing.T) {
+	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
+		for _, remedy := range []int{1, 2, 3, 5} {
+			t.Run(fmt.Sprintf("%s/remedy-%d", scenario, remedy), func(t *testing.T) {
+				testRemedyInLab(t, scenario, remedy)
+			})
+		}
+	}
+}
+
+func testRemedyInLab(t *testing.T, scenario string, remedy int) {
+	l := startLab(t, scenario)
+	before := tsInput(t, l)
+	if rep, _, raw := check(t, l); rep.Verdict != checks.Blocked {
+		t.Fatalf("not broken to start with:\n%s", raw)
+	}
+	fj, code, raw := runFix(t, l, "--remedy", fmt.Sprint(remedy))
+	if code != 0 || !fj.Changed || fj.Verification == nil || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
+		t.Fatalf("fix: exit %d\n%s", code, raw)
+	}
+	if len(fj.Plan.Steps) == 0 || fj.Journal == "" {
+		t.Errorf("no plan steps or journal id:\n%s", raw)
+	}
+	rep, _, _ := check(t, l)
+	if slices.Contains(blockedAddrs(rep), "100.100.2.136") {
+		t.Errorf("100.100.2.136 still blocked after the fix: %v", blockedAddrs(rep))
+	}
+	// Idempotent: a second run finds it in place.
+	if again, code, raw := runFix(t, l, "--remedy", fmt.Sprint(remedy)); again.Changed || code != 0 {
+		if remedy != 5 || code != 0 { // 5: "netfilter is already off" is success too
+			t.Errorf("second fix changed something (exit %d):\n%s", code, raw)
+		}
+	}
+	mid := tsInput(t, l)
+
+	switch remedy {
+	case 1, 2, 3:
+		restartTailscaled(t, l)
+		rep, _, _ := check(t, l)
+		if !slices.Contains(blockedAddrs(rep), "100.100.2.136") {
+			t.Fatalf("after a rebuild the DROP should be back and DNS blocked: %v", blockedAddrs(rep))
+		}
+		if remedy == 2 {
+			// What the unit runs after tailscaled starts.
+			out, err := l.Command(context.Background(), "sh", rootFile(l, fixes.WhitelistScript), "apply").CombinedOutput()
+			if err != nil {
+				t.Fatalf("whitelist.sh apply: %v\n%s", err, out)
+			}
+			unit, err := os.ReadFile(rootFile(l, fixes.WhitelistUnit))
+			if err != nil || !strings.Contains(string(unit), "After=tailscaled.service") {
+				t.Errorf("unit: %v\n%s", err, unit)
+			}
+		}
+		if remedy == 3 {
+			out, err := l.Command(context.Background(), binary, "guard", "--allow", strings.Join(fj.Plan.Allow, ","), "--once").CombinedOutput()
+			if err != nil {
+				t.Fatalf("guard --once: %v\n%s", err, out)
+			}
+		}
+		rep, _, raw = check(t, l)
+		if remedy == 1 {
+			break
+		}
+		if slices.Contains(blockedAddrs(rep), "100.100.2.136") {
+			t.Errorf("remedy %d did not restore the whitelist after the rebuild:\n%s", remedy, raw)
+		}
+		if got := tsInput(t, l); !slices.Equal(got, mid) {
+			t.Errorf("restored chain\n %q\nwant as after the fix\n %q", got, mid)
+		}
+	case 5:
+		if len(mid) != 0 {
+			t.Errorf("netfilter off, ts-input still %q", mid)
+		}
+	}
+
+	uj := runUndo(t, l)
+	if uj.Undone[0].Remedy != fixes.ID(remedy) {
+		t.Errorf("undid %+v", uj.Undone[0])
+	}
+	if got := tsInput(t, l); !slices.Equal(got, before) {
+		t.Errorf("after undo ts-input\n %q\nwant\n %q", got, before)
+	}
+	for _, f := range []string{fixes.WhitelistScript, fixes.WhitelistUnit, fixes.GuardUnit} {
+		if _, err := os.Stat(rootFile(l, f)); err == nil {
+			t.Errorf("%s still there after undo", f)
+		}
+	}
+	if rep, _, _ := check(t, l); rep.Verdict != checks.Blocked {
+		t.Errorf("after undo the host should be as broken as before: %s", rep.Verdict)
+	}
+}
+
+// TestGuardDaemonInLab: the guard, running, restores the whitelist after
+// tailscaled rebuilds its chains, by nftables events (iptables-nft,
+// nftables) or by polling (legacy).
+func TestGuardDaemonInLab(t *testing.T) {
+	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
+		t.Run(scenario, func(t *testing.T) {
+			l := startLab(t, scenario)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cmd := l.Command(ctx, binary, "guard", "--allow", "100.100.2.136,100.100.2.138", "--interval", "200ms")
+			var logs strings.Builder
+			cmd.Stderr = &logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				exec.Command("pkill", "-TERM", "-f", binary+" guard").Run()
+				cmd.Wait()
+			}()
+			waitFor := func(what string) {
+				t.Helper()
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					if r := tsInput(t, l); len(r) > 0 && strings.Contains(r[0], "100.100.2.136") {
+						return
+					}
+				}
+				t.Fatalf("%s: whitelist not at the top of ts-input: %q\nguard log:\n%s", what, tsInput(t, l), logs.String())
+			}
+			waitFor("start")
+			for i := range 3 {
+				restartTailscaled(t, l)
+				waitFor(fmt.Sprintf("rebuild %d", i+1))
+			}
+			if rep, _, raw := check(t, l); slices.Contains(blockedAddrs(rep), "100.100.2.136") {
+				t.Errorf("DNS blocked with the guard running:\n%s", raw)
+			}
+		})
+	}
+}
+
+// TestPublicDNSInLab: remedy 4 on the lab's static resolv.conf; undo
+// restores it byte for byte.
+func TestPublicDNSInLab(t *testing.T) {
+	l := startLab(t, "new-order")
+	resolv := filepath.Join("/etc/netns", l.ECS(), "resolv.conf")
+	before, err := os.ReadFile(resolv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fj, code, raw := runFix(t, l, "--remedy", "4")
+	if code != 0 || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
+		t.Fatalf("fix 4: exit %d\n%s", code, raw)
+	}
+	now, _ := os.ReadFile(resolv)
+	if !strings.Contains(string(now), "nameserver 223.5.5.5") || strings.Contains(string(now), "100.100.2.136") {
+		t.Errorf("resolv.conf after remedy 4:\n%s", now)
+	}
+	if !strings.Contains(raw, "mirrors.cloud.aliyuncs.com") {
+		t.Errorf("the plan does not warn about internal names:\n%s", raw)
+	}
+	runUndo(t, l)
+	if after, _ := os.ReadFile(resolv); string(after) != string(before) {
+		t.Errorf("undo left resolv.conf\n%q\nwant\n%q", after, before)
+	}
+}
+
+// TestNodeAttrInLab: remedy 6 never claims success before the attribute is
+// live; where it is, there is nothing to do.
+func TestNodeAttrInLab(t *testing.T) {
+	l := startLab(t, "new-order")
+	fj, code, raw := runFix(t, l, "--remedy", "6")
+	if code == 0 || fj.Changed || fj.Verification == nil || fj.Verification.Passed {
+		t.Errorf("remedy 6 without the attribute: exit %d\n%s", code, raw)
+	}
+	if fj.Plan == nil || !strings.Contains(raw, "disable-linux-cgnat-drop-rule") || !strings.Contains(raw, "nodeAttrs") {
+		t.Errorf("no policy snippet:\n%s", raw)
+	}
+	l2 := startLab(t, "nodeattr")
+	if fj, code, raw := runFix(t, l2, "--remedy", "6"); code != 0 || fj.Applies {
+		t.Errorf("attribute live: exit %d\n%s", code, raw)
+	}
+}
+
+// TestFixRefusesWithoutTerminal: no TTY and no --yes: nothing changes.
+func TestFixRefusesWithoutTerminal(t *testing.T) {
+	l := startLab(t, "new-order")
+	before := tsInput(t, l)
+	cmd := l.Command(context.Background(), binary, "fix", "--remedy", "1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--yes") {
+		t.Errorf("fix without a terminal and --yes: %v\n%s", err, out)
+	}
+	if got := tsInput(t, l); !slices.Equal(got, before) {
+		t.Errorf("the firewall changed: %q", got)
+	}
+	// --dry-run shows the plan and changes nothing.
+	out, err = l.Command(context.Background(), binary, "fix", "--remedy", "1", "--dry-run").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "100.64.0.0/10") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if got := tsInput(t, l); !slices.Equal(got, before) {
+		t.Errorf("the dry run changed the firewall: %q", got)
+	}
+}
