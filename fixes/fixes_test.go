@@ -107,7 +107,7 @@ func TestUndoFiles(t *testing.T) {
 	}
 	p := &Plan{Remedy: WhitelistID}
 	p.addUnit(h, WhitelistScript, "#!/bin/sh\n", WhitelistUnit, "[Unit]\n")
-	if len(p.Actions) != 4 { // script, unit, daemon-reload, enable
+	if len(p.Actions) != 5 { // (reload on undo), script, unit, daemon-reload, enable
 		t.Fatalf("%d actions: %+v", len(p.Actions), p.Actions)
 	}
 	if _, err := Apply(context.Background(), h, p); err != nil {

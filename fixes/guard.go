@@ -119,13 +119,18 @@ type GuardOptions struct {
 	Services []checks.BlockedService
 	// Watch signals firewall changes (nil: poll only).
 	Watch <-chan struct{}
-	// Interval is the polling period: the only trigger for iptables-legacy,
-	// a safety net otherwise.
+	// Interval is the polling period while tailscaled's chains are in
+	// iptables-legacy (no change events there); default 1 s.
 	Interval time.Duration
+	// SafetyInterval is the polling period when events are watched and the
+	// chains are in nf_tables; default 10 s.
+	SafetyInterval time.Duration
 	// Once applies the whitelist once and returns.
 	Once bool
 	// Logf reports what the guard does.
 	Logf func(format string, args ...any)
+	// Verbose also reports passes that change nothing.
+	Verbose bool
 }
 
 // RunGuard keeps the whitelist at the top of every ts-input chain: at start,
@@ -141,6 +146,9 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
+	if o.SafetyInterval <= 0 {
+		o.SafetyInterval = 10 * time.Second
+	}
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -149,18 +157,26 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	for _, a := range o.Allow {
 		specs = append(specs, SpecsFor(a, o.Services, shapeOr(o.Shape))...)
 	}
+	// tailscaled's chains were seen in iptables-legacy: poll fast from then
+	// on (sticky: while tailscaled restarts there are no chains at all).
+	legacy := false
 	ensure := func(why string) error {
 		start := time.Now()
 		snap := fw.Snapshot(ctx)
 		var refs []firewall.ChainRef
 		for _, b := range snap.Backends {
+			legacy = legacy || b.Backend == firewall.IptablesLegacy && b.Tailscale
 			for _, c := range b.Chains {
 				if c.Chain == "ts-input" && c.Family == firewall.IPv4 {
 					refs = append(refs, c.ChainRef)
 				}
 			}
 		}
-		for _, batch := range whitelistBatches(snap, specs, refs) {
+		batches := whitelistBatches(snap, specs, refs)
+		if o.Verbose && len(batches) == 0 {
+			logf("tsdoctor guard: %s: %d ts-input chain(s), whitelist in place (%s)", why, len(refs), time.Since(start).Round(time.Microsecond))
+		}
+		for _, batch := range batches {
 			if err := applyBatch(ctx, fw, batch); err != nil {
 				return err
 			}
@@ -178,11 +194,18 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	if o.Once {
 		return nil
 	}
-	tick := time.NewTicker(o.Interval)
-	defer tick.Stop()
 	watch := o.Watch
+	period := func() time.Duration {
+		if watch == nil || legacy {
+			return o.Interval
+		}
+		return o.SafetyInterval
+	}
+	tick := time.NewTimer(period())
+	defer tick.Stop()
 	for {
 		var err error
+		tick.Reset(period())
 		select {
 		case <-ctx.Done():
 			return nil

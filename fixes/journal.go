@@ -141,6 +141,20 @@ func (h *Host) Journal() ([]*Entry, error) {
 
 var counterRE = regexp.MustCompile(` packets \d+ bytes \d+`)
 
+// magicsockRE finds tailscaled's rule accepting WireGuard on its magicsock
+// port, which tailscaled picks anew at every start.
+var magicsockRE = regexp.MustCompile(`^(-A \S+ -p udp -m udp --dport |udp dport )\d+( -j ACCEPT| counter accept)$`)
+
+// ownPortless hides the magicsock port: a restart of tailscaled between
+// apply and undo changes it, and it is tailscaled's state, not ours.
+func ownPortless(rules []string) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = magicsockRE.ReplaceAllString(r, "${1}PORT${2}")
+	}
+	return out
+}
+
 // chainState reads a chain as its backend prints it, without counters.
 func (h *Host) chainState(ctx context.Context, ref firewall.ChainRef) (ChainState, error) {
 	st := ChainState{Ref: ref}
@@ -348,7 +362,7 @@ func (h *Host) compare(ctx context.Context, b Before) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if got.Exists != want.Exists || !slices.Equal(got.Rules, want.Rules) {
+		if got.Exists != want.Exists || !slices.Equal(ownPortless(got.Rules), ownPortless(want.Rules)) {
 			diffs = append(diffs, fmt.Sprintf("%s: now %q, before %q", want.Ref, got.Rules, want.Rules))
 		}
 	}

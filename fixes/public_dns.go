@@ -89,6 +89,9 @@ type ResolverManager struct {
 	// dhcp6 marks the interfaces that use DHCPv6: networkd wants their
 	// dhcp6-overrides to match their dhcp4-overrides.
 	dhcp6 map[string]bool
+	// staticDNS are the nameservers the netplan files already give an
+	// interface: netplan appends later files' addresses after them.
+	staticDNS map[string][]string
 
 	resolvConf []byte
 	resolvMode fs.FileMode
@@ -256,7 +259,7 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 		}
 		if len(files) > 0 {
 			m.Kind = ManagerResolvedNetplan
-			m.dhcp6 = map[string]bool{}
+			m.dhcp6, m.staticDNS = map[string]bool{}, map[string][]string{}
 			for _, f := range files {
 				if f == PublicDNSNetplan {
 					continue // ours: its names are the ones found before
@@ -271,10 +274,11 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 				}
 				m.Netplan = append(m.Netplan, f)
 				for _, i := range ifaces {
-					if !slices.Contains(m.Interfaces, i.name) {
+					if _, seen := m.dhcp6[i.name]; !seen {
 						m.Interfaces = append(m.Interfaces, i.name)
 					}
 					m.dhcp6[i.name] = m.dhcp6[i.name] || i.dhcp6
+					m.staticDNS[i.name] = append(m.staticDNS[i.name], i.nameservers...)
 				}
 			}
 		}
@@ -420,6 +424,16 @@ func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) er
 	if len(m.Interfaces) == 0 {
 		p.note("fix.4.note.netplanall")
 	}
+	for _, name := range m.Interfaces {
+		ns := m.staticDNS[name]
+		other := slices.ContainsFunc(ns, func(s string) bool {
+			a, err := netip.ParseAddr(s)
+			return err != nil || !slices.Contains(resolvers, a)
+		})
+		if other {
+			p.note("fix.4.note.netplanstatic", name, strings.Join(ns, ", "), strings.Join(m.Netplan, ", "))
+		}
+	}
 	p.note("fix.4.note.cloudinit", PublicDNSNetplan)
 	return nil
 }
@@ -458,7 +472,7 @@ func netplanContent(m ResolverManager, resolvers []netip.Addr) string {
 func yamlKey(s string) string {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(s) + `"`
 		}
 	}
 	return s
@@ -726,6 +740,8 @@ func sameAddrSet(a, b []netip.Addr) bool {
 type netplanIface struct {
 	name  string
 	dhcp6 bool
+	// nameservers are its static nameservers.addresses.
+	nameservers []string
 }
 
 // parseNetplanEthernets reads just enough YAML to find the definitions
@@ -737,12 +753,12 @@ func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
 		return nil, errors.New("not a text file")
 	}
 	var out []netplanIface
+	index := map[string]int{}
 	add := func(name string) int {
-		for i := range out {
-			if out[i].name == name {
-				return i
-			}
+		if i, ok := index[name]; ok {
+			return i
 		}
+		index[name] = len(out)
 		out = append(out, netplanIface{name: name})
 		return len(out) - 1
 	}
@@ -754,6 +770,16 @@ func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
 		if len(path) == 3 && path[0] == "network" && path[1] == "ethernets" && key == "dhcp6" {
 			if s, ok := val.(string); ok && yamlTrue(s) {
 				out[add(path[2])].dhcp6 = true
+			}
+		}
+		if len(path) == 4 && path[0] == "network" && path[1] == "ethernets" && path[3] == "nameservers" && key == "addresses" {
+			if seq, ok := val.([]any); ok {
+				i := add(path[2])
+				for _, a := range seq {
+					if s, ok := a.(string); ok {
+						out[i].nameservers = append(out[i].nameservers, s)
+					}
+				}
 			}
 		}
 		if m, ok := val.(yamlMap); ok {
@@ -799,8 +825,18 @@ func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
 			continue
 		}
 		// Sequence entries: "- x", "- key: value".
+		entry := false
 		for content == "-" || strings.HasPrefix(content, "- ") {
-			pop(indent)
+			entry = true
+			// An entry belongs to the key above it, even at the same
+			// indentation ("addresses:\n- 10.0.0.1").
+			for len(stack) > 0 {
+				top := stack[len(stack)-1]
+				if top.indent < indent || top.indent == indent && top.key != "-" {
+					break
+				}
+				stack = stack[:len(stack)-1]
+			}
 			stack = append(stack, frame{indent, "-"})
 			rest := strings.TrimLeft(content[1:], " ")
 			indent += len(content) - len(rest)
@@ -831,6 +867,18 @@ func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
 			continue
 		}
 		key, rest, ok := yamlKeyValue(content)
+		if !ok && entry {
+			// A scalar entry: a static nameserver is worth knowing.
+			v, err := yamlScalar(yamlStripProps(content))
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			if p := pathOf(); len(p) == 6 && p[0] == "network" && p[1] == "ethernets" && p[3] == "nameservers" && p[4] == "addresses" {
+				i := add(p[2])
+				out[i].nameservers = append(out[i].nameservers, v)
+			}
+			continue
+		}
 		if !ok {
 			return nil, fmt.Errorf("line %d: expected `key: value`, found %q", n, content)
 		}
@@ -997,23 +1045,25 @@ func yamlScalar(s string) (string, error) {
 // i), reading further lines until its brackets close. It returns the value
 // and the index of its last line.
 func flowValue(lines []string, i int, first string) (any, int, error) {
-	text := first
+	var text strings.Builder
+	text.WriteString(first)
 	start := i
-	for {
-		depth, err := flowDepth(text)
-		if err != nil {
-			return nil, i, fmt.Errorf("line %d: %w", start+1, err)
-		}
-		if depth == 0 {
-			break
-		}
+	var sc flowScan
+	if err := sc.feed(first); err != nil {
+		return nil, i, fmt.Errorf("line %d: %w", start+1, err)
+	}
+	for sc.depth > 0 {
 		if i+1 >= len(lines) {
 			return nil, i, fmt.Errorf("line %d: %c is never closed", start+1, first[0])
 		}
 		i++
-		text += "\n" + strings.TrimRight(stripYAMLComment(strings.TrimRight(lines[i], "\r")), " \t")
+		more := "\n" + strings.TrimRight(stripYAMLComment(strings.TrimRight(lines[i], "\r")), " \t")
+		if err := sc.feed(more); err != nil {
+			return nil, i, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		text.WriteString(more)
 	}
-	fp := &flowParser{s: text}
+	fp := &flowParser{s: text.String()}
 	v, err := fp.value()
 	if err == nil {
 		fp.ws()
@@ -1027,32 +1077,41 @@ func flowValue(lines []string, i int, first string) (any, int, error) {
 	return v, i, nil
 }
 
-// flowDepth is how many brackets text leaves open; a closing one too many
-// is an error.
-func flowDepth(text string) (int, error) {
-	depth := 0
-	var quote byte
+// flowScan counts the brackets a flow collection leaves open, line by
+// line, outside quotes; a closing one too many is an error.
+type flowScan struct {
+	depth  int
+	quote  byte
+	escape bool
+}
+
+func (f *flowScan) feed(text string) error {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch {
-		case quote == '"' && c == '\\':
-			i++
-		case quote != 0:
-			if c == quote {
-				quote = 0
+		case f.escape:
+			f.escape = false
+		case f.quote == '"' && c == '\\':
+			f.escape = true
+		case f.quote != 0:
+			if c == f.quote {
+				f.quote = 0
 			}
 		case c == '"' || c == '\'':
-			quote = c
+			f.quote = c
 		case c == '{' || c == '[':
-			depth++
+			f.depth++
+			if f.depth > 64 {
+				return errors.New("brackets nested more than 64 deep")
+			}
 		case c == '}' || c == ']':
-			depth--
-			if depth < 0 {
-				return 0, fmt.Errorf("%c without its opening bracket", c)
+			f.depth--
+			if f.depth < 0 {
+				return fmt.Errorf("%c without its opening bracket", c)
 			}
 		}
 	}
-	return depth, nil
+	return nil
 }
 
 type flowParser struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
@@ -174,7 +174,6 @@ type dnsRecorder struct {
 	root  string
 	watch string
 	nm    *fakeNM
-	fail  []string // a command that fails
 	ran   [][]string
 	saw   []string
 }
@@ -189,9 +188,6 @@ func (r *dnsRecorder) run(ctx context.Context, name string, args ...string) ([]b
 		}
 	}
 	r.saw = append(r.saw, seen)
-	if r.fail != nil && slices.Equal(cmd, r.fail) {
-		return nil, errors.New("fake failure")
-	}
 	switch name {
 	case "nmcli":
 		if r.nm == nil {
@@ -208,17 +204,17 @@ func (r *dnsRecorder) run(ctx context.Context, name string, args ...string) ([]b
 
 func (r *dnsRecorder) reset() { r.ran, r.saw = nil, nil }
 
-// fileState is a file's content and mode, or a link's target.
-type fileState struct {
+// dnsFileState is a file's content and mode, or a link's target.
+type dnsFileState struct {
 	content string
 	mode    fs.FileMode
 	link    string
 }
 
 // snapshot lists every file and link under root except the state dir.
-func snapshot(t *testing.T, root string) map[string]fileState {
+func dnsSnapshot(t *testing.T, root string) map[string]dnsFileState {
 	t.Helper()
-	out := map[string]fileState{}
+	out := map[string]dnsFileState{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -232,7 +228,7 @@ func snapshot(t *testing.T, root string) map[string]fileState {
 		}
 		if d.Type()&fs.ModeSymlink != 0 {
 			l, err := os.Readlink(p)
-			out[rel] = fileState{link: l}
+			out[rel] = dnsFileState{link: l}
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -243,7 +239,7 @@ func snapshot(t *testing.T, root string) map[string]fileState {
 		if err != nil {
 			return err
 		}
-		out[rel] = fileState{content: string(b), mode: fi.Mode().Perm()}
+		out[rel] = dnsFileState{content: string(b), mode: fi.Mode().Perm()}
 		return nil
 	})
 	if err != nil {
@@ -285,7 +281,7 @@ func dnsFixture(t *testing.T, files map[string]string, modes map[string]fs.FileM
 	return root
 }
 
-func cmds(s ...string) [][]string {
+func dnsCmds(s ...string) [][]string {
 	var out [][]string
 	for _, c := range s {
 		out = append(out, strings.Fields(c))
@@ -293,7 +289,7 @@ func cmds(s ...string) [][]string {
 	return out
 }
 
-func noteKeys(p *Plan) []string {
+func dnsNoteKeys(p *Plan) []string {
 	var out []string
 	for _, n := range p.Notes {
 		out = append(out, n.Key)
@@ -330,14 +326,14 @@ func TestPublicDNSManagers(t *testing.T) {
 		{
 			name: "netplan+resolved (Ubuntu 22.04)",
 			files: map[string]string{
-				"/etc/netplan/50-cloud-init.yaml":          ubuntuCloudInitYAML,
-				"/run/systemd/resolve/stub-resolv.conf":    ubuntuStubResolv,
-				"/run/systemd/resolve/resolv.conf":         ubuntuUpstreamResolv,
-				"/etc/systemd/resolved.conf":               "[Resolve]\n#DNS=\n",
-				"/etc/cloud/cloud.cfg.d/90_dpkg.cfg":       "datasource_list: [ AliYun, None ]\n",
-				"/etc/netplan/README-not-yaml.txt":         "ignored\n",
-				"/etc/network/interfaces":                  "# ifupdown has been replaced by netplan(5) on this system.\n",
-				"/etc/dhcp/dhclient.conf":                  debianDhclientConf, // installed but unused
+				"/etc/netplan/50-cloud-init.yaml":           ubuntuCloudInitYAML,
+				"/run/systemd/resolve/stub-resolv.conf":     ubuntuStubResolv,
+				"/run/systemd/resolve/resolv.conf":          ubuntuUpstreamResolv,
+				"/etc/systemd/resolved.conf":                "[Resolve]\n#DNS=\n",
+				"/etc/cloud/cloud.cfg.d/90_dpkg.cfg":        "datasource_list: [ AliYun, None ]\n",
+				"/etc/netplan/README-not-yaml.txt":          "ignored\n",
+				"/etc/network/interfaces":                   "# ifupdown has been replaced by netplan(5) on this system.\n",
+				"/etc/dhcp/dhclient.conf":                   debianDhclientConf, // installed but unused
 				"/etc/systemd/resolved.conf.d/.placeholder": "",
 			},
 			modes:  map[string]fs.FileMode{"/etc/netplan/50-cloud-init.yaml": 0o600},
@@ -349,14 +345,14 @@ func TestPublicDNSManagers(t *testing.T) {
 			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
 			notes:    []string{"fix.4.note.cloudinit", "fix.4.note.manager", "fix.4.note.internal"},
 			watch:    PublicDNSNetplan,
-			do:       cmds("netplan generate", "netplan apply"),
-			undo:     cmds("netplan apply"),
+			do:       dnsCmds("netplan generate", "netplan apply"),
+			undo:     dnsCmds("netplan apply"),
 		},
 		{
 			name: "netplan two files, flow style, dhcp6",
 			files: map[string]string{
-				"/etc/netplan/50-cloud-init.yaml": strings.Replace(ubuntuCloudInitYAML, "dhcp4: true\n", "dhcp4: true\n            dhcp6: true\n", 1),
-				"/etc/netplan/60-second-nic.yaml": "network: {version: 2, ethernets: {\"eth1\": {dhcp4: yes,\n  match: {macaddress: '00:16:3e:aa:bb:cc'}}}}  # hot-plugged ENI\n",
+				"/etc/netplan/50-cloud-init.yaml":  strings.Replace(ubuntuCloudInitYAML, "dhcp4: true\n", "dhcp4: true\n            dhcp6: true\n", 1),
+				"/etc/netplan/60-second-nic.yaml":  "network: {version: 2, ethernets: {\"eth1\": {dhcp4: yes,\n  match: {macaddress: '00:16:3e:aa:bb:cc'}}}}  # hot-plugged ENI\n",
 				"/run/systemd/resolve/resolv.conf": ubuntuUpstreamResolv,
 			},
 			links:  map[string]string{"/etc/resolv.conf": "/run/systemd/resolve/stub-resolv.conf"}, // dangling here: detection goes by the path
@@ -367,8 +363,41 @@ func TestPublicDNSManagers(t *testing.T) {
 				"    eth1:\n      dhcp4-overrides:\n        use-dns: false\n      nameservers:\n        addresses: [223.5.5.5, 223.6.6.6]\n"},
 			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
 			watch:    PublicDNSNetplan,
-			do:       cmds("netplan generate", "netplan apply"),
-			undo:     cmds("netplan apply"),
+			do:       dnsCmds("netplan generate", "netplan apply"),
+			undo:     dnsCmds("netplan apply"),
+		},
+		{
+			name: "netplan with static VPC nameservers: a note",
+			files: map[string]string{
+				"/etc/netplan/50-cloud-init.yaml": strings.Replace(ubuntuCloudInitYAML, "            set-name: eth0\n", "            set-name: eth0\n            nameservers:\n                addresses: [100.100.2.136, 100.100.2.138]\n", 1),
+				"/etc/resolv.conf":                "nameserver 127.0.0.53\n",
+			},
+			kind:   ManagerResolvedNetplan,
+			ifaces: []string{"eth0"},
+			want: map[string]string{PublicDNSNetplan: netplanHeader +
+				"    eth0:\n      dhcp4-overrides:\n        use-dns: false\n      nameservers:\n        addresses: [223.5.5.5, 223.6.6.6]\n"},
+			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
+			notes:    []string{"fix.4.note.netplanstatic"},
+			watch:    PublicDNSNetplan,
+			do:       dnsCmds("netplan generate", "netplan apply"),
+			undo:     dnsCmds("netplan apply"),
+		},
+		{
+			name: "netplan: static nameservers that are ours or not addresses",
+			files: map[string]string{
+				"/etc/netplan/50-cloud-init.yaml": "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n      nameservers:\n        addresses: [223.5.5.5]\n    eth1:\n      dhcp4: true\n      nameservers:\n        addresses:\n        - not-an-address\n",
+				"/etc/resolv.conf":                "nameserver 127.0.0.53\n",
+			},
+			kind:   ManagerResolvedNetplan,
+			ifaces: []string{"eth0", "eth1"},
+			want: map[string]string{PublicDNSNetplan: netplanHeader +
+				"    eth0:\n      dhcp4-overrides:\n        use-dns: false\n      nameservers:\n        addresses: [223.5.5.5, 223.6.6.6]\n" +
+				"    eth1:\n      dhcp4-overrides:\n        use-dns: false\n      nameservers:\n        addresses: [223.5.5.5, 223.6.6.6]\n"},
+			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
+			notes:    []string{"fix.4.note.netplanstatic"},
+			watch:    PublicDNSNetplan,
+			do:       dnsCmds("netplan generate", "netplan apply"),
+			undo:     dnsCmds("netplan apply"),
 		},
 		{
 			name: "netplan without ethernets: match e*",
@@ -382,8 +411,8 @@ func TestPublicDNSManagers(t *testing.T) {
 			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
 			notes:    []string{"fix.4.note.netplanall"},
 			watch:    PublicDNSNetplan,
-			do:       cmds("netplan generate", "netplan apply"),
-			undo:     cmds("netplan apply"),
+			do:       dnsCmds("netplan generate", "netplan apply"),
+			undo:     dnsCmds("netplan apply"),
 		},
 		{
 			name: "resolved without netplan",
@@ -397,8 +426,8 @@ func TestPublicDNSManagers(t *testing.T) {
 			wantMode: map[string]fs.FileMode{PublicDNSResolved: 0o644},
 			notes:    []string{"fix.4.note.resolved"},
 			watch:    PublicDNSResolved,
-			do:       cmds("systemctl is-active systemd-resolved", "systemctl restart systemd-resolved"),
-			undo:     cmds("systemctl restart systemd-resolved"),
+			do:       dnsCmds("systemctl is-active systemd-resolved", "systemctl restart systemd-resolved"),
+			undo:     dnsCmds("systemctl restart systemd-resolved"),
 		},
 		{
 			name: "resolved, stub listed in a plain file, older drop-in replaced",
@@ -413,8 +442,8 @@ func TestPublicDNSManagers(t *testing.T) {
 			want:     map[string]string{PublicDNSResolved: resolvedDropIn},
 			wantMode: map[string]fs.FileMode{PublicDNSResolved: 0o644},
 			watch:    PublicDNSResolved,
-			do:       cmds("systemctl is-active systemd-resolved", "systemctl restart systemd-resolved"),
-			undo:     cmds("systemctl restart systemd-resolved"),
+			do:       dnsCmds("systemctl is-active systemd-resolved", "systemctl restart systemd-resolved"),
+			undo:     dnsCmds("systemctl restart systemd-resolved"),
 		},
 		{
 			name:  "NetworkManager (Alibaba Cloud Linux 3)",
@@ -422,7 +451,7 @@ func TestPublicDNSManagers(t *testing.T) {
 			nm: &fakeNM{
 				active: "System eth0:eth0\nlo:lo\ntailscale0:tailscale0\n",
 				ignore: map[string]string{"System eth0": "no", "lo": "no", "tailscale0": "no"},
-				dns:    map[string]string{},
+				dns:    map[string]string{"System eth0": "", "lo": "", "tailscale0": ""},
 			},
 			kind: ManagerNetworkManager,
 			want: map[string]string{},
@@ -500,10 +529,10 @@ func TestPublicDNSManagers(t *testing.T) {
 			root := dnsFixture(t, tc.files, tc.modes, tc.links)
 			rec := &dnsRecorder{root: root, watch: tc.watch, nm: tc.nm}
 			h := &Host{Root: root, StateDir: filepath.Join(root, "var/lib/tsdoctor"), Run: rec.run}
-			before := snapshot(t, root)
+			before := dnsSnapshot(t, root)
 			var nmBefore fakeNM
 			if tc.nm != nil {
-				nmBefore = fakeNM{ignore: maps(tc.nm.ignore), dns: maps(tc.nm.dns)}
+				nmBefore = fakeNM{ignore: maps.Clone(tc.nm.ignore), dns: maps.Clone(tc.nm.dns)}
 			}
 
 			m, err := DetectResolverManager(h)
@@ -545,7 +574,7 @@ func TestPublicDNSManagers(t *testing.T) {
 			if len(got) != len(tc.want) {
 				t.Errorf("plan writes %d files, want %d: %v", len(got), len(tc.want), p.Actions)
 			}
-			keys := noteKeys(p)
+			keys := dnsNoteKeys(p)
 			for _, k := range append([]string{"fix.4.note.manager", "fix.4.note.internal", "fix.4.note.stillblocked"}, tc.notes...) {
 				if !slices.Contains(keys, k) {
 					t.Errorf("notes %q lack %s", keys, k)
@@ -613,7 +642,7 @@ func TestPublicDNSManagers(t *testing.T) {
 					}
 				}
 			}
-			after := snapshot(t, root)
+			after := dnsSnapshot(t, root)
 			for path, st := range before {
 				if after[path] != st {
 					t.Errorf("%s after undo: %+v, before %+v", path, after[path], st)
@@ -624,41 +653,11 @@ func TestPublicDNSManagers(t *testing.T) {
 					t.Errorf("%s left after undo", path)
 				}
 			}
-			if tc.nm != nil && (!mapsEqual(tc.nm.ignore, nmBefore.ignore) || !mapsEqual(tc.nm.dns, nmBefore.dns)) {
+			if tc.nm != nil && (!maps.Equal(tc.nm.ignore, nmBefore.ignore) || !maps.Equal(tc.nm.dns, nmBefore.dns)) {
 				t.Errorf("NetworkManager after undo: %v %v, before %v %v", tc.nm.ignore, tc.nm.dns, nmBefore.ignore, nmBefore.dns)
 			}
 		})
 	}
-}
-
-func maps(m map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		for k, v := range a {
-			if b[k] != v {
-				return false
-			}
-		}
-		for k, v := range b {
-			if a[k] != v {
-				return false
-			}
-		}
-		return true
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPublicDNSRollback: netplan apply fails; the file is restored and
@@ -674,9 +673,7 @@ func TestPublicDNSRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, root)
-	rec.fail = []string{"netplan", "apply"}
-	rec.fail = nil
+	before := dnsSnapshot(t, root)
 	calls := 0
 	h.Run = func(ctx context.Context, name string, args ...string) ([]byte, error) {
 		out, _ := rec.run(ctx, name, args...)
@@ -690,28 +687,16 @@ func TestPublicDNSRollback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rolled back") || e == nil || !e.Undone {
 		t.Fatalf("apply: %v %+v", err, e)
 	}
-	want := cmds("netplan generate", "netplan apply", "netplan apply")
+	want := dnsCmds("netplan generate", "netplan apply", "netplan apply")
 	if !slices.EqualFunc(rec.ran, want, slices.Equal) {
 		t.Fatalf("ran %q, want %q", rec.ran, want)
 	}
 	if rec.saw[2] != "<absent>" {
 		t.Errorf("rollback's netplan apply ran while %s still existed", PublicDNSNetplan)
 	}
-	if after := snapshot(t, root); !mapsEqualState(before, after) {
+	if after := dnsSnapshot(t, root); !maps.Equal(before, after) {
 		t.Errorf("after rollback %v, before %v", after, before)
 	}
-}
-
-func mapsEqualState(a, b map[string]fileState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPublicDNSNetworkManagerErrors: no connection on the default route's
@@ -819,12 +804,14 @@ func TestPublicDNSBadNetplan(t *testing.T) {
 	}{
 		{name: "tab indentation", yaml: "network:\n\tethernets:\n\t\teth0: {dhcp4: true}\n", wantErr: "line 2: a tab in the indentation"},
 		{name: "unclosed flow", yaml: "network: {version: 2, ethernets: {eth0: {dhcp4: true}}\n", wantErr: "line 1: { is never closed"},
-		{name: "stray bracket", yaml: "network:\n  ethernets: eth0}\n", wantErr: "line 2: } without its opening bracket"},
+		{name: "stray bracket", yaml: "network:\n  ethernets: {eth0: {}}}\n", wantErr: "line 2: } without its opening bracket"},
 		{name: "not key value", yaml: "network:\n  ethernets\n    eth0:\n", wantErr: "line 2: expected `key: value`"},
 		{name: "unterminated quote", yaml: "network:\n  ethernets:\n    \"eth0:\n      dhcp4: true\n", wantErr: "line 3"},
 		{name: "binary", yaml: "\x00\x01\x02network", wantErr: "not a text file"},
 		{name: "junk after flow", yaml: "network: {version: 2} extra\n", wantErr: "after the closing bracket"},
 		{name: "a directory", dir: true, wantErr: "is a directory"},
+		{name: "deep nesting", yaml: "network: " + strings.Repeat("[", 200000) + "\n", wantErr: "nested more than 64 deep"},
+		{name: "long unclosed flow", yaml: "network: {ethernets: {\n" + strings.Repeat("  eth0: {dhcp4: true},\n", 40000), wantErr: "line 1: { is never closed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -927,7 +914,9 @@ func TestParseNetplanEthernets(t *testing.T) {
   bridges:
     br0:
       interfaces: [eth1]
-`, []netplanIface{{name: "eth0", dhcp6: true}, {name: "eth1"}}},
+`, []netplanIface{{name: "eth0", dhcp6: true, nameservers: []string{"100.100.2.136", "100.100.2.138"}}, {name: "eth1"}}},
+		{"static nameservers, compact sequence", "network:\n  ethernets:\n    eth0:\n      addresses:\n      - 172.16.0.10/20\n      nameservers:\n        addresses:\n        - 100.100.2.136\n        - '100.100.2.138'\n        search: [example.internal]\n      routes:\n      - to: default\n        via: 172.16.255.253\n    eth1:\n      nameservers: {addresses: [8.8.8.8]}\n",
+			[]netplanIface{{name: "eth0", nameservers: []string{"100.100.2.136", "100.100.2.138"}}, {name: "eth1", nameservers: []string{"8.8.8.8"}}}},
 		{"flow on the next line", "network:\n  ethernets:\n    {ens5: {dhcp4: true, dhcp6: on}, \"ens6\": {}}\n", []netplanIface{{name: "ens5", dhcp6: true}, {name: "ens6"}}},
 		{"flow document", "{network: {version: 2, ethernets: {eth0: {dhcp4: true}}}}\n", []netplanIface{{name: "eth0"}}},
 		{"documents, block scalar, anchors", "%YAML 1.2\n---\nnetwork:\n  ethernets:\n    eth0: &e\n      dhcp4: true\n      description: |\n        eth9: not a key\n        ethernets: neither\n    eth1: *e\n...\n", []netplanIface{{name: "eth0"}, {name: "eth1"}}},
@@ -939,17 +928,30 @@ func TestParseNetplanEthernets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseNetplanEthernets([]byte(tc.yaml))
-			if err != nil || !slices.Equal(got, tc.want) {
+			if err != nil || !slices.EqualFunc(got, tc.want, netplanIfaceEqual) {
 				t.Errorf("got %+v %v, want %+v", got, err, tc.want)
 			}
 		})
 	}
+	// Many definitions parse in linear time.
+	var big strings.Builder
+	big.WriteString("network:\n  ethernets:\n")
+	for i := range 50000 {
+		fmt.Fprintf(&big, "    eth%d:\n      dhcp4: true\n      routes:\n      - to: default\n        via: 10.0.0.1\n", i)
+	}
+	if got, err := parseNetplanEthernets([]byte(big.String())); err != nil || len(got) != 50000 {
+		t.Errorf("big file: %d definitions, %v", len(got), err)
+	}
 	// What tsdoctor writes, it reads back.
-	m := ResolverManager{Interfaces: []string{"eth0", "en p0"}, dhcp6: map[string]bool{"eth0": true}}
+	m := ResolverManager{Interfaces: []string{"eth0", "en p0", "odd\"\\\n\tname"}, dhcp6: map[string]bool{"eth0": true}}
 	got, err := parseNetplanEthernets([]byte(netplanContent(m, DefaultResolvers)))
-	if err != nil || !slices.Equal(got, []netplanIface{{name: "eth0"}, {name: "en p0"}}) {
+	if err != nil || !slices.EqualFunc(got, []netplanIface{{name: "eth0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "en p0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "odd\"\\\n\tname", nameservers: []string{"223.5.5.5", "223.6.6.6"}}}, netplanIfaceEqual) {
 		t.Errorf("own file read back as %+v %v", got, err)
 	}
+}
+
+func netplanIfaceEqual(a, b netplanIface) bool {
+	return a.name == b.name && a.dhcp6 == b.dhcp6 && slices.Equal(a.nameservers, b.nameservers)
 }
 
 func FuzzParseNetplanEthernets(f *testing.F) {
@@ -1018,5 +1020,4 @@ func TestPublicDNSInfo(t *testing.T) {
 			t.Errorf("loses does not name %s", s)
 		}
 	}
-	_ = firewall.ShellJoin // the steps print commands as a shell would
 }

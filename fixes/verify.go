@@ -17,9 +17,9 @@ type Verification struct {
 	DNS     bool                    `json:"dns_answers"` // the resolvers in resolv.conf answer
 	Blocked []checks.BlockedService `json:"blocked"`
 	// Restart and Reboot say plainly what happens next time.
-	Restart i18n.Msg   `json:"on_restart"`
-	Reboot  i18n.Msg   `json:"on_reboot"`
-	Details []i18n.Msg `json:"details,omitempty"`
+	Restart i18n.Msg      `json:"on_restart"`
+	Reboot  i18n.Msg      `json:"on_reboot"`
+	Details []i18n.Msg    `json:"details,omitempty"`
 	Report  checks.Report `json:"-"`
 }
 

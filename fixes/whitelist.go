@@ -70,27 +70,37 @@ func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options
 
 // addUnit installs a script and a unit, and enables the unit where systemd
 // runs. Files already as wanted are left alone, so a second apply changes
-// nothing.
+// nothing. Undo runs the actions backwards: disable, restore the files, and
+// only then reload systemd (the undo of a first, read-only step), so
+// systemd ends up reading the restored files.
 func (p *Plan) addUnit(h *Host, scriptPath, script, unitPath, unit string) {
-	changed := false
-	files := []FileWrite{{Path: unitPath, Content: unit, Mode: 0o644}}
+	var files []FileWrite
 	if scriptPath != "" {
-		files = append([]FileWrite{{Path: scriptPath, Content: script, Mode: 0o755}}, files...)
+		files = append(files, FileWrite{Path: scriptPath, Content: script, Mode: 0o755})
 	}
+	files = append(files, FileWrite{Path: unitPath, Content: unit, Mode: 0o644})
+	var changed []FileWrite
 	for _, f := range files {
 		if b, mode, ok, err := h.readFile(f.Path); err == nil && ok && string(b) == f.Content && uint32(mode) == f.Mode {
 			continue
 		}
-		changed = true
-		p.addFile(f)
+		changed = append(changed, f)
 	}
 	name := unitName(unitPath)
 	if !h.Systemd {
+		for _, f := range changed {
+			p.addFile(f)
+		}
 		p.note("fix.unit.nosystemd", name)
 		return
 	}
-	if changed {
-		p.addCommand([]string{"systemctl", "daemon-reload"}, []string{"systemctl", "daemon-reload"})
+	if len(changed) > 0 {
+		p.addCommand([]string{"systemctl", "--version"}, []string{"systemctl", "daemon-reload"})
+		p.Steps[len(p.Steps)-1].Text = i18n.M("step.command.systemd")
+		for _, f := range changed {
+			p.addFile(f)
+		}
+		p.addCommand([]string{"systemctl", "daemon-reload"}, nil)
 	}
 	if out, err := h.run(context.Background(), []string{"systemctl", "is-enabled", name}); err != nil || strings.TrimSpace(string(out)) != "enabled" {
 		p.addCommand([]string{"systemctl", "enable", "--now", name}, []string{"systemctl", "disable", "--now", name})
@@ -335,7 +345,7 @@ insert() {
 	done
 }
 remove() {
-	nft -a list chain ip filter "$CHAIN" 2>/dev/null | grep -F 'comment "`+WhitelistComment+`"' |
+	nft -a list chain ip filter "$CHAIN" 2>/dev/null | grep -F 'comment "` + WhitelistComment + `"' |
 		sed -n 's/.*# handle \([0-9]*\)$/\1/p' | while read -r h; do
 		nft delete rule ip filter "$CHAIN" handle "$h"
 	done

@@ -52,11 +52,12 @@ var fixesCatalog = map[string]entry{
 	"fix.why.attrlive":    {"the attribute is already live on this node", "该属性已在本节点生效"},
 	"fix.unit.nosystemd":  {"systemd is not running here, so %s is installed but not enabled: run its script after each tailscaled start.", "此处未运行 systemd,%s 已安装但未启用:请在每次 tailscaled 启动后运行其脚本。"},
 
-	"step.fw.insert":   {"Insert into %s %s/%s:", "插入到 %s %s/%s:"},
-	"step.fw.delete":   {"Delete from %s %s/%s:", "从 %s %s/%s 删除:"},
-	"step.file.write":  {"Write %s (mode %s):", "写入 %s(权限 %s):"},
-	"step.file.remove": {"Remove %s:", "删除 %s:"},
-	"step.command":     {"Run:", "执行:"},
+	"step.fw.insert":       {"Insert into %s %s/%s:", "插入到 %s %s/%s:"},
+	"step.fw.delete":       {"Delete from %s %s/%s:", "从 %s %s/%s 删除:"},
+	"step.file.write":      {"Write %s (mode %s):", "写入 %s(权限 %s):"},
+	"step.file.remove":     {"Remove %s:", "删除 %s:"},
+	"step.command":         {"Run:", "执行:"},
+	"step.command.systemd": {"Check systemd is there (undo reloads it after restoring the files):", "确认 systemd 可用(撤销时会在恢复文件后重新加载它):"},
 
 	"verify.restart.delete-drop":   {"On the next tailscaled restart the DROP comes back and the VPC DNS is blocked again.", "下次 tailscaled 重启时 DROP 会回来,VPC DNS 再次被拦截。"},
 	"verify.reboot.delete-drop":    {"After a reboot the DROP is back.", "重启系统后 DROP 会回来。"},

@@ -19,6 +19,8 @@ var publicDNSCatalog = map[string]entry{
 		"%s 以 99- 开头,netplan 会在 cloud-init 的 50-cloud-init.yaml 之后读取它:即使 cloud-init 重新生成自己的文件,这个文件仍会覆盖它。"},
 	"fix.4.note.netplanall": {"No ethernet interface is named in the netplan files: the override matches every interface whose name starts with e (tsdoctor-all).",
 		"netplan 文件中没有列出任何以太网网卡:覆盖配置将匹配所有名称以 e 开头的网卡(tsdoctor-all)。"},
+	"fix.4.note.netplanstatic": {"%s already has static nameservers (%s) in %s: netplan adds this file's resolvers after them, so those are still asked first. Remove them there.",
+		"%[1]s 已在 %[3]s 中配置了静态解析器(%[2]s):netplan 会把本文件的解析器追加在它们之后,它们仍会被优先查询。请在那里删除它们。"},
 	"fix.4.note.resolved": {"systemd-resolved sends every domain (~.) to these resolvers; the VPC resolvers DHCP gives each interface stay listed in `resolvectl dns` but are no longer asked.",
 		"systemd-resolved 会把所有域名(~.)发往这些解析器;DHCP 为各网卡下发的 VPC 解析器仍会出现在 `resolvectl dns` 中,但不再被查询。"},
 	"fix.4.note.dhclient": {"%s makes dhclient keep these resolvers at every lease renewal; resolv.conf is rewritten now, so nothing needs to be restarted.",

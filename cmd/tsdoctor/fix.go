@@ -392,8 +392,9 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	allow := fs.String("allow", "", "addresses to keep whitelisted, comma-separated (e.g. 100.100.2.136,100.100.2.138)")
 	shape := fs.String("shape", "narrow", "whitelist rules: narrow, conntrack or wide")
-	interval := fs.Duration("interval", 0, "poll period (default 1s with iptables-legacy, 10s as a safety net with nftables events)")
+	interval := fs.Duration("interval", time.Second, "poll period while tailscaled's chains are in iptables-legacy (nftables changes are events; they are polled every 10s only as a safety net)")
 	once := fs.Bool("once", false, "apply once and exit (for scripts)")
+	verbose := fs.Bool("v", false, "also log passes that change nothing")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -423,15 +424,12 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fw := firewall.Default()
-	o := fixes.GuardOptions{Allow: addrs, Shape: sh, Once: *once, Interval: *interval,
+	o := fixes.GuardOptions{Allow: addrs, Shape: sh, Once: *once, Interval: *interval, Verbose: *verbose,
 		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
 	if !*once {
 		if nb, ok := fw.Backend(firewall.NFTables).(*firewall.NFTablesBackend); ok {
 			if w, err := nb.Watch(ctx); err == nil {
 				o.Watch = w
-				if o.Interval == 0 {
-					o.Interval = 10 * time.Second
-				}
 			} else {
 				fmt.Fprintf(stderr, "tsdoctor guard: no nftables events (%v): polling\n", err)
 			}

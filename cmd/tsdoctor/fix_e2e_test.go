@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,7 +218,7 @@ func TestGuardDaemonInLab(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() {
-				exec.Command("pkill", "-TERM", "-f", binary+" guard").Run()
+				cmd.Process.Signal(syscall.SIGTERM)
 				cmd.Wait()
 			}()
 			waitFor := func(what string) {

@@ -306,14 +306,17 @@ func (n *Node) WaitReady(ctx context.Context) error {
 		default:
 			_, attr := st.Self.CapMap["disable-linux-cgnat-drop-rule"]
 			rules, err := n.InputRules(ctx)
+			off, perr := n.NetfilterOff(ctx)
 			switch {
 			case err != nil:
 				last = err.Error()
+			case perr != nil:
+				last = perr.Error()
 			case attr != n.Control.NodeAttr():
 				last = fmt.Sprintf("node attribute in CapMap: %v, control grants %v", attr, n.Control.NodeAttr())
-			case n.Variant == lab.VariantNetfilterOff && len(rules) != 0:
+			case off && len(rules) != 0:
 				last = fmt.Sprintf("netfilter off but ts-input has %d rules", len(rules))
-			case n.Variant != lab.VariantNetfilterOff && !hasCGNATRule(rules, attr && n.honoursAttr()):
+			case !off && !hasCGNATRule(rules, attr && n.honoursAttr()):
 				last = fmt.Sprintf("ts-input not complete yet: %q", rules)
 			default:
 				return nil
@@ -325,6 +328,20 @@ func (n *Node) WaitReady(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// NetfilterOff reports whether tailscaled's netfilter mode pref is off
+// (`tailscale debug prefs`: NetfilterMode 0).
+func (n *Node) NetfilterOff(ctx context.Context) (bool, error) {
+	out, err := n.Command(ctx, "tailscale", "debug", "prefs").Output()
+	if err != nil {
+		return false, fmt.Errorf("tailscale debug prefs: %w", err)
+	}
+	var p struct{ NetfilterMode int }
+	if err := json.Unmarshal(out, &p); err != nil {
+		return false, fmt.Errorf("tailscale debug prefs: %w", err)
+	}
+	return p.NetfilterMode == 0, nil
 }
 
 // honoursAttr: the node attribute exists since 1.98.
