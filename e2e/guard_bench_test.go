@@ -82,9 +82,9 @@ func outageWindows(b *testing.B, n *harness.Node, restarts int) []time.Duration 
 		select {
 		case w := <-done:
 			windows = append(windows, w)
-		case <-time.After(5 * time.Second):
+		case <-time.After(2 * time.Second):
 			if exposed() {
-				b.Fatalf("restart %d: DNS still blocked 5 s after tailscaled came back", i+1)
+				b.Fatalf("restart %d: DNS still blocked 2 s after tailscaled came back", i+1)
 			}
 			windows = append(windows, 0) // never exposed
 		}

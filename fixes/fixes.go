@@ -159,6 +159,23 @@ func ParseAddrs(s string) ([]netip.Addr, error) {
 	return out, nil
 }
 
+// ParseAllow reads --allow: IPv4 addresses inside 100.64.0.0/10 (anything
+// else is not dropped by tailscaled's rule and needs no whitelist).
+func ParseAllow(s string) ([]netip.Addr, error) {
+	addrs, err := ParseAddrs(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if !cgnatPrefix.Contains(a) {
+			return nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist", a)
+		}
+	}
+	return addrs, nil
+}
+
+var cgnatPrefix = netip.MustParsePrefix("100.64.0.0/10")
+
 // Plan is what a remedy will do, shown before it does it.
 type Plan struct {
 	Remedy ID `json:"remedy"`

@@ -149,10 +149,9 @@ func whitelistSpecs(rep checks.Report, o Options) ([]netip.Addr, []firewall.Spec
 		}
 		return nil, nil, fmt.Errorf("no blocked address to whitelist: the check found none; name them with --allow 100.100.2.136,100.100.2.138")
 	}
-	cgnat := netip.MustParsePrefix("100.64.0.0/10")
 	var specs []firewall.Spec
 	for _, a := range allow {
-		if !cgnat.Contains(a) {
+		if !cgnatPrefix.Contains(a) {
 			return nil, nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist", a)
 		}
 		for _, s := range SpecsFor(a, rep.Blocked, o.Shape) {

@@ -80,14 +80,7 @@ var fixesCatalog = map[string]entry{
 	"verify.dns.fail":              {"DNS: the resolvers in resolv.conf still do not answer.", "DNS:resolv.conf 中的解析器仍无应答。"},
 }
 
-func init() {
-	for k, v := range fixesCatalog {
-		if _, dup := catalog[k]; dup {
-			panic("i18n: duplicate key " + k)
-		}
-		catalog[k] = v
-	}
-}
+func init() { merge(fixesCatalog) }
 
 var fixCLICatalog = map[string]entry{
 	"fixcli.remedy":        {"Remedy", "修复方案"},
@@ -110,11 +103,4 @@ var fixCLICatalog = map[string]entry{
 	"fixcli.nothingtoundo": {"Nothing to undo.", "没有可撤销的改动。"},
 }
 
-func init() {
-	for k, v := range fixCLICatalog {
-		if _, dup := catalog[k]; dup {
-			panic("i18n: duplicate key " + k)
-		}
-		catalog[k] = v
-	}
-}
+func init() { merge(fixCLICatalog) }

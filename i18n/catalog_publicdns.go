@@ -36,11 +36,4 @@ var publicDNSCatalog = map[string]entry{
 	"fix.why.4.already":   {"DNS already goes to %s", "DNS 已经在使用 %s"},
 }
 
-func init() {
-	for k, v := range publicDNSCatalog {
-		if _, dup := catalog[k]; dup {
-			panic("i18n: duplicate key " + k)
-		}
-		catalog[k] = v
-	}
-}
+func init() { merge(publicDNSCatalog) }

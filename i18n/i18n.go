@@ -81,3 +81,14 @@ func T(l Lang, key string, args ...any) string {
 func Has(key string) bool { _, ok := catalog[key]; return ok || key == rawKey }
 
 type entry struct{ en, zh string }
+
+// merge adds a part of the catalog kept in its own file; a key defined
+// twice is a programming error caught at start.
+func merge(part map[string]entry) {
+	for k, v := range part {
+		if _, dup := catalog[k]; dup {
+			panic("i18n: duplicate key " + k)
+		}
+		catalog[k] = v
+	}
+}

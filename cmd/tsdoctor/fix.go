@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -139,7 +138,7 @@ func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	o := fixes.Options{Interval: *interval, Wait: *wait, Binary: *binary, GuardScript: *script}
 	if o.Shape, err = fixes.ParseShape(*shape); err == nil && *allow != "" {
-		o.Allow, err = fixes.ParseAddrs(*allow)
+		o.Allow, err = fixes.ParseAllow(*allow)
 	}
 	if err == nil {
 		o.Resolvers, err = fixes.ParseAddrs(*dnsServers)
@@ -398,7 +397,7 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	addrs, err := fixes.ParseAddrs(*allow)
+	addrs, err := fixes.ParseAllow(*allow)
 	if err == nil && len(addrs) == 0 {
 		err = errors.New("give the addresses to keep whitelisted: --allow 100.100.2.136,100.100.2.138")
 	}
@@ -409,13 +408,6 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "tsdoctor guard:", err)
 		return 2
-	}
-	cgnat := netip.MustParsePrefix("100.64.0.0/10")
-	for _, a := range addrs {
-		if !cgnat.Contains(a) {
-			fmt.Fprintf(stderr, "tsdoctor guard: %s is outside 100.64.0.0/10: tailscaled's rule does not drop it\n", a)
-			return 2
-		}
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "tsdoctor guard: changing the firewall needs root: rerun with sudo")
