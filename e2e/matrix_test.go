@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
 			return 1
 		}
+		sweepStale()
 		// Build both tailscaled versions up front (cached outside the
 		// repository), so no test's timing includes a compile.
 		for _, v := range harness.Versions {
@@ -60,6 +61,26 @@ func TestMain(m *testing.M) {
 		}
 		return code
 	}())
+}
+
+// sweepStale removes labs (and their tailscaled) left by an earlier test
+// process that died without cleaning up (a panic, a kill): their prefix
+// names a pid that no longer runs.
+func sweepStale() {
+	dirs, _ := filepath.Glob("/run/tsdoctor-lab/tsm*")
+	for _, d := range dirs {
+		prefix := filepath.Base(d)
+		var pid, n int
+		if _, err := fmt.Sscanf(prefix, "tsm%d-%d", &pid, &n); err != nil {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil && pid != os.Getpid()%10000 {
+			continue // pids are cut to 4 digits: leave what may be alive
+		}
+		if err := lab.Down(prefix); err != nil {
+			fmt.Fprintf(os.Stderr, "remove stale lab %s: %v\n", prefix, err)
+		}
+	}
 }
 
 // needRoot skips a test that cannot run here, saying why.
