@@ -13,6 +13,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
 func tempHost(t *testing.T, run func(ctx context.Context, name string, args ...string) ([]byte, error)) *Host {
@@ -203,6 +204,35 @@ func TestWhitelistSpecsRefusesOutsideCGNAT(t *testing.T) {
 	for _, bad := range []string{"100.100.2.136,nope", "fd7a::1", "1.2.3"} {
 		if _, err := ParseAddrs(bad); err == nil {
 			t.Errorf("ParseAddrs(%q): no error", bad)
+		}
+	}
+}
+
+// TestNetfilterOffOldCLI: a CLI whose `set` lacks --netfilter-mode gets
+// `tailscale up` restating the node's settings, and the undo restores the
+// mode the same way.
+func TestNetfilterOffOldCLI(t *testing.T) {
+	for _, help := range []string{"USAGE\n  set [flags]\n  --netfilter-mode string", "USAGE\n  set [flags]\n  --accept-dns"} {
+		h := tempHost(t, func(ctx context.Context, name string, args ...string) ([]byte, error) {
+			return []byte(help), nil
+		})
+		yes := true
+		rep := checks.Report{Tailscale: tailscale.State{Installed: true, BackendState: "Running", NetfilterMode: tailscale.NetfilterOn,
+			AcceptDNS: &yes, AdvertiseRoutes: []string{"10.0.0.0/24"}, HostName: "ecs-1"}}
+		p, err := NetfilterOff{}.Plan(context.Background(), h, rep, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := p.Actions[0].Command
+		if strings.Contains(help, "netfilter-mode") {
+			if !slices.Equal(c.Do, []string{"tailscale", "set", "--netfilter-mode=off"}) || !slices.Equal(c.Undo, []string{"tailscale", "set", "--netfilter-mode=on"}) {
+				t.Errorf("set: %q / %q", c.Do, c.Undo)
+			}
+			continue
+		}
+		want := []string{"tailscale", "up", "--netfilter-mode=off", "--accept-dns=true", "--advertise-routes=10.0.0.0/24", "--hostname=ecs-1"}
+		if !slices.Equal(c.Do, want) || c.Undo[2] != "--netfilter-mode=on" {
+			t.Errorf("up: %q / %q", c.Do, c.Undo)
 		}
 	}
 }

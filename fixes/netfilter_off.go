@@ -42,7 +42,14 @@ func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Op
 		prev = string(tailscale.NetfilterOn)
 	}
 	p := &Plan{Remedy: NetfilterOffID}
-	p.addCommand([]string{"tailscale", "set", "--netfilter-mode=off"}, []string{"tailscale", "set", "--netfilter-mode=" + prev})
+	if setKnowsNetfilter(ctx, h) {
+		p.addCommand([]string{"tailscale", "set", "--netfilter-mode=off"}, []string{"tailscale", "set", "--netfilter-mode=" + prev})
+	} else {
+		// Older clients: `tailscale up` must restate every non-default
+		// setting, or it refuses (or resets them).
+		p.addCommand(upArgs(ts, "off"), upArgs(ts, prev))
+		p.note("fix.5.note.up")
+	}
 	switch {
 	case ts.ExitNode:
 		p.note("fix.5.note.exitnode")
@@ -54,6 +61,31 @@ func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Op
 	}
 	p.note("fix.5.note.lost")
 	return p, nil
+}
+
+// setKnowsNetfilter asks the CLI whether `tailscale set` takes
+// --netfilter-mode (older clients only had `tailscale up --netfilter-mode`).
+func setKnowsNetfilter(ctx context.Context, h *Host) bool {
+	out, _ := h.run(ctx, []string{"tailscale", "set", "--help"})
+	return strings.Contains(string(out), "netfilter-mode")
+}
+
+// upArgs is `tailscale up` with the node's current settings and mode.
+func upArgs(ts tailscale.State, mode string) []string {
+	args := []string{"tailscale", "up", "--netfilter-mode=" + mode}
+	if ts.AcceptDNS != nil {
+		args = append(args, fmt.Sprintf("--accept-dns=%v", *ts.AcceptDNS))
+	}
+	if len(ts.AdvertiseRoutes) > 0 {
+		args = append(args, "--advertise-routes="+strings.Join(ts.AdvertiseRoutes, ","))
+	}
+	if ts.ExitNode {
+		args = append(args, "--advertise-exit-node")
+	}
+	if ts.HostName != "" {
+		args = append(args, "--hostname="+ts.HostName)
+	}
+	return args
 }
 
 // inputPolicyDrop: a base INPUT chain drops by default, so with tailscaled's

@@ -33,6 +33,7 @@ var fixesCatalog = map[string]entry{
 	"fix.5.note.exitnode":   {"This node is an exit node: with netfilter off it stops masquerading and forwarding for its clients. Their internet access through it breaks.", "本节点是出口节点:关闭 netfilter 后将不再为客户端做 MASQUERADE 和转发,经由它上网的客户端会断网。"},
 	"fix.5.note.routes":     {"This node advertises routes (%s): with netfilter off, subnet routing loses its forward and MASQUERADE rules.", "本节点通告了路由(%s):关闭 netfilter 后,子网路由将失去转发与 MASQUERADE 规则。"},
 	"fix.5.note.policydrop": {"INPUT's policy is DROP here: with tailscaled's `-i tailscale0 -j ACCEPT` gone, Tailscale traffic (including SSH over Tailscale) is dropped unless you accept it yourself.", "此处 INPUT 默认策略为 DROP:tailscaled 的 `-i tailscale0 -j ACCEPT` 消失后,Tailscale 流量(包括经 Tailscale 的 SSH)会被丢弃,除非你自行放行。"},
+	"fix.5.note.up":         {"This tailscale CLI has no `set --netfilter-mode`: the plan uses `tailscale up` with the settings tsdoctor could read. Check that nothing else you set with `up` (tags, SSH, other flags) is missing from it.", "该 tailscale CLI 没有 `set --netfilter-mode`:计划改用 `tailscale up`,并带上 tsdoctor 读到的设置。请确认你用 `up` 设置过的其他项(标签、SSH 等)没有遗漏。"},
 	"fix.5.note.lost":       {"Undo sets the previous mode again; tailscaled then rebuilds its chains, DROP included.", "撤销会恢复之前的模式;tailscaled 随后重建链,包括 DROP。"},
 
 	"fix.6.title":       {"Node attribute disable-linux-cgnat-drop-rule", "节点属性 disable-linux-cgnat-drop-rule"},
