@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -224,4 +225,41 @@ func TestNodeAttrRemedyReal(t *testing.T) {
 	if code == 0 || fo.Applies || !strings.Contains(raw, "predates") {
 		t.Errorf("remedy 6 on 1.96.5: exit %d\n%s", code, raw)
 	}
+}
+
+// TestPublicDNSRealTailscaled: remedy 4 against the real daemon: DNS
+// answers through the public resolvers, still after a tailscaled restart;
+// undo puts resolv.conf back byte for byte.
+func TestPublicDNSRealTailscaled(t *testing.T) {
+	n := startNode(t, "1.102.3", lab.ModeIptablesNFT, lab.VariantDefault)
+	ctx := context.Background()
+	resolv := filepath.Join(n.Lab.RootDir(), "etc", "resolv.conf")
+	before, err := os.ReadFile(resolv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo, code, raw := fix(t, n, "--remedy", "4")
+	if code != 0 || !fo.Verification.Passed || !fo.Verification.DNSAnswers {
+		t.Fatalf("fix 4: exit %d\n%s", code, raw)
+	}
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, raw := check(t, n)
+	if s := stepStatus(rep, "dns"); s != checks.Pass {
+		t.Errorf("after restart the dns step is %s:\n%s", s, raw)
+	}
+	undo(t, n)
+	if after, _ := os.ReadFile(resolv); string(after) != string(before) {
+		t.Errorf("resolv.conf after undo %q, want %q", after, before)
+	}
+}
+
+func stepStatus(rep checks.CheckJSON, id string) checks.Status {
+	for _, s := range rep.Steps {
+		if s.ID == id {
+			return s.Status
+		}
+	}
+	return ""
 }
