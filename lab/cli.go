@@ -289,13 +289,19 @@ func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	if l == nil {
 		return code
 	}
-	fmt.Fprintf(stderr, "lab %s up (scenario %s); running tsdoctor check inside %s\n", l.Prefix, l.Scenario.Name, l.ECS())
+	fmt.Fprintf(stderr, "lab %s up (scenario %s); running tsdoctor inside %s\n", l.Prefix, l.Scenario.Name, l.ECS())
 	// Ctrl-C reaches the check (same process group); stay alive to clean up.
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, os.Interrupt)
 	defer signal.Stop(sigc)
-	// The lab is an ECS instance, though DMI inside it shows the host's.
-	cmd := l.Command(context.Background(), self, append([]string{"check", "--ecs"}, checkArgs...)...)
+	// The lab is an ECS instance, though DMI inside it shows the host's
+	// (TSDOCTOR_ECS=1 in the lab says so). Without arguments: the wizard,
+	// which prints the check when there is no terminal.
+	wargs := []string{"--ecs"}
+	if len(checkArgs) > 0 {
+		wargs = append([]string{"check", "--ecs"}, checkArgs...)
+	}
+	cmd := l.Command(context.Background(), self, wargs...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	code = exitCode(cmd.Run(), stderr)
 	if *keep {

@@ -14,6 +14,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `tsdoctor: find and fix what drops DNS on a Linux host running Tailscale
 
 Usage:
+  sudo tsdoctor [--lang en|zh]                             the wizard: diagnose, explain, fix, verify
   tsdoctor check [--json] [--lang en|zh] [--timeout D] [--trace] [--ecs] [--only ID]
   tsdoctor check --list
   tsdoctor fix --remedy N [--yes] [--dry-run] [--json] [--allow ADDR,...]
@@ -27,9 +28,8 @@ Exit codes: 0 healthy, 1 problem found, 2 could not check.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	if len(args) == 0 || len(args[0]) > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" {
+		return cmdWizard(args, stdout, stderr)
 	}
 	switch args[0] {
 	case "check":

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/tui"
+)
+
+// cmdWizard starts the interactive wizard; without a terminal it prints the
+// check instead, as scripts expect.
+func cmdWizard(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tsdoctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
+	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	l, ok := parseLang(*lang, stderr)
+	if !ok {
+		return 2
+	}
+	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
+		checkArgs := []string{"--lang", string(l)}
+		if *ecs {
+			checkArgs = append(checkArgs, "--ecs")
+		}
+		return cmdCheck(checkArgs, stdout, stderr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	env := hostEnv()
+	opts := checks.DefaultOptions()
+	opts.ECS = *ecs
+	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(*root, env, opts), Fix: fixes.Options{Interval: time.Second}}
+	if err := tui.Run(ctx, eng, tui.Options{Lang: l}); err != nil {
+		fmt.Fprintln(stderr, "tsdoctor:", err)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,98 @@
+// Package tui is tsdoctor's interactive wizard: it walks the incident
+// write-up's steps live (connectivity, DNS, MagicDNS, LOG trace, rule
+// discovery), explains each, then offers the remedies, applies the one the
+// user picks, verifies it and can undo it. It drives the same engine as
+// `tsdoctor check` and `tsdoctor fix` through Engine; the domain packages
+// know nothing of it.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+// Engine is everything the wizard does to the machine.
+type Engine interface {
+	// Root reports whether changes can be made (else the wizard is
+	// read-only).
+	Root() bool
+	// Diagnose runs the check (counters method, no firewall change),
+	// calling progress as each step finishes.
+	Diagnose(ctx context.Context, progress func(checks.Finding)) checks.Report
+	// TraceCommand is the LOG rule the trace would insert, for the
+	// confirmation.
+	TraceCommand(rep checks.Report) string
+	// Trace runs the article's LOG trace.
+	Trace(ctx context.Context) checks.Finding
+	// Applies, Plan, Apply, Verify and Undo are the remedies' machinery.
+	Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg)
+	Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error)
+	Apply(ctx context.Context, p *fixes.Plan) (*fixes.Entry, error)
+	Verify(ctx context.Context, id fixes.ID, p *fixes.Plan) fixes.Verification
+	Undo(ctx context.Context) ([]fixes.UndoResult, error)
+}
+
+// HostEngine is the real machine.
+type HostEngine struct {
+	Env     checks.Env
+	Options checks.Options
+	Host    *fixes.Host
+	Fix     fixes.Options
+}
+
+func (e *HostEngine) Root() bool { return e.Env.Root }
+
+func (e *HostEngine) Diagnose(ctx context.Context, progress func(checks.Finding)) checks.Report {
+	o := e.Options
+	o.Trace = false
+	o.Progress = progress
+	return checks.Run(ctx, e.Env, o)
+}
+
+func (e *HostEngine) TraceCommand(rep checks.Report) string {
+	b := firewall.IptablesNFT
+	if rep.Culprit != nil {
+		b = rep.Culprit.Backend
+	}
+	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
+	return firewall.Change{Ref: ref, Pos: 1, Spec: checks.TraceSpec(fmt.Sprint(os.Getpid()))}.Command()
+}
+
+func (e *HostEngine) Trace(ctx context.Context) checks.Finding {
+	o := e.Options
+	o.Trace = true
+	o.Only = []string{"trace"}
+	rep := checks.Run(ctx, e.Env, o)
+	for _, f := range rep.Steps {
+		if f.ID == "trace" {
+			return f
+		}
+	}
+	return checks.Finding{ID: "trace", Status: checks.Skip}
+}
+
+func (e *HostEngine) Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg) {
+	return r.Applies(e.Host, rep)
+}
+
+func (e *HostEngine) Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error) {
+	return r.Plan(ctx, e.Host, rep, e.Fix)
+}
+
+func (e *HostEngine) Apply(ctx context.Context, p *fixes.Plan) (*fixes.Entry, error) {
+	return fixes.Apply(ctx, e.Host, p)
+}
+
+func (e *HostEngine) Verify(ctx context.Context, id fixes.ID, p *fixes.Plan) fixes.Verification {
+	return fixes.Verify(ctx, e.Host, id, p)
+}
+
+func (e *HostEngine) Undo(ctx context.Context) ([]fixes.UndoResult, error) {
+	return fixes.Undo(ctx, e.Host, false)
+}

@@ -1,0 +1,507 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+)
+
+const railWidth = 18
+
+// View renders the whole screen, in the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = "tsdoctor"
+	return v
+}
+
+// Render is the screen as text (with styles), exactly width × height.
+func (m *Model) Render() string {
+	w, h := max(m.width, 40), max(m.height, 10)
+	header := m.header(w)
+	footer := m.footer(w)
+	bodyH := h - 2 - len(footer)
+	body := m.body(w, bodyH)
+	lines := append([]string{header, m.st.dim.Render(strings.Repeat("─", w))}, body...)
+	lines = append(lines, footer...)
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// fit cuts or pads a line to exactly w cells.
+func fit(s string, w int) string {
+	if lipgloss.Width(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	if pad := w - lipgloss.Width(s); pad > 0 {
+		s += strings.Repeat(" ", pad)
+	}
+	return s
+}
+
+func (m *Model) t(key string, args ...any) string { return i18n.T(m.lang, key, args...) }
+
+func (m *Model) header(w int) string {
+	title := m.st.title.Render(m.t("tui.title"))
+	var verdict string
+	v := checks.Verdict("")
+	if m.report != nil {
+		v = m.report.Verdict
+	}
+	if m.verified != nil && m.verified.Verdict != "" && len(m.undone) == 0 {
+		v = m.verified.Verdict // after a remedy: the host as it is now
+	}
+	switch {
+	case m.report == nil:
+		verdict = m.spin.View() + " " + m.t("tui.verdict.pending")
+	case v == checks.Healthy:
+		verdict = m.st.ok.Render("✓ " + m.t("tui.verdict.healthy"))
+	case v == checks.Blocked:
+		verdict = m.st.bad.Render("✗ " + m.t("tui.verdict.blocked"))
+	case v == checks.Degraded:
+		verdict = m.st.warn.Render("! " + m.t("tui.verdict.degraded"))
+	default:
+		verdict = m.st.warn.Render("? " + m.t("tui.verdict.error"))
+	}
+	gap := w - lipgloss.Width(title) - lipgloss.Width(verdict)
+	if gap < 1 {
+		return title
+	}
+	return title + strings.Repeat(" ", gap) + verdict
+}
+
+func (m *Model) footer(w int) []string {
+	var out []string
+	if !m.eng.Root() {
+		out = append(out, m.st.warn.Render(m.t("tui.readonly")))
+	}
+	switch {
+	case m.confirmQuit:
+		out = append(out, m.st.bad.Render(m.t("tui.quit.busy")))
+	case m.prompt() != "":
+		// The question stays in sight however long the plan is.
+		out = append(out, m.st.accent.Render(m.prompt()))
+	case m.status != "":
+		out = append(out, m.st.accent.Render(m.status))
+	}
+	out = append(out, m.help.ShortHelpView(m.keys.ShortHelp()))
+	return out
+}
+
+func (m *Model) body(w, h int) []string {
+	rail := m.rail()
+	cw := w - railWidth - 3
+	var content []string
+	if m.showHelp {
+		content = m.helpOverlay(cw)
+	} else {
+		content = m.content(cw)
+		// Scroll, keeping the last screenful reachable.
+		if m.scroll > len(content)-h {
+			m.scroll = max(0, len(content)-h)
+		}
+		content = content[min(m.scroll, len(content)):]
+	}
+	out := make([]string, h)
+	for i := range out {
+		var r, c string
+		if i < len(rail) {
+			r = rail[i]
+		}
+		if i < len(content) {
+			c = content[i]
+		}
+		out[i] = fit(r, railWidth) + m.st.dim.Render(" │ ") + c
+	}
+	return out
+}
+
+func (m *Model) stepMark(id string) string {
+	if f, ok := m.findings[id]; ok {
+		switch f.Status {
+		case checks.Pass:
+			return m.st.ok.Render("✓")
+		case checks.Warn:
+			return m.st.warn.Render("!")
+		case checks.Fail:
+			return m.st.bad.Render("✗")
+		default:
+			return m.st.dim.Render("-")
+		}
+	}
+	if m.report == nil {
+		return m.spin.View()
+	}
+	return m.st.dim.Render("·")
+}
+
+func (m *Model) rail() []string {
+	var out []string
+	for i, id := range railIDs {
+		var mark string
+		switch i {
+		case railRemedies:
+			mark = m.st.dim.Render("·")
+			if m.report != nil && m.report.Culprit != nil {
+				mark = m.st.accent.Render("★")
+			}
+		case railVerify:
+			mark = m.st.dim.Render("·")
+			if m.verified != nil {
+				mark = m.st.ok.Render("✓")
+				if !m.verified.Passed {
+					mark = m.st.bad.Render("✗")
+				}
+			}
+		default:
+			mark = m.stepMark(id)
+		}
+		name := m.t("tui.rail." + id)
+		style := m.st.rail
+		prefix := "  "
+		if i == m.cur {
+			style, prefix = m.st.railCur, "▸ "
+		} else if i == railRemedies && m.report == nil || i == railVerify && m.verified == nil {
+			style = m.st.railDim
+		}
+		out = append(out, prefix+mark+" "+style.Render(name))
+	}
+	return out
+}
+
+// wrap renders text to width w, indented.
+func wrap(s string, w int, indent string) []string {
+	return hang(s, w, indent, indent)
+}
+
+// hang wraps s to width w: the first line after first, the others after
+// rest (a bullet's text lines up under its first word).
+func hang(s string, w int, first, rest string) []string {
+	iw := max(lipgloss.Width(first), lipgloss.Width(rest))
+	if w-iw < 10 {
+		w = iw + 10
+	}
+	text := lipgloss.NewStyle().Width(w - iw).Render(s)
+	lines := strings.Split(text, "\n")
+	for i := range lines {
+		p := rest
+		if i == 0 {
+			p = first
+		}
+		lines[i] = p + strings.TrimRight(lines[i], " ")
+	}
+	return lines
+}
+
+func (m *Model) content(w int) []string {
+	switch m.screen {
+	case screenRemedies:
+		return m.remediesView(w)
+	case screenPlan:
+		return m.planView(w)
+	case screenApplying:
+		return []string{"", m.spin.View() + " " + m.t("tui.applying")}
+	case screenVerify:
+		return m.verifyView(w)
+	}
+	return m.stepView(w)
+}
+
+func (m *Model) findingLines(f checks.Finding, w int) []string {
+	var out []string
+	if len(f.Evidence) > 0 {
+		out = append(out, "", m.st.heading.Render(m.t("tui.evidence")))
+		for _, e := range f.Evidence {
+			out = append(out, hang(e.String(m.lang), w, "  • ", "    ")...)
+		}
+	}
+	return out
+}
+
+func (m *Model) stepView(w int) []string {
+	id := railIDs[m.cur]
+	out := []string{m.st.heading.Render(m.t("tui.rail." + id))}
+	f, ok := m.findings[id]
+	if !ok {
+		return append(out, "", m.spin.View()+" "+m.t("tui.running"))
+	}
+	out = append(out, wrap(m.stepMark(id)+" "+f.Summary.String(m.lang), w, "")...)
+	if f.Elapsed > 0 {
+		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t("step."+id), f.Elapsed.Milliseconds())))
+	}
+	if id == "trace" {
+		// The LOG trace (its question, or its result) comes first: it is
+		// what the user acts on here.
+		out = append(out, m.traceLines(w)...)
+	}
+	out = append(out, m.findingLines(f, w)...)
+	if id == "rules" {
+		if s, ok := m.findings["services"]; ok {
+			out = append(out, "", m.st.heading.Render(m.t("step.services"))+"  "+s.Summary.String(m.lang))
+			out = append(out, m.findingLines(s, w)[2:]...)
+		}
+	}
+	if len(f.Commands) > 0 {
+		out = append(out, "", m.st.heading.Render(m.t("tui.byhand")))
+		for _, c := range f.Commands {
+			out = append(out, wrap(m.st.cmd.Render("$ "+c), w, "  ")...)
+		}
+	}
+	out = append(out, "")
+	if m.why {
+		box := m.st.box.Width(w - 2).Render(m.st.heading.Render(m.t("tui.why")) + "\n" + m.t(f.Explain))
+		out = append(out, strings.Split(box, "\n")...)
+	} else {
+		out = append(out, m.st.dim.Render(m.t("tui.why.hint")))
+	}
+	return out
+}
+
+func (m *Model) traceLines(w int) []string {
+	var out []string
+	switch {
+	case m.trace != nil:
+		out = append(out, "", m.st.heading.Render(m.t("tui.rail.trace")))
+		out = append(out, wrap(m.trace.Summary.String(m.lang), w, "")...)
+		out = append(out, m.findingLines(*m.trace, w)...)
+	case m.traceRunning:
+		out = append(out, "", m.spin.View()+" "+m.t("tui.trace.running"))
+	case !m.eng.Root():
+		out = append(out, "", m.st.warn.Render(m.t("tui.trace.noroot")))
+	case m.traceDeclined:
+		out = append(out, "", m.st.dim.Render(m.t("tui.trace.declined")))
+	case m.report != nil:
+		out = append(out, "")
+		out = append(out, wrap(m.t("tui.trace.counters"), w, "")...)
+		out = append(out, wrap(m.st.cmd.Render("$ "+m.eng.TraceCommand(*m.report)), w, "  ")...)
+	}
+	return out
+}
+
+func (m *Model) lasts(l fixes.Lasts) string {
+	s := m.t("tui.lasts." + string(l))
+	switch l {
+	case fixes.LastsNo:
+		return m.st.bad.Render(s)
+	case fixes.LastsYes:
+		return m.st.ok.Render(s)
+	}
+	return m.st.warn.Render(s)
+}
+
+func (m *Model) remediesView(w int) []string {
+	out := wrap(m.t("tui.remedies.head"), w, "")
+	wide := w >= 90
+	nameW := 26
+	if !wide {
+		nameW = max(16, w-34)
+	}
+	head := fmt.Sprintf("  %s %s %s %s", pad(m.t("tui.col.remedy"), nameW+3), pad(m.t("tui.col.invasive"), 8), pad(m.t("tui.col.restart"), 9), pad(m.t("tui.col.reboot"), 8))
+	if wide {
+		head += " " + m.t("tui.col.loses")
+	}
+	out = append(out, "", m.st.heading.Render(head))
+	rep := checks.Report{}
+	if m.report != nil {
+		rep = *m.report
+	}
+	for i, r := range fixes.All() {
+		info := r.Info()
+		ok, _ := m.eng.Applies(r, rep)
+		star := " "
+		if info.ID == m.recommended {
+			star = "★"
+		}
+		cursor := "  "
+		if i == m.sel {
+			cursor = "▸ "
+		}
+		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, info.Title.String(m.lang)), nameW+3)
+		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t("tui.level."+string(info.Invasive)), 8),
+			padStyled(m.lasts(info.SurvivesRestart), 9), padStyled(m.lasts(info.SurvivesReboot), 8))
+		if wide {
+			row += " " + ansi.Truncate(info.Loses.String(m.lang), w-nameW-34, "…")
+		}
+		switch {
+		case !ok:
+			row = m.st.railDim.Render(ansi.Strip(row))
+		case i == m.sel:
+			row = m.st.selected.Render(ansi.Strip(row))
+		}
+		out = append(out, cursor+row)
+	}
+	out = append(out, "")
+	if m.recReason.Key != "" {
+		out = append(out, wrap(m.st.accent.Render(m.t("tui.recommended", m.recReason.String(m.lang))), w, "")...)
+	}
+	r := fixes.All()[m.sel]
+	info := r.Info()
+	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, info.Title.String(m.lang))))
+	if ok, why := m.eng.Applies(r, rep); !ok {
+		out = append(out, wrap(m.st.warn.Render(m.t("tui.notapplies", why.String(m.lang))), w, "")...)
+	}
+	for _, kv := range [][2]string{{"tui.detail.changes", info.Changes.String(m.lang)}, {"tui.col.loses", info.Loses.String(m.lang)},
+		{"tui.detail.security", info.Security.String(m.lang)}, {"tui.detail.cost", info.Cost.String(m.lang)}} {
+		out = append(out, wrap(m.st.dim.Render(m.t(kv[0])+": ")+kv[1], w, "")...)
+	}
+	return out
+}
+
+// pad pads plain text to n cells.
+func pad(s string, n int) string {
+	if lipgloss.Width(s) > n {
+		return ansi.Truncate(s, n, "…")
+	}
+	return s + strings.Repeat(" ", n-lipgloss.Width(s))
+}
+
+// padStyled pads styled text by its visible width.
+func padStyled(s string, n int) string {
+	if pw := n - lipgloss.Width(s); pw > 0 {
+		return s + strings.Repeat(" ", pw)
+	}
+	return s
+}
+
+func (m *Model) planView(w int) []string {
+	info := m.remedy.Info()
+	out := wrap(m.st.heading.Render(m.t("tui.plan.head", int(info.ID), info.Title.String(m.lang))), w, "")
+	switch {
+	case m.planErr != nil:
+		return append(out, "", m.st.bad.Render(m.t("tui.plan.error", m.planErr.Error())))
+	case m.plan == nil:
+		return append(out, "", m.spin.View())
+	}
+	for i, s := range m.plan.Steps {
+		out = append(out, "")
+		out = append(out, wrap(fmt.Sprintf("%d. %s", i+1, s.Text.String(m.lang)), w, "")...)
+		if s.Command != "" {
+			out = append(out, wrap(m.st.cmd.Render("$ "+s.Command), w, "   ")...)
+		}
+		if s.Content != "" {
+			for _, line := range strings.Split(strings.TrimRight(s.Content, "\n"), "\n") {
+				out = append(out, m.st.dim.Render("   │ ")+line)
+			}
+		}
+	}
+	if len(m.plan.Notes) > 0 {
+		out = append(out, "")
+		for _, n := range m.plan.Notes {
+			out = append(out, wrap(m.st.warn.Render("! ")+n.String(m.lang), w, "")...)
+		}
+	}
+	return out
+}
+
+// prompt is the question the current screen waits on, shown in the footer.
+func (m *Model) prompt() string {
+	switch {
+	case m.showHelp:
+		return ""
+	case m.screen == screenPlan && m.plan != nil:
+		switch {
+		case !m.eng.Root():
+			return m.t("tui.plan.readonly")
+		case m.plan.Manual:
+			return m.t("tui.plan.manual")
+		case m.plan.Nothing():
+			return m.t("tui.plan.nothing")
+		}
+		return m.t("tui.plan.confirm")
+	case m.screen == screenStep && m.cur == railTrace && m.report != nil && m.trace == nil &&
+		!m.traceRunning && !m.traceDeclined && m.eng.Root():
+		return m.t("tui.trace.ask")
+	}
+	return ""
+}
+
+func (m *Model) verifyView(w int) []string {
+	info := m.remedy.Info()
+	var out []string
+	title := info.Title.String(m.lang)
+	switch {
+	case m.applyErr != nil:
+		out = append(out, wrap(m.st.bad.Render(m.t("tui.applyfailed", m.applyErr.Error())), w, "")...)
+	case m.verified != nil && m.verified.Passed:
+		out = append(out, m.st.ok.Render("✓ "+m.t("tui.verified", title)))
+	default:
+		out = append(out, m.st.bad.Render("✗ "+m.t("tui.notverified", title)))
+	}
+	if m.entry != nil {
+		out = append(out, m.st.dim.Render(m.t("tui.applied", m.entry.ID)))
+	}
+	if v := m.verified; v != nil {
+		out = append(out, "")
+		for _, d := range v.Details {
+			out = append(out, hang(d.String(m.lang), w, "• ", "  ")...)
+		}
+		for _, b := range v.Blocked {
+			out = append(out, wrap(m.st.warn.Render("• "+i18n.T(m.lang, "fixcli.blocked", b.Address.String(), fmt.Sprint(b.Port), b.Service)), w, "")...)
+		}
+		out = append(out, "")
+		out = append(out, wrap(m.t("tui.onrestart", v.Restart.String(m.lang)), w, "")...)
+		out = append(out, wrap(m.t("tui.onreboot", v.Reboot.String(m.lang)), w, "")...)
+	}
+	out = append(out, "", m.st.heading.Render(m.t("tui.next")))
+	if next := m.nextStep(); next != "" {
+		out = append(out, wrap(next, w, "")...)
+	}
+	switch {
+	case m.undoErr != nil:
+		out = append(out, wrap(m.st.bad.Render(m.undoErr.Error()), w, "")...)
+	case len(m.undone) > 0 && m.undone[0].Same:
+		out = append(out, m.st.ok.Render(m.t("tui.undone")))
+	case len(m.undone) > 0:
+		out = append(out, wrap(m.st.warn.Render(m.t("tui.undone.diff", strings.Join(m.undone[0].Differences, "; "))), w, "")...)
+	default:
+		out = append(out, m.st.dim.Render(m.t("tui.next.undo")))
+	}
+	return out
+}
+
+func (m *Model) nextStep() string {
+	if m.plan == nil {
+		return ""
+	}
+	switch m.remedy.Info().ID {
+	case fixes.DeleteDropID:
+		return m.t("tui.next.delete")
+	case fixes.NodeAttrID:
+		if m.verified == nil || !m.verified.Passed {
+			return m.t("tui.next.attr")
+		}
+	case fixes.WhitelistID, fixes.GuardID:
+		for _, n := range m.plan.Notes {
+			if n.Key == "fix.unit.nosystemd" {
+				return m.t("tui.next.unit", addrs(m.plan))
+			}
+		}
+		if m.remedy.Info().ID == fixes.GuardID {
+			return m.t("tui.next.guard")
+		}
+	}
+	return ""
+}
+
+func addrs(p *fixes.Plan) string {
+	s := make([]string, len(p.Allow))
+	for i, a := range p.Allow {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (m *Model) helpOverlay(w int) []string {
+	box := m.st.box.Width(min(w-2, 70)).Render(m.st.heading.Render(m.t("tui.help.title")) + "\n\n" + m.help.FullHelpView(m.keys.FullHelp()))
+	return strings.Split(box, "\n")
+}
