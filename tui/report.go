@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-
 )
 
 // saveReport writes the incident report (Markdown) for the postmortem.
@@ -91,4 +90,3 @@ func (m *Model) Markdown() string {
 	}
 	return b.String()
 }
-
