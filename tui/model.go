@@ -267,7 +267,7 @@ func (m *Model) stepKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.scroll > 0 {
 			m.scroll--
 		}
-	case key.Matches(msg, k.Yes) && m.cur == railTrace && m.traceAsked && m.trace == nil && m.eng.Root():
+	case key.Matches(msg, k.Yes) && m.cur == railTrace && m.traceAsked && m.trace == nil && !m.traceDeclined && m.eng.Root():
 		m.traceRunning, m.traceDeclined = true, false
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg { return traceMsg{m.eng.Trace(m.ctx)} })
 	case key.Matches(msg, k.No) && m.cur == railTrace && m.traceAsked && m.trace == nil:

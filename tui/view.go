@@ -75,7 +75,8 @@ func (m *Model) header(w int) string {
 	}
 	gap := w - lipgloss.Width(title) - lipgloss.Width(verdict)
 	if gap < 1 {
-		return title
+		title = m.st.title.Render("tsdoctor")
+		gap = max(1, w-lipgloss.Width(title)-lipgloss.Width(verdict))
 	}
 	return title + strings.Repeat(" ", gap) + verdict
 }
@@ -90,7 +91,9 @@ func (m *Model) footer(w int) []string {
 		out = append(out, m.st.bad.Render(m.t("tui.quit.busy")))
 	case m.prompt() != "":
 		// The question stays in sight however long the plan is.
-		out = append(out, m.st.accent.Render(m.prompt()))
+		for _, l := range wrap(m.prompt(), w, "") {
+			out = append(out, m.st.accent.Render(l))
+		}
 	case m.status != "":
 		out = append(out, m.st.accent.Render(m.status))
 	}
@@ -191,14 +194,57 @@ func hang(s string, w int, first, rest string) []string {
 	if w-iw < 10 {
 		w = iw + 10
 	}
-	text := lipgloss.NewStyle().Width(w - iw).Render(s)
-	lines := strings.Split(text, "\n")
+	lines := wordWrap(s, w-iw)
 	for i := range lines {
 		p := rest
 		if i == 0 {
 			p = first
 		}
-		lines[i] = p + strings.TrimRight(lines[i], " ")
+		lines[i] = p + lines[i]
+	}
+	return lines
+}
+
+// wordWrap breaks plain text at spaces only, so "-j" or "--sport" stay
+// whole; a word wider than the line (a long path, a run of CJK text, which
+// may break anywhere) is cut at the width.
+func wordWrap(s string, width int) []string {
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		line, lw := "", 0
+		for _, word := range strings.Fields(para) {
+			ww := ansi.StringWidth(word)
+			for ww > width {
+				if lw > 0 {
+					lines = append(lines, line)
+					line, lw = "", 0
+				}
+				head := ansi.Truncate(word, width, "")
+				lines = append(lines, head)
+				word = ansi.TruncateLeft(word, ansi.StringWidth(head), "")
+				ww = ansi.StringWidth(word)
+			}
+			switch {
+			case ww == 0:
+			case lw == 0:
+				line, lw = word, ww
+			case lw+1+ww <= width:
+				line, lw = line+" "+word, lw+1+ww
+			default:
+				lines = append(lines, line)
+				line, lw = word, ww
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// styled renders each line with st after wrapping, so a style never runs
+// across a line break into the rail.
+func styled(st lipgloss.Style, lines []string) []string {
+	for i, l := range lines {
+		lines[i] = st.Render(l)
 	}
 	return lines
 }
@@ -254,7 +300,7 @@ func (m *Model) stepView(w int) []string {
 	if len(f.Commands) > 0 {
 		out = append(out, "", m.st.heading.Render(m.t("tui.byhand")))
 		for _, c := range f.Commands {
-			out = append(out, wrap(m.st.cmd.Render("$ "+c), w, "  ")...)
+			out = append(out, styled(m.st.cmd, wrap("$ "+c, w, "  "))...)
 		}
 	}
 	out = append(out, "")
@@ -283,7 +329,7 @@ func (m *Model) traceLines(w int) []string {
 	case m.report != nil:
 		out = append(out, "")
 		out = append(out, wrap(m.t("tui.trace.counters"), w, "")...)
-		out = append(out, wrap(m.st.cmd.Render("$ "+m.eng.TraceCommand(*m.report)), w, "  ")...)
+		out = append(out, styled(m.st.cmd, wrap("$ "+m.eng.TraceCommand(*m.report), w, "  "))...)
 	}
 	return out
 }
@@ -342,17 +388,17 @@ func (m *Model) remediesView(w int) []string {
 	}
 	out = append(out, "")
 	if m.recReason.Key != "" {
-		out = append(out, wrap(m.st.accent.Render(m.t("tui.recommended", m.recReason.String(m.lang))), w, "")...)
+		out = append(out, styled(m.st.accent, wrap(m.t("tui.recommended", m.recReason.String(m.lang)), w, ""))...)
 	}
 	r := fixes.All()[m.sel]
 	info := r.Info()
 	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, info.Title.String(m.lang))))
 	if ok, why := m.eng.Applies(r, rep); !ok {
-		out = append(out, wrap(m.st.warn.Render(m.t("tui.notapplies", why.String(m.lang))), w, "")...)
+		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", why.String(m.lang)), w, ""))...)
 	}
 	for _, kv := range [][2]string{{"tui.detail.changes", info.Changes.String(m.lang)}, {"tui.col.loses", info.Loses.String(m.lang)},
 		{"tui.detail.security", info.Security.String(m.lang)}, {"tui.detail.cost", info.Cost.String(m.lang)}} {
-		out = append(out, wrap(m.st.dim.Render(m.t(kv[0])+": ")+kv[1], w, "")...)
+		out = append(out, wrap(m.t(kv[0])+": "+kv[1], w, "")...)
 	}
 	return out
 }
@@ -375,7 +421,7 @@ func padStyled(s string, n int) string {
 
 func (m *Model) planView(w int) []string {
 	info := m.remedy.Info()
-	out := wrap(m.st.heading.Render(m.t("tui.plan.head", int(info.ID), info.Title.String(m.lang))), w, "")
+	out := styled(m.st.heading, wrap(m.t("tui.plan.head", int(info.ID), info.Title.String(m.lang)), w, ""))
 	switch {
 	case m.planErr != nil:
 		return append(out, "", m.st.bad.Render(m.t("tui.plan.error", m.planErr.Error())))
@@ -386,7 +432,7 @@ func (m *Model) planView(w int) []string {
 		out = append(out, "")
 		out = append(out, wrap(fmt.Sprintf("%d. %s", i+1, s.Text.String(m.lang)), w, "")...)
 		if s.Command != "" {
-			out = append(out, wrap(m.st.cmd.Render("$ "+s.Command), w, "   ")...)
+			out = append(out, styled(m.st.cmd, wrap("$ "+s.Command, w, "   "))...)
 		}
 		if s.Content != "" {
 			for _, line := range strings.Split(strings.TrimRight(s.Content, "\n"), "\n") {
@@ -397,7 +443,7 @@ func (m *Model) planView(w int) []string {
 	if len(m.plan.Notes) > 0 {
 		out = append(out, "")
 		for _, n := range m.plan.Notes {
-			out = append(out, wrap(m.st.warn.Render("! ")+n.String(m.lang), w, "")...)
+			out = append(out, hang(n.String(m.lang), w, "! ", "  ")...)
 		}
 	}
 	return out
@@ -431,7 +477,7 @@ func (m *Model) verifyView(w int) []string {
 	title := info.Title.String(m.lang)
 	switch {
 	case m.applyErr != nil:
-		out = append(out, wrap(m.st.bad.Render(m.t("tui.applyfailed", m.applyErr.Error())), w, "")...)
+		out = append(out, styled(m.st.bad, wrap(m.t("tui.applyfailed", m.applyErr.Error()), w, ""))...)
 	case m.verified != nil && m.verified.Passed:
 		out = append(out, m.st.ok.Render("✓ "+m.t("tui.verified", title)))
 	default:
@@ -446,7 +492,7 @@ func (m *Model) verifyView(w int) []string {
 			out = append(out, hang(d.String(m.lang), w, "• ", "  ")...)
 		}
 		for _, b := range v.Blocked {
-			out = append(out, wrap(m.st.warn.Render("• "+i18n.T(m.lang, "fixcli.blocked", b.Address.String(), fmt.Sprint(b.Port), b.Service)), w, "")...)
+			out = append(out, styled(m.st.warn, wrap("• "+i18n.T(m.lang, "fixcli.blocked", b.Address.String(), fmt.Sprint(b.Port), b.Service), w, ""))...)
 		}
 		out = append(out, "")
 		out = append(out, wrap(m.t("tui.onrestart", v.Restart.String(m.lang)), w, "")...)
@@ -458,11 +504,11 @@ func (m *Model) verifyView(w int) []string {
 	}
 	switch {
 	case m.undoErr != nil:
-		out = append(out, wrap(m.st.bad.Render(m.undoErr.Error()), w, "")...)
+		out = append(out, styled(m.st.bad, wrap(m.undoErr.Error(), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same:
 		out = append(out, m.st.ok.Render(m.t("tui.undone")))
 	case len(m.undone) > 0:
-		out = append(out, wrap(m.st.warn.Render(m.t("tui.undone.diff", strings.Join(m.undone[0].Differences, "; "))), w, "")...)
+		out = append(out, styled(m.st.warn, wrap(m.t("tui.undone.diff", strings.Join(m.undone[0].Differences, "; ")), w, ""))...)
 	default:
 		out = append(out, m.st.dim.Render(m.t("tui.next.undo")))
 	}

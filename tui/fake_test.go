@@ -1,0 +1,143 @@
+package tui
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tailscale"
+)
+
+// fakeEngine is a host where tailscaled 1.102.3 (iptables-nft) drops the
+// VPC's DNS: the report the real engine gives in the lab, fixed, so views
+// are deterministic. It records what the wizard asked of it.
+type fakeEngine struct {
+	root bool
+	// diagDelay holds the diagnosis back (first-frame benchmark).
+	diagDelay time.Duration
+
+	mu                       sync.Mutex
+	traces, applies, undoes  int
+	verifies                 int
+	planned                  []fixes.ID
+}
+
+var drop = firewall.Rule{
+	ChainRef: firewall.ChainRef{Backend: firewall.IptablesNFT, Family: firewall.IPv4, Table: "filter", Chain: "ts-input"},
+	Position: 5, Source: netip.MustParsePrefix("100.64.0.0/10"), InIface: "tailscale0", InIfaceNegated: true,
+	Verdict: firewall.Drop, Packets: 12, Text: "-A ts-input -s 100.64.0.0/10 ! -i tailscale0 -j DROP",
+}
+
+func fakeReport() checks.Report {
+	yes := true
+	raw := i18n.Raw
+	blocked := []checks.BlockedService{
+		{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"},
+		{Address: netip.MustParseAddr("100.100.2.138"), Port: 53, Service: "dns"},
+		{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: "metadata"},
+	}
+	return checks.Report{
+		Verdict: checks.Blocked, Culprit: &drop, Blocked: blocked,
+		Tailscale: tailscale.State{Installed: true, Version: "1.102.3", BackendState: "Running", NetfilterMode: tailscale.NetfilterOn,
+			AcceptDNS: &yes, TailscaleIPs: []string{"100.101.102.103"}, HostName: "ecs-lab", Tags: []string{"tag:aliyun"}},
+		Steps: []checks.Finding{
+			{ID: "connectivity", Status: checks.Pass, Summary: i18n.M("conn.sum.ok", 2, 2, "eth0"), Elapsed: 21 * time.Millisecond,
+				Evidence: []i18n.Msg{raw("default via 172.16.1.1 dev eth0"), raw("223.5.5.5:53 1.2 ms, 223.6.6.6:53 0.4 ms")},
+				Commands: []string{"ip route show default", "ping -c 3 223.5.5.5"}, Explain: "explain.connectivity"},
+			{ID: "dns", Status: checks.Fail, Summary: i18n.M("dns.sum.cgnat", 2, 2), Elapsed: 24 * time.Millisecond,
+				Evidence: []i18n.Msg{raw("nameserver 100.100.2.136, 100.100.2.138 (options timeout:2 attempts:3 rotate)"),
+					raw("100.100.2.136 (DNS/UDP): reply dropped by iptables-nft filter/ts-input #5")},
+				Commands: []string{"dig @100.100.2.136 example.com +short"}, Explain: "explain.dns"},
+			{ID: "magicdns", Status: checks.Pass, Summary: i18n.M("magic.sum.out"), Elapsed: 3 * time.Millisecond,
+				Commands: []string{"tailscale set --accept-dns=false"}, Explain: "explain.magicdns"},
+			{ID: "trace", Status: checks.Fail, Summary: i18n.M("trace.sum.culprit", 5, "ts-input", "iptables-nft"), Elapsed: 22 * time.Millisecond,
+				Evidence: []i18n.Msg{raw("counter of iptables-nft filter/ts-input #5 went 0 → 5 while the probes waited")},
+				Commands: []string{"iptables -L ts-input -v -n -x --line-numbers"}, Explain: "explain.trace"},
+			{ID: "rules", Status: checks.Fail, Summary: i18n.M("rules.sum.culprit", 5, "ts-input", "iptables-nft", 12), Elapsed: 9 * time.Millisecond,
+				Evidence: []i18n.Msg{raw("   5        12 pkts  -A ts-input -s 100.64.0.0/10 ! -i tailscale0 -j DROP")},
+				Commands: []string{"iptables -S ts-input"}, Explain: "explain.rules"},
+			{ID: "services", Status: checks.Fail, Summary: i18n.M("svc.sum.blocked", 1), Elapsed: 25 * time.Millisecond,
+				Evidence: []i18n.Msg{raw("http://100.100.100.200/latest/meta-data/: reply dropped")}, Explain: "explain.services"},
+		},
+	}
+}
+
+func (e *fakeEngine) Root() bool { return e.root }
+
+func (e *fakeEngine) Diagnose(ctx context.Context, progress func(checks.Finding)) checks.Report {
+	if e.diagDelay > 0 {
+		select {
+		case <-time.After(e.diagDelay):
+		case <-ctx.Done():
+		}
+	}
+	rep := fakeReport()
+	for _, f := range rep.Steps {
+		progress(f)
+	}
+	return rep
+}
+
+func (e *fakeEngine) TraceCommand(checks.Report) string {
+	return `iptables -t filter -I INPUT 1 -s 100.64.0.0/10 -m limit --limit 20/sec -m comment --comment "tsdoctor-trace 42" -j LOG --log-prefix "TSDOCTOR-42: "`
+}
+
+func (e *fakeEngine) Trace(context.Context) checks.Finding {
+	e.mu.Lock()
+	e.traces++
+	e.mu.Unlock()
+	return checks.Finding{ID: "trace", Status: checks.Fail, Summary: i18n.M("trace.sum.culprit", 5, "ts-input", "iptables-nft"),
+		Evidence: []i18n.Msg{i18n.Raw("TSDOCTOR-42: IN=eth0 SRC=100.100.2.136 DST=172.16.1.10 PROTO=UDP SPT=53")}, Explain: "explain.trace"}
+}
+
+func (e *fakeEngine) Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg) {
+	if r.Info().ID == fixes.NetfilterOffID {
+		return false, i18n.M("fix.why.nfoff")
+	}
+	return true, i18n.Msg{}
+}
+
+func (e *fakeEngine) Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error) {
+	e.mu.Lock()
+	e.planned = append(e.planned, r.Info().ID)
+	e.mu.Unlock()
+	p := &fixes.Plan{Remedy: r.Info().ID, Allow: []netip.Addr{netip.MustParseAddr("100.100.2.136"), netip.MustParseAddr("100.100.2.138")},
+		Steps: []fixes.Step{
+			{Text: i18n.M("step.fw.insert", "iptables-nft", "filter", "ts-input"),
+				Command: "iptables -t filter -I ts-input 1 -s 100.100.2.136/32 -p udp -m udp --sport 53 -m comment --comment tsdoctor-whitelist -j ACCEPT"},
+			{Text: i18n.M("step.file.write", "/etc/systemd/system/tsdoctor-whitelist.service", "644"), File: "/etc/systemd/system/tsdoctor-whitelist.service",
+				Content: "[Unit]\nAfter=tailscaled.service\nPartOf=tailscaled.service\n"},
+		},
+		Notes:   []i18n.Msg{i18n.M("fix.2.note.rebuild")},
+		Actions: []fixes.Action{{Command: &fixes.CommandPair{Do: []string{"true"}}}},
+	}
+	return p, nil
+}
+
+func (e *fakeEngine) Apply(ctx context.Context, p *fixes.Plan) (*fixes.Entry, error) {
+	e.mu.Lock()
+	e.applies++
+	e.mu.Unlock()
+	return &fixes.Entry{ID: "20261125T030000Z-whitelist", Remedy: p.Remedy}, nil
+}
+
+func (e *fakeEngine) Verify(ctx context.Context, id fixes.ID, p *fixes.Plan) fixes.Verification {
+	e.mu.Lock()
+	e.verifies++
+	e.mu.Unlock()
+	return fixes.Verification{Passed: true, Verdict: checks.Healthy, DNS: true, Blocked: []checks.BlockedService{},
+		Restart: i18n.M("verify.restart.whitelist"), Reboot: i18n.M("verify.reboot.whitelist"),
+		Details: []i18n.Msg{i18n.M("verify.dns.ok")}}
+}
+
+func (e *fakeEngine) Undo(ctx context.Context) ([]fixes.UndoResult, error) {
+	e.mu.Lock()
+	e.undoes++
+	e.mu.Unlock()
+	return []fixes.UndoResult{{Entry: &fixes.Entry{ID: "20261125T030000Z-whitelist"}, Same: true}}, nil
+}
