@@ -21,10 +21,10 @@ type fakeEngine struct {
 	// diagDelay holds the diagnosis back (first-frame benchmark).
 	diagDelay time.Duration
 
-	mu                       sync.Mutex
-	traces, applies, undoes  int
-	verifies                 int
-	planned                  []fixes.ID
+	mu                      sync.Mutex
+	traces, applies, undoes int
+	verifies                int
+	planned                 []fixes.ID
 }
 
 var drop = firewall.Rule{
