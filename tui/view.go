@@ -285,6 +285,12 @@ func (m *Model) stepView(w int) []string {
 	if f.Elapsed > 0 {
 		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t("step."+id), f.Elapsed.Milliseconds())))
 	}
+	if m.why {
+		// Opened on request, right under the result it explains.
+		out = append(out, "")
+		box := m.st.box.Width(w - 2).Render(m.st.heading.Render(m.t("tui.why")) + "\n" + strings.Join(wordWrap(m.t(f.Explain), w-6), "\n"))
+		out = append(out, strings.Split(box, "\n")...)
+	}
 	if id == "trace" {
 		// The LOG trace (its question, or its result) comes first: it is
 		// what the user acts on here.
@@ -303,12 +309,8 @@ func (m *Model) stepView(w int) []string {
 			out = append(out, styled(m.st.cmd, wrap("$ "+c, w, "  "))...)
 		}
 	}
-	out = append(out, "")
-	if m.why {
-		box := m.st.box.Width(w - 2).Render(m.st.heading.Render(m.t("tui.why")) + "\n" + m.t(f.Explain))
-		out = append(out, strings.Split(box, "\n")...)
-	} else {
-		out = append(out, m.st.dim.Render(m.t("tui.why.hint")))
+	if !m.why {
+		out = append(out, "", m.st.dim.Render(m.t("tui.why.hint")))
 	}
 	return out
 }

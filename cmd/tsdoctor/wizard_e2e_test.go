@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tui"
+)
+
+// inLabEnv marks the copy of this test binary that runs inside the lab's
+// ECS namespace: the wizard's probes and firewall changes happen there,
+// never on the host.
+const inLabEnv = "TSDOCTOR_TEST_IN_LAB"
+
+// TestWizardTeatestLab runs the whole wizard program (teatest) with the
+// real engine against the lab: diagnose, pick the whitelist, confirm,
+// verified; then checks the machine.
+func TestWizardTeatestLab(t *testing.T) {
+	if os.Getenv(inLabEnv) == "1" {
+		wizardTeatest(t)
+		return
+	}
+	l := startLab(t, "new-order")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := l.Command(context.Background(), "env", inLabEnv+"=1", self, "-test.run", "^TestWizardTeatestLab$", "-test.v")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the wizard inside the lab: %v\n%s", err, out)
+	}
+	assertWhitelisted(t, l)
+}
+
+func wizardTeatest(t *testing.T) {
+	env := hostEnv()
+	opts := checks.DefaultOptions()
+	opts.ECS = true
+	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(defaultRoot(), env, opts), Fix: fixes.Options{}}
+	m := tui.New(context.Background(), eng, tui.Options{Lang: i18n.EN, ReportDir: t.TempDir()})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	wait := func(s string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}
+	key := func(k tea.KeyPressMsg) { tm.Send(k) }
+	enter := tea.KeyPressMsg{Code: tea.KeyEnter}
+	wait("Blocked by tailscaled")
+	for range 5 {
+		key(enter)
+	}
+	wait("Pick a remedy")
+	key(tea.KeyPressMsg{Code: tea.KeyUp})
+	key(enter)
+	wait("Apply it?")
+	key(tea.KeyPressMsg{Code: 'y', Text: "y"})
+	wait("Verified: Whitelist")
+	key(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// assertWhitelisted: the machine agrees with the screen: the whitelist is at
+// the top of ts-input and the VPC DNS answers.
+func assertWhitelisted(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	rules := tsInput(t, l)
+	if len(rules) == 0 || !strings.Contains(rules[0], fixes.WhitelistComment) {
+		t.Errorf("ts-input has no whitelist at the top: %q", rules)
+	}
+	rep, _, raw := check(t, l)
+	if slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Address.String() == lab.InternalDNS1 }) {
+		t.Errorf("the screen said verified, but the VPC DNS is still blocked:\n%s", raw)
+	}
+	if out, err := l.Command(context.Background(), "dig", "+short", "+time=1", "+tries=1", "@"+lab.InternalDNS1, "example.com").CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) == 0 {
+		t.Errorf("dig @%s: %v %q", lab.InternalDNS1, err, out)
+	}
+}
+
+// tmuxSession runs command in a detached tmux session of its own server.
+type tmuxSession struct {
+	t      testing.TB
+	socket string
+}
+
+func startTmux(t testing.TB, w, h int, command string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("no tmux: apt install tmux")
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("tsdoctor-test-%d-%d", os.Getpid(), time.Now().UnixNano()%100000)}
+	out, err := exec.Command("tmux", "-L", s.socket, "new-session", "-d", "-s", "w", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), command).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) capture() string {
+	out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-p", "-t", "w").Output()
+	return string(out)
+}
+
+func (s *tmuxSession) keys(keys ...string) {
+	for _, k := range keys {
+		exec.Command("tmux", "-L", s.socket, "send-keys", "-t", "w", k).Run()
+		time.Sleep(60 * time.Millisecond)
+	}
+}
+
+func (s *tmuxSession) waitFor(text string, d time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		c := s.capture()
+		if strings.Contains(c, text) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never showed %q:\n%s", text, c)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// wizardCommand is the shell command that starts the wizard in the lab.
+func wizardCommand(l *lab.Lab, extra ...string) string {
+	cmd := l.Command(context.Background(), binary, extra...)
+	return "TERM=xterm-256color " + firewall.ShellJoin(cmd.Args) + "; sleep 30"
+}
+
+// TestWizardTmuxLab: the real binary in a real terminal (tmux) inside the
+// lab: walk every step with keys, run the LOG trace, pick the whitelist,
+// confirm; the screen says verified and the machine agrees.
+func TestWizardTmuxLab(t *testing.T) {
+	for _, scenario := range []string{"new-order", "nftables"} {
+		t.Run(scenario, func(t *testing.T) {
+			l := startLab(t, scenario)
+			s := startTmux(t, 100, 30, wizardCommand(l))
+			s.waitFor("Blocked by tailscaled", 10*time.Second)
+			s.keys("Enter")
+			s.waitFor("No resolver answers", 2*time.Second)
+			s.keys("w")
+			s.waitFor("Why", 2*time.Second)
+			s.keys("w", "Enter", "Enter")
+			s.waitFor("Run the LOG trace?", 2*time.Second)
+			s.keys("y")
+			s.waitFor("What it found", 10*time.Second)
+			time.Sleep(3 * time.Second) // the trace window
+			s.keys("Enter")
+			s.waitFor("Rule discovery", 2*time.Second)
+			s.keys("Enter")
+			s.waitFor("Pick a remedy", 2*time.Second)
+			s.keys("k", "Enter")
+			s.waitFor("Apply it?", 5*time.Second)
+			s.keys("y")
+			screen := s.waitFor("Verified: Whitelist", 15*time.Second)
+			if !strings.Contains(screen, "Healthy") {
+				t.Errorf("verified, but the header does not say healthy:\n%s", screen)
+			}
+			assertWhitelisted(t, l)
+			assertNoTraceRule(t, l)
+			s.keys("u")
+			s.waitFor("Undone: everything it touched is as before.", 10*time.Second)
+			s.keys("q")
+		})
+	}
+}
+
+// BenchmarkWizardTmuxLab measures, for the real binary in tmux inside the
+// lab, the time to the first frame and to the finished diagnosis (the
+// verdict in the header). Run:
+//
+//	sudo go test ./cmd/tsdoctor -run '^$' -bench WizardTmux -benchtime 20x
+func BenchmarkWizardTmuxLab(b *testing.B) {
+	l := startLab(b, "new-order")
+	var first, done []time.Duration
+	for range b.N {
+		start := time.Now()
+		s := startTmux(b, 100, 30, wizardCommand(l))
+		var f time.Duration
+		for time.Since(start) < 10*time.Second {
+			c := s.capture()
+			if f == 0 && strings.Contains(c, "tsdoctor") {
+				f = time.Since(start)
+			}
+			if strings.Contains(c, "Blocked by tailscaled") {
+				done = append(done, time.Since(start))
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		first = append(first, f)
+		exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+	}
+	med := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(med(first), "ms-first-frame")
+	b.ReportMetric(med(done), "ms-diagnosed")
+}
