@@ -50,4 +50,3 @@ func BenchmarkFirstFrame(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-first-frame")
 }
-
