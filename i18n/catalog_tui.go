@@ -58,6 +58,7 @@ var tuiCatalog = map[string]entry{
 	"tui.applying":          {"Applying… (recorded in the journal first; Ctrl-C is safe)", "执行中…(先写入日志;可安全按 Ctrl-C)"},
 	"tui.verified":          {"Verified: %s", "验证通过:%s"},
 	"tui.notverified":       {"Not verified: %s", "验证未通过:%s"},
+	"tui.verify.tailscale":  {"tailscale status: %s %s, netfilter %s.", "tailscale 状态:%s %s,netfilter %s。"},
 	"tui.applied":           {"Applied, recorded as %s.", "已执行,记录为 %s。"},
 	"tui.applyfailed":       {"Failed: %s", "失败:%s"},
 	"tui.onrestart":         {"tailscaled restart: %s", "tailscaled 重启:%s"},

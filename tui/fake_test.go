@@ -130,7 +130,9 @@ func (e *fakeEngine) Verify(ctx context.Context, id fixes.ID, p *fixes.Plan) fix
 	e.mu.Lock()
 	e.verifies++
 	e.mu.Unlock()
-	return fixes.Verification{Passed: true, Verdict: checks.Healthy, DNS: true, Blocked: []checks.BlockedService{},
+	rep := fakeReport()
+	rep.Verdict, rep.Culprit, rep.Blocked = checks.Healthy, nil, nil
+	return fixes.Verification{Passed: true, Verdict: checks.Healthy, DNS: true, Blocked: []checks.BlockedService{}, Report: rep,
 		Restart: i18n.M("verify.restart.whitelist"), Reboot: i18n.M("verify.reboot.whitelist"),
 		Details: []i18n.Msg{i18n.M("verify.dns.ok")}}
 }

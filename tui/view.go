@@ -490,6 +490,16 @@ func (m *Model) verifyView(w int) []string {
 	}
 	if v := m.verified; v != nil {
 		out = append(out, "")
+		// The rest of the host as the fresh check saw it: internet by IP,
+		// and Tailscale itself (SSH over Tailscale must still work).
+		for _, f := range v.Report.Steps {
+			if f.ID == "connectivity" {
+				out = append(out, hang(f.Summary.String(m.lang), w, "• ", "  ")...)
+			}
+		}
+		if ts := v.Report.Tailscale; ts.Installed {
+			out = append(out, hang(m.t("tui.verify.tailscale", ts.Version, ts.BackendState, string(ts.NetfilterMode)), w, "• ", "  ")...)
+		}
 		for _, d := range v.Details {
 			out = append(out, hang(d.String(m.lang), w, "• ", "  ")...)
 		}
