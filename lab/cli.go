@@ -275,6 +275,24 @@ func labServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // labRun: plain `tsdoctor lab`: up, run the check inside, down.
+// FlagSet is the flags of `tsdoctor lab [sub]`, for completions and the
+// man page.
+func FlagSet(sub string) *flag.FlagSet {
+	fs, _, _ := labFlags(sub, io.Discard)
+	if sub == "" {
+		fs.Bool("keep", false, "leave the lab running afterwards")
+	}
+	return fs
+}
+
+// Subcommands of `tsdoctor lab`, with what they do.
+var Subcommands = [][2]string{
+	{"up", "build the lab and leave it running"},
+	{"down", "remove the lab"},
+	{"shell", "a shell on the lab's ECS server"},
+	{"scenarios", "list the scenarios"},
+}
+
 func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	fs, prefix, scenario := labFlags("", stderr)
 	keep := fs.Bool("keep", false, "leave the lab running afterwards")

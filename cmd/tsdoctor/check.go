@@ -53,20 +53,43 @@ func rootPaths() hostinfo.Paths {
 	return p
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer) int {
+// checkFlags are the flags of `tsdoctor check`, defined once for parsing,
+// completions and the man page.
+type checkFlags struct {
+	asJSON       *bool
+	lang         *string
+	timeout      *time.Duration
+	probeTimeout *time.Duration
+	traceLog     *bool
+	ecs          *bool
+	only         *string
+	list         *bool
+	verbose      *bool
+	name         *string
+	internet     *string
+}
+
+func checkFlagSet() (*flag.FlagSet, checkFlags) {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var v checkFlags
+	v.asJSON = fs.Bool("json", false, "write one tsdoctor.check/v1 JSON object to stdout")
+	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	v.timeout = fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
+	v.probeTimeout = fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
+	v.traceLog = fs.Bool("trace", false, "also run the article's LOG trace (inserts a temporary LOG rule, always removed)")
+	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
+	v.only = fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
+	v.list = fs.Bool("list", false, "list the checks and exit")
+	v.verbose = fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")
+	v.name = fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
+	v.internet = fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
+	return fs, v
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs, fv := checkFlagSet()
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "write one tsdoctor.check/v1 JSON object to stdout")
-	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	timeout := fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
-	probeTimeout := fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
-	traceLog := fs.Bool("trace", false, "also run the article's LOG trace (inserts a temporary LOG rule, always removed)")
-	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
-	only := fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
-	list := fs.Bool("list", false, "list the checks and exit")
-	verbose := fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")
-	name := fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
-	internet := fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
+	asJSON, lang, timeout, probeTimeout, traceLog, ecs, only, list, verbose, name, internet := fv.asJSON, fv.lang, fv.timeout, fv.probeTimeout, fv.traceLog, fv.ecs, fv.only, fv.list, fv.verbose, fv.name, fv.internet
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -107,23 +107,49 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+// fixFlags are the flags of `tsdoctor fix`, defined once for parsing,
+// completions and the man page.
+type fixFlags struct {
+	remedy     *int
+	yes        *bool
+	dryRun     *bool
+	asJSON     *bool
+	allow      *string
+	shape      *string
+	dnsServers *string
+	script     *bool
+	interval   *time.Duration
+	wait       *time.Duration
+	binary     *string
+	root       *string
+	lang       *string
+	ecs        *bool
+}
+
+func fixFlagSet() (*flag.FlagSet, fixFlags) {
 	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
+	var v fixFlags
+	v.remedy = fs.Int("remedy", 0, "remedy to apply: 1 delete the DROP, 2 whitelist, 3 guard, 4 public DNS, 5 netfilter off, 6 node attribute")
+	v.yes = fs.Bool("yes", false, "apply without asking")
+	v.dryRun = fs.Bool("dry-run", false, "show the plan and change nothing")
+	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
+	v.allow = fs.String("allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
+	v.shape = fs.String("shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
+	v.dnsServers = fs.String("dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
+	v.script = fs.Bool("script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
+	v.interval = fs.Duration("interval", time.Second, "remedy 3 script: how often it polls")
+	v.wait = fs.Duration("wait", 0, "remedy 6: how long to wait for the attribute to go live")
+	v.binary = fs.String("binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
+	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
+	return fs, v
+}
+
+func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	fs, fv := fixFlagSet()
 	fs.SetOutput(stderr)
-	remedy := fs.Int("remedy", 0, "remedy to apply: 1 delete the DROP, 2 whitelist, 3 guard, 4 public DNS, 5 netfilter off, 6 node attribute")
-	yes := fs.Bool("yes", false, "apply without asking")
-	dryRun := fs.Bool("dry-run", false, "show the plan and change nothing")
-	asJSON := fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
-	allow := fs.String("allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
-	shape := fs.String("shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
-	dnsServers := fs.String("dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
-	script := fs.Bool("script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
-	interval := fs.Duration("interval", time.Second, "remedy 3 script: how often it polls")
-	wait := fs.Duration("wait", 0, "remedy 6: how long to wait for the attribute to go live")
-	binary := fs.String("binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
-	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
-	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
+	remedy, yes, dryRun, asJSON, allow, shape, dnsServers, script, interval, wait, binary, root, lang, ecs := fv.remedy, fv.yes, fv.dryRun, fv.asJSON, fv.allow, fv.shape, fv.dnsServers, fv.script, fv.interval, fv.wait, fv.binary, fv.root, fv.lang, fv.ecs
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -332,13 +358,29 @@ type undoneJSON struct {
 	Differences []string `json:"differences,omitempty"`
 }
 
-func cmdUndo(args []string, stdout, stderr io.Writer) int {
+// undoFlags are the flags of `tsdoctor undo`, defined once for parsing,
+// completions and the man page.
+type undoFlags struct {
+	all    *bool
+	asJSON *bool
+	root   *string
+	lang   *string
+}
+
+func undoFlagSet() (*flag.FlagSet, undoFlags) {
 	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
+	var v undoFlags
+	v.all = fs.Bool("all", false, "undo every change tsdoctor made, newest first")
+	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
+	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.lang = fs.String("lang", "", "language: en or zh")
+	return fs, v
+}
+
+func cmdUndo(args []string, stdout, stderr io.Writer) int {
+	fs, fv := undoFlagSet()
 	fs.SetOutput(stderr)
-	all := fs.Bool("all", false, "undo every change tsdoctor made, newest first")
-	asJSON := fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
-	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
-	lang := fs.String("lang", "", "language: en or zh")
+	all, asJSON, root, lang := fv.all, fv.asJSON, fv.root, fv.lang
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -386,14 +428,31 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func cmdGuard(args []string, stdout, stderr io.Writer) int {
+// guardFlags are the flags of `tsdoctor guard`, defined once for parsing,
+// completions and the man page.
+type guardFlags struct {
+	allow    *string
+	shape    *string
+	interval *time.Duration
+	once     *bool
+	verbose  *bool
+}
+
+func guardFlagSet() (*flag.FlagSet, guardFlags) {
 	fs := flag.NewFlagSet("guard", flag.ContinueOnError)
+	var v guardFlags
+	v.allow = fs.String("allow", "", "addresses to keep whitelisted, comma-separated (e.g. 100.100.2.136,100.100.2.138)")
+	v.shape = fs.String("shape", "narrow", "whitelist rules: narrow, conntrack or wide")
+	v.interval = fs.Duration("interval", time.Second, "poll period while tailscaled's chains are in iptables-legacy (nftables changes are events; they are polled every 10s only as a safety net)")
+	v.once = fs.Bool("once", false, "apply once and exit (for scripts)")
+	v.verbose = fs.Bool("v", false, "also log passes that change nothing")
+	return fs, v
+}
+
+func cmdGuard(args []string, stdout, stderr io.Writer) int {
+	fs, fv := guardFlagSet()
 	fs.SetOutput(stderr)
-	allow := fs.String("allow", "", "addresses to keep whitelisted, comma-separated (e.g. 100.100.2.136,100.100.2.138)")
-	shape := fs.String("shape", "narrow", "whitelist rules: narrow, conntrack or wide")
-	interval := fs.Duration("interval", time.Second, "poll period while tailscaled's chains are in iptables-legacy (nftables changes are events; they are polled every 10s only as a safety net)")
-	once := fs.Bool("once", false, "apply once and exit (for scripts)")
-	verbose := fs.Bool("v", false, "also log passes that change nothing")
+	allow, shape, interval, once, verbose := fv.allow, fv.shape, fv.interval, fv.once, fv.verbose
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

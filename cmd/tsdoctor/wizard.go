@@ -15,14 +15,34 @@ import (
 	"github.com/tsdoctor/tsdoctor/tui"
 )
 
+// wizardFlags are the flags of `tsdoctor `, defined once for parsing,
+// completions and the man page.
+type wizardFlags struct {
+	lang    *string
+	ecs     *bool
+	root    *string
+	noColor *bool
+}
+
+func wizardFlagSet() (*flag.FlagSet, wizardFlags) {
+	fs := flag.NewFlagSet("tsdoctor", flag.ContinueOnError)
+	var v wizardFlags
+	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
+	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
+	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1)")
+	return fs, v
+}
+
 // cmdWizard starts the interactive wizard; without a terminal it prints the
 // check instead, as scripts expect.
 func cmdWizard(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tsdoctor", flag.ContinueOnError)
+	fs, fv := wizardFlagSet()
 	fs.SetOutput(stderr)
-	lang := fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	ecs := fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
-	root := fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	lang, ecs, root := fv.lang, fv.ecs, fv.root
+	if *fv.noColor {
+		os.Setenv("NO_COLOR", "1") // read by the terminal colour detection
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCompletionsAndManFromOneTable: every command and every flag that is
+// parsed appears in each completion script and in the man page; the bash
+// script is valid bash and the man page renders without warnings.
+func TestCompletionsAndManFromOneTable(t *testing.T) {
+	out := map[string]string{}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		var b, e bytes.Buffer
+		if code := cmdCompletion([]string{sh}, &b, &e); code != 0 {
+			t.Fatalf("completion %s: %d %s", sh, code, e.String())
+		}
+		out[sh] = b.String()
+	}
+	var man bytes.Buffer
+	cmdMan(nil, &man, &man)
+	out["man"] = strings.ReplaceAll(man.String(), `\-`, "-")
+	for _, c := range commands() {
+		for where, text := range out {
+			if c.Name != "" && !strings.Contains(text, c.Name) {
+				t.Errorf("%s lacks command %q", where, c.Name)
+			}
+			for _, f := range flagList(c) {
+				if !strings.Contains(text, f.Name) {
+					t.Errorf("%s lacks %s's flag --%s", where, c.Name, f.Name)
+				}
+			}
+		}
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "tsdoctor.bash")
+	os.WriteFile(script, []byte(out["bash"]), 0o644)
+	if b, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+		t.Errorf("bash -n: %v %s", err, b)
+	}
+	// Complete "tsdoctor fix --remedy " and "tsdoctor ch" for real.
+	probe := `source ` + script + `
+COMP_WORDS=(tsdoctor fix --remedy ""); COMP_CWORD=3; _tsdoctor; echo "${COMPREPLY[*]}"
+COMP_WORDS=(tsdoctor ch); COMP_CWORD=1; _tsdoctor; echo "${COMPREPLY[*]}"`
+	b, err := exec.Command("bash", "-c", probe).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "1 2 3 4 5 6") || !strings.Contains(string(b), "check") {
+		t.Errorf("bash completion answers %q (%v)", b, err)
+	}
+	for _, sh := range []string{"zsh", "fish"} {
+		if p, err := exec.LookPath(sh); err == nil {
+			f := filepath.Join(dir, "c."+sh)
+			os.WriteFile(f, []byte(out[sh]), 0o644)
+			args := []string{"-n", f}
+			if sh == "fish" {
+				args = []string{"--no-execute", f}
+			}
+			if b, err := exec.Command(p, args...).CombinedOutput(); err != nil {
+				t.Errorf("%s syntax: %v %s", sh, err, b)
+			}
+		}
+	}
+	if groff, err := exec.LookPath("groff"); err == nil {
+		cmd := exec.Command(groff, "-man", "-ww", "-z")
+		cmd.Stdin = strings.NewReader(man.String())
+		if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
+			t.Errorf("groff warnings: %v\n%s", err, b)
+		}
+	}
+}
