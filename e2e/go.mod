@@ -5,6 +5,7 @@ go 1.26.8
 replace github.com/tsdoctor/tsdoctor => ../
 
 require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/tsdoctor/tsdoctor v0.0.0-00010101000000-000000000000
 	golang.org/x/sys v0.50.0
 )

@@ -38,10 +38,11 @@ func TestUnitsVerify(t *testing.T) {
 	specs := SpecsFor(netip.MustParseAddr("100.100.2.136"), KnownServices, Narrow)
 	_, wl := whitelistFiles(firewall.IptablesNFT, specs, Options{})
 	units := map[string]string{
-		"tsdoctor-whitelist.service":    strings.ReplaceAll(wl, WhitelistScript, exe),
-		"tsdoctor-guard.service":        guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon"),
-		"tsdoctor-guard-script.service": guardUnit(exe+" loop 1", "script"),
-		"broken.service":                strings.Replace(wl, "Type=oneshot", "Type=oneshoot", 1),
+		"tsdoctor-whitelist.service":      strings.ReplaceAll(wl, WhitelistScript, exe),
+		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon"),
+		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script"),
+		"tsdoctor-guard-packaged.service": PackagedGuardUnit(exe),
+		"broken.service":                  strings.Replace(wl, "Type=oneshot", "Type=oneshoot", 1),
 	}
 	for name, content := range units {
 		p := filepath.Join(dir, name)

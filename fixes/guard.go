@@ -64,7 +64,7 @@ func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*
 		p.note("fix.3.note.binary", bin)
 	}
 	exec := firewall.ShellJoin([]string{bin, "guard", "--allow", joinAddrs(allow), "--shape", string(shapeOr(o.Shape))})
-	p.addUnit(h, "", "", GuardUnit, guardUnit(exec, "tsdoctor guard, event-driven"))
+	p.addUnit(h, "", "", GuardUnit, guardUnit(exec, "event-driven"))
 	return p, nil
 }
 
@@ -83,6 +83,13 @@ func joinAddrs(a []netip.Addr) string {
 		s[i] = x.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// PackagedGuardUnit is the guard unit the deb and rpm packages install (not
+// enabled): the addresses come from /etc/default/tsdoctor.
+func PackagedGuardUnit(bin string) string {
+	u := guardUnit(bin+" guard --allow ${TSDOCTOR_GUARD_ALLOW} --shape ${TSDOCTOR_GUARD_SHAPE}", "event-driven")
+	return strings.Replace(u, "[Service]\n", "[Service]\nEnvironment=TSDOCTOR_GUARD_ALLOW=100.100.2.136,100.100.2.138,100.100.100.200 TSDOCTOR_GUARD_SHAPE=narrow\nEnvironmentFile=-/etc/default/tsdoctor\n", 1)
 }
 
 func guardUnit(execStart, what string) string {

@@ -431,11 +431,12 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 // guardFlags are the flags of `tsdoctor guard`, defined once for parsing,
 // completions and the man page.
 type guardFlags struct {
-	allow    *string
-	shape    *string
-	interval *time.Duration
-	once     *bool
-	verbose  *bool
+	allow     *string
+	shape     *string
+	interval  *time.Duration
+	once      *bool
+	verbose   *bool
+	printUnit *bool
 }
 
 func guardFlagSet() (*flag.FlagSet, guardFlags) {
@@ -446,6 +447,7 @@ func guardFlagSet() (*flag.FlagSet, guardFlags) {
 	v.interval = fs.Duration("interval", time.Second, "poll period while tailscaled's chains are in iptables-legacy (nftables changes are events; they are polled every 10s only as a safety net)")
 	v.once = fs.Bool("once", false, "apply once and exit (for scripts)")
 	v.verbose = fs.Bool("v", false, "also log passes that change nothing")
+	v.printUnit = fs.Bool("print-unit", false, "print the systemd unit the packages install (addresses from /etc/default/tsdoctor) and exit")
 	return fs, v
 }
 
@@ -455,6 +457,10 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 	allow, shape, interval, once, verbose := fv.allow, fv.shape, fv.interval, fv.once, fv.verbose
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *fv.printUnit {
+		fmt.Fprint(stdout, fixes.PackagedGuardUnit("/usr/bin/tsdoctor"))
+		return 0
 	}
 	addrs, err := fixes.ParseAllow(*allow)
 	if err == nil && len(addrs) == 0 {
