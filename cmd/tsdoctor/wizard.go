@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/tui"
@@ -40,15 +43,18 @@ func cmdWizard(args []string, stdout, stderr io.Writer) int {
 	fs, fv := wizardFlagSet()
 	fs.SetOutput(stderr)
 	lang, ecs, root := fv.lang, fv.ecs, fv.root
-	if *fv.noColor {
-		os.Setenv("NO_COLOR", "1") // read by the terminal colour detection
-	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	l, ok := parseLang(*lang, stderr)
 	if !ok {
 		return 2
+	}
+	var progOpts []tea.ProgramOption
+	if *fv.noColor || os.Getenv("NO_COLOR") != "" {
+		// Bold and reverse stay, colours go (https://no-color.org).
+		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.Ascii),
+			tea.WithEnvironment(append(os.Environ(), "NO_COLOR=1")))
 	}
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
 		checkArgs := []string{"--lang", string(l)}
@@ -63,7 +69,7 @@ func cmdWizard(args []string, stdout, stderr io.Writer) int {
 	opts := checks.DefaultOptions()
 	opts.ECS = *ecs
 	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(*root, env, opts), Fix: fixes.Options{Interval: time.Second}}
-	if err := tui.Run(ctx, eng, tui.Options{Lang: l}); err != nil {
+	if err := tui.Run(ctx, eng, tui.Options{Lang: l}, progOpts...); err != nil {
 		fmt.Fprintln(stderr, "tsdoctor:", err)
 		return 2
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -216,4 +217,26 @@ func BenchmarkWizardTmuxLab(b *testing.B) {
 	}
 	b.ReportMetric(med(first), "ms-first-frame")
 	b.ReportMetric(med(done), "ms-diagnosed")
+}
+
+// TestWizardNoColor: with NO_COLOR (or --no-color) the wizard draws no
+// colour; without, it does (so the check can fail).
+func TestWizardNoColor(t *testing.T) {
+	l := startLab(t, "new-order")
+	for _, c := range []struct {
+		name, prefix string
+		extra        []string
+		color        bool
+	}{{"default", "", nil, true}, {"NO_COLOR", "NO_COLOR=1 ", nil, false}, {"--no-color", "", []string{"--no-color"}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startTmux(t, 100, 30, c.prefix+wizardCommand(l, c.extra...))
+			s.waitFor("Blocked by tailscaled", 10*time.Second)
+			out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-e", "-p", "-t", "w").Output()
+			// Foreground colours: 38;5;n, 38;2;r;g;b, 30–37, 90–97 (39 resets).
+			colored := regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?(?:38;[25];|3[0-7]m|9[0-7]m)`).Match(out)
+			if colored != c.color {
+				t.Errorf("colour escapes present: %v, want %v\n%q", colored, c.color, out[:min(len(out), 400)])
+			}
+		})
+	}
 }
