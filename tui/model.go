@@ -76,6 +76,7 @@ type Model struct {
 	traceAsked, traceRunning, traceDeclined bool
 	trace                                   *checks.Finding
 
+	applies     []applicability // per remedy, in fixes.All() order
 	sel         int
 	recommended fixes.ID
 	recReason   i18n.Msg
@@ -106,7 +107,10 @@ func New(ctx context.Context, eng Engine, o Options) *Model {
 // Messages: each is the result of one command.
 type (
 	findingMsg  struct{ f checks.Finding }
-	diagDoneMsg struct{ rep checks.Report }
+	diagDoneMsg struct {
+		rep     checks.Report
+		applies []applicability
+	}
 	traceMsg    struct{ f checks.Finding }
 	planMsg     struct {
 		plan *fixes.Plan
@@ -127,6 +131,20 @@ type (
 	}
 )
 
+// applicability says whether a remedy applies here, and why not.
+type applicability struct {
+	ok  bool
+	why i18n.Msg
+}
+
+// appliesAt reports for remedy i (fixes.All() order).
+func (m *Model) appliesAt(i int) applicability {
+	if i < len(m.applies) {
+		return m.applies[i]
+	}
+	return applicability{ok: true}
+}
+
 // Init starts the diagnosis at once: the counters method changes nothing,
 // so it needs no question.
 func (m *Model) Init() tea.Cmd {
@@ -138,7 +156,14 @@ func (m *Model) startDiagnosis() tea.Cmd {
 	m.events = ch
 	go func() {
 		rep := m.eng.Diagnose(m.ctx, func(f checks.Finding) { ch <- findingMsg{f} })
-		ch <- diagDoneMsg{rep}
+		// Whether each remedy applies reads files and runs the CLI: once,
+		// here, not on every frame of the remedies table.
+		var ap []applicability
+		for _, r := range fixes.All() {
+			ok, why := m.eng.Applies(r, rep)
+			ap = append(ap, applicability{ok, why})
+		}
+		ch <- diagDoneMsg{rep, ap}
 		close(ch)
 	}()
 	return waitFor(ch)
@@ -175,7 +200,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitFor(m.events)
 	case diagDoneMsg:
 		rep := msg.rep
-		m.report = &rep
+		m.report, m.applies = &rep, msg.applies
 		for _, f := range rep.Steps {
 			m.findings[f.ID] = f
 		}

@@ -359,13 +359,9 @@ func (m *Model) remediesView(w int) []string {
 		head += " " + m.t("tui.col.loses")
 	}
 	out = append(out, "", m.st.heading.Render(head))
-	rep := checks.Report{}
-	if m.report != nil {
-		rep = *m.report
-	}
 	for i, r := range fixes.All() {
 		info := r.Info()
-		ok, _ := m.eng.Applies(r, rep)
+		ok := m.appliesAt(i).ok
 		star := " "
 		if info.ID == m.recommended {
 			star = "★"
@@ -395,8 +391,8 @@ func (m *Model) remediesView(w int) []string {
 	r := fixes.All()[m.sel]
 	info := r.Info()
 	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, info.Title.String(m.lang))))
-	if ok, why := m.eng.Applies(r, rep); !ok {
-		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", why.String(m.lang)), w, ""))...)
+	if a := m.appliesAt(m.sel); !a.ok {
+		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", a.why.String(m.lang)), w, ""))...)
 	}
 	for _, kv := range [][2]string{{"tui.detail.changes", info.Changes.String(m.lang)}, {"tui.col.loses", info.Loses.String(m.lang)},
 		{"tui.detail.security", info.Security.String(m.lang)}, {"tui.detail.cost", info.Cost.String(m.lang)}} {
