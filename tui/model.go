@@ -111,8 +111,8 @@ type (
 		rep     checks.Report
 		applies []applicability
 	}
-	traceMsg    struct{ f checks.Finding }
-	planMsg     struct {
+	traceMsg struct{ f checks.Finding }
+	planMsg  struct {
 		plan *fixes.Plan
 		err  error
 	}
