@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
@@ -744,185 +747,63 @@ type netplanIface struct {
 	nameservers []string
 }
 
-// parseNetplanEthernets reads just enough YAML to find the definitions
-// under network.ethernets (block or flow style) and whether each uses
-// DHCPv6. It is no full YAML parser: what it cannot read is an error, never
-// a guess.
+// parseNetplanEthernets finds the definitions under network.ethernets of a
+// netplan file (every YAML document of it), in the order written, with
+// whether each uses DHCPv6 and its static nameservers. What YAML cannot
+// parse is an error, never a guess.
 func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
 	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
 		return nil, errors.New("not a text file")
 	}
 	var out []netplanIface
 	index := map[string]int{}
-	add := func(name string) int {
-		if i, ok := index[name]; ok {
-			return i
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc struct {
+			Network struct {
+				Ethernets yaml.Node `yaml:"ethernets"`
+			} `yaml:"network"`
 		}
-		index[name] = len(out)
-		out = append(out, netplanIface{name: name})
-		return len(out) - 1
-	}
-	var visit func(path []string, key string, val any)
-	visit = func(path []string, key string, val any) {
-		if len(path) == 2 && path[0] == "network" && path[1] == "ethernets" {
-			add(key)
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out, nil
 		}
-		if len(path) == 3 && path[0] == "network" && path[1] == "ethernets" && key == "dhcp6" {
-			if s, ok := val.(string); ok && yamlTrue(s) {
-				out[add(path[2])].dhcp6 = true
-			}
+		if err != nil {
+			return nil, err
 		}
-		if len(path) == 4 && path[0] == "network" && path[1] == "ethernets" && path[3] == "nameservers" && key == "addresses" {
-			if seq, ok := val.([]any); ok {
-				i := add(path[2])
-				for _, a := range seq {
-					if s, ok := a.(string); ok {
-						out[i].nameservers = append(out[i].nameservers, s)
-					}
-				}
-			}
+		eth := &doc.Network.Ethernets
+		if eth.Kind == yaml.AliasNode {
+			eth = eth.Alias
 		}
-		if m, ok := val.(yamlMap); ok {
-			sub := append(slices.Clip(path), key)
-			for _, kv := range m {
-				visit(sub, kv.k, kv.v)
-			}
-		}
-	}
-
-	type frame struct {
-		indent int
-		key    string
-	}
-	var stack []frame
-	pathOf := func() []string {
-		var p []string
-		for _, f := range stack {
-			p = append(p, f.key)
-		}
-		return p
-	}
-	pop := func(indent int) {
-		for len(stack) > 0 && stack[len(stack)-1].indent >= indent {
-			stack = stack[:len(stack)-1]
-		}
-	}
-	lines := strings.Split(string(b), "\n")
-	for i := 0; i < len(lines); i++ {
-		n := i + 1
-		raw := strings.TrimRight(lines[i], "\r")
-		content := strings.TrimLeft(raw, " ")
-		indent := len(raw) - len(content)
-		content = strings.TrimRight(stripYAMLComment(content), " \t")
-		if content == "" {
-			continue
-		}
-		if content[0] == '\t' {
-			return nil, fmt.Errorf("line %d: a tab in the indentation (YAML allows only spaces)", n)
-		}
-		if indent == 0 && (content == "---" || content == "..." || content[0] == '%') {
-			stack = nil
-			continue
-		}
-		// Sequence entries: "- x", "- key: value".
-		entry := false
-		for content == "-" || strings.HasPrefix(content, "- ") {
-			entry = true
-			// An entry belongs to the key above it, even at the same
-			// indentation ("addresses:\n- 10.0.0.1").
-			for len(stack) > 0 {
-				top := stack[len(stack)-1]
-				if top.indent < indent || top.indent == indent && top.key != "-" {
-					break
-				}
-				stack = stack[:len(stack)-1]
-			}
-			stack = append(stack, frame{indent, "-"})
-			rest := strings.TrimLeft(content[1:], " ")
-			indent += len(content) - len(rest)
-			content = rest
-		}
-		if content == "" {
-			continue
-		}
-		if content[0] == '{' || content[0] == '[' {
-			// A flow collection as the value of the key above (or the
-			// whole document).
-			v, next, err := flowValue(lines, i, content)
-			if err != nil {
-				return nil, err
-			}
-			i = next
-			pop(indent)
-			p := pathOf()
-			if len(p) == 0 {
-				if m, ok := v.(yamlMap); ok {
-					for _, kv := range m {
-						visit(nil, kv.k, kv.v)
-					}
-				}
-				continue
-			}
-			visit(p[:len(p)-1], p[len(p)-1], v)
-			continue
-		}
-		key, rest, ok := yamlKeyValue(content)
-		if !ok && entry {
-			// A scalar entry: a static nameserver is worth knowing.
-			v, err := yamlScalar(yamlStripProps(content))
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
-			}
-			if p := pathOf(); len(p) == 6 && p[0] == "network" && p[1] == "ethernets" && p[3] == "nameservers" && p[4] == "addresses" {
-				i := add(p[2])
-				out[i].nameservers = append(out[i].nameservers, v)
-			}
-			continue
-		}
-		if !ok {
-			return nil, fmt.Errorf("line %d: expected `key: value`, found %q", n, content)
-		}
-		pop(indent)
-		rest = yamlStripProps(rest)
-		var val any
 		switch {
-		case rest == "":
-		case rest[0] == '{' || rest[0] == '[':
-			v, next, err := flowValue(lines, i, rest)
-			if err != nil {
-				return nil, err
-			}
-			i, val = next, v
-		case rest[0] == '|' || rest[0] == '>':
-			// A block scalar: skip its lines.
-			for i+1 < len(lines) {
-				l := strings.TrimRight(lines[i+1], "\r")
-				if t := strings.TrimLeft(l, " "); t != "" && len(l)-len(t) <= indent {
-					break
-				}
-				i++
-			}
-		default:
-			s, err := yamlScalar(rest)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
-			}
-			val = s
+		case eth.Kind == 0 || eth.Tag == "!!null":
+			continue
+		case eth.Kind != yaml.MappingNode:
+			return nil, fmt.Errorf("line %d: network.ethernets is not a mapping", eth.Line)
 		}
-		visit(pathOf(), key, val)
-		stack = append(stack, frame{indent, key})
+		for i := 0; i+1 < len(eth.Content); i += 2 {
+			name := eth.Content[i].Value
+			var def struct {
+				DHCP6       string `yaml:"dhcp6"`
+				Nameservers struct {
+					Addresses []string `yaml:"addresses"`
+				} `yaml:"nameservers"`
+			}
+			if err := eth.Content[i+1].Decode(&def); err != nil {
+				return nil, fmt.Errorf("ethernets.%s: %w", name, err)
+			}
+			j, seen := index[name]
+			if !seen {
+				j = len(out)
+				index[name] = j
+				out = append(out, netplanIface{name: name})
+			}
+			// netplan reads YAML 1.1 booleans: yes/on count too.
+			out[j].dhcp6 = out[j].dhcp6 || yamlTrue(def.DHCP6)
+			out[j].nameservers = append(out[j].nameservers, def.Nameservers.Addresses...)
+		}
 	}
-	return out, nil
 }
-
-type yamlKV struct {
-	k string
-	v any
-}
-
-// yamlMap is a mapping in the order written; sequences are []any, scalars
-// strings, empty values nil.
-type yamlMap []yamlKV
 
 func yamlTrue(s string) bool {
 	switch strings.ToLower(s) {
@@ -930,294 +811,4 @@ func yamlTrue(s string) bool {
 		return true
 	}
 	return false
-}
-
-// stripYAMLComment cuts a comment (# at the start or after a blank, not in
-// quotes) off a line.
-func stripYAMLComment(s string) string {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote == '"' && c == '\\':
-			i++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return s[:i]
-		}
-	}
-	return s
-}
-
-// yamlKeyValue splits `key: rest` (the key plain or quoted).
-func yamlKeyValue(s string) (key, rest string, ok bool) {
-	if s[0] == '"' || s[0] == '\'' {
-		end := quotedEnd(s)
-		if end < 0 {
-			return "", "", false
-		}
-		k, err := yamlScalar(s[:end])
-		after := strings.TrimLeft(s[end:], " ")
-		if err != nil || !strings.HasPrefix(after, ":") || (len(after) > 1 && after[1] != ' ') {
-			return "", "", false
-		}
-		return k, strings.TrimSpace(after[1:]), true
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' && (i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\t') {
-			k := strings.TrimSpace(s[:i])
-			if k == "" || strings.ContainsAny(k[:1], "{}[],&*!|>%@`") {
-				return "", "", false
-			}
-			return k, strings.TrimSpace(s[i+1:]), true
-		}
-	}
-	return "", "", false
-}
-
-// quotedEnd is the index just past the quoted scalar s starts with, or -1.
-func quotedEnd(s string) int {
-	q := s[0]
-	for i := 1; i < len(s); i++ {
-		switch {
-		case q == '"' && s[i] == '\\':
-			i++
-		case s[i] == q && q == '\'' && i+1 < len(s) && s[i+1] == '\'':
-			i++
-		case s[i] == q:
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// yamlStripProps drops an anchor (&a) or a tag (!t) before a value.
-func yamlStripProps(s string) string {
-	for s != "" && (s[0] == '&' || s[0] == '!') {
-		_, after, _ := strings.Cut(s, " ")
-		s = strings.TrimSpace(after)
-	}
-	return s
-}
-
-// yamlScalar unquotes a one-line scalar.
-func yamlScalar(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || (s[0] != '"' && s[0] != '\'') {
-		return s, nil
-	}
-	end := quotedEnd(s)
-	if end < 0 {
-		return "", fmt.Errorf("unterminated quoted string %s", s)
-	}
-	if strings.TrimSpace(s[end:]) != "" {
-		return "", fmt.Errorf("text after the quoted string %s", s)
-	}
-	body := s[1 : end-1]
-	if s[0] == '\'' {
-		return strings.ReplaceAll(body, "''", "'"), nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(body); i++ {
-		if body[i] == '\\' && i+1 < len(body) {
-			i++
-			switch body[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			default:
-				b.WriteByte(body[i])
-			}
-			continue
-		}
-		b.WriteByte(body[i])
-	}
-	return b.String(), nil
-}
-
-// flowValue parses a flow collection starting with first (the rest of line
-// i), reading further lines until its brackets close. It returns the value
-// and the index of its last line.
-func flowValue(lines []string, i int, first string) (any, int, error) {
-	var text strings.Builder
-	text.WriteString(first)
-	start := i
-	var sc flowScan
-	if err := sc.feed(first); err != nil {
-		return nil, i, fmt.Errorf("line %d: %w", start+1, err)
-	}
-	for sc.depth > 0 {
-		if i+1 >= len(lines) {
-			return nil, i, fmt.Errorf("line %d: %c is never closed", start+1, first[0])
-		}
-		i++
-		more := "\n" + strings.TrimRight(stripYAMLComment(strings.TrimRight(lines[i], "\r")), " \t")
-		if err := sc.feed(more); err != nil {
-			return nil, i, fmt.Errorf("line %d: %w", i+1, err)
-		}
-		text.WriteString(more)
-	}
-	fp := &flowParser{s: text.String()}
-	v, err := fp.value()
-	if err == nil {
-		fp.ws()
-		if fp.i < len(fp.s) {
-			err = fmt.Errorf("unexpected %q after the closing bracket", fp.s[fp.i:])
-		}
-	}
-	if err != nil {
-		return nil, i, fmt.Errorf("line %d: %w", start+1, err)
-	}
-	return v, i, nil
-}
-
-// flowScan counts the brackets a flow collection leaves open, line by
-// line, outside quotes; a closing one too many is an error.
-type flowScan struct {
-	depth  int
-	quote  byte
-	escape bool
-}
-
-func (f *flowScan) feed(text string) error {
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case f.escape:
-			f.escape = false
-		case f.quote == '"' && c == '\\':
-			f.escape = true
-		case f.quote != 0:
-			if c == f.quote {
-				f.quote = 0
-			}
-		case c == '"' || c == '\'':
-			f.quote = c
-		case c == '{' || c == '[':
-			f.depth++
-			if f.depth > 64 {
-				return errors.New("brackets nested more than 64 deep")
-			}
-		case c == '}' || c == ']':
-			f.depth--
-			if f.depth < 0 {
-				return fmt.Errorf("%c without its opening bracket", c)
-			}
-		}
-	}
-	return nil
-}
-
-type flowParser struct {
-	s string
-	i int
-}
-
-func (p *flowParser) ws() {
-	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t' || p.s[p.i] == '\n' || p.s[p.i] == '\r') {
-		p.i++
-	}
-}
-
-func (p *flowParser) value() (any, error) {
-	p.ws()
-	if p.i >= len(p.s) {
-		return nil, errors.New("unexpected end of a flow collection")
-	}
-	switch c := p.s[p.i]; c {
-	case '{':
-		p.i++
-		var m yamlMap
-		for {
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == '}' {
-				p.i++
-				return m, nil
-			}
-			k, err := p.value()
-			if err != nil {
-				return nil, err
-			}
-			ks, ok := k.(string)
-			if !ok {
-				return nil, errors.New("a collection used as a mapping key")
-			}
-			var v any
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ':' {
-				p.i++
-				p.ws()
-				if p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != '}' {
-					if v, err = p.value(); err != nil {
-						return nil, err
-					}
-				}
-			}
-			m = append(m, yamlKV{ks, v})
-			if err := p.next('}'); err != nil {
-				return nil, err
-			}
-		}
-	case '[':
-		p.i++
-		var seq []any
-		for {
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ']' {
-				p.i++
-				return seq, nil
-			}
-			v, err := p.value()
-			if err != nil {
-				return nil, err
-			}
-			seq = append(seq, v)
-			if err := p.next(']'); err != nil {
-				return nil, err
-			}
-		}
-	case '"', '\'':
-		end := quotedEnd(p.s[p.i:])
-		if end < 0 {
-			return nil, errors.New("unterminated quoted string")
-		}
-		s, err := yamlScalar(p.s[p.i : p.i+end])
-		p.i += end
-		return s, err
-	case '}', ']', ',', ':':
-		return nil, fmt.Errorf("unexpected %q in a flow collection", c)
-	}
-	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		if c == ',' || c == '}' || c == ']' || c == '{' || c == '[' {
-			break
-		}
-		if c == ':' && (p.i+1 == len(p.s) || strings.IndexByte(" \t\n,}]", p.s[p.i+1]) >= 0) {
-			break
-		}
-		p.i++
-	}
-	return strings.Join(strings.Fields(p.s[start:p.i]), " "), nil
-}
-
-// next consumes the comma between entries, or sees the closing bracket.
-func (p *flowParser) next(closing byte) error {
-	p.ws()
-	switch {
-	case p.i >= len(p.s):
-		return fmt.Errorf("%c is missing", closing)
-	case p.s[p.i] == ',':
-		p.i++
-		return nil
-	case p.s[p.i] == closing:
-		return nil
-	}
-	return fmt.Errorf("expected , or %c, found %q", closing, p.s[p.i:])
 }

@@ -802,16 +802,16 @@ func TestPublicDNSBadNetplan(t *testing.T) {
 		name, yaml, wantErr string
 		dir                 bool
 	}{
-		{name: "tab indentation", yaml: "network:\n\tethernets:\n\t\teth0: {dhcp4: true}\n", wantErr: "line 2: a tab in the indentation"},
-		{name: "unclosed flow", yaml: "network: {version: 2, ethernets: {eth0: {dhcp4: true}}\n", wantErr: "line 1: { is never closed"},
-		{name: "stray bracket", yaml: "network:\n  ethernets: {eth0: {}}}\n", wantErr: "line 2: } without its opening bracket"},
-		{name: "not key value", yaml: "network:\n  ethernets\n    eth0:\n", wantErr: "line 2: expected `key: value`"},
+		{name: "tab indentation", yaml: "network:\n\tethernets:\n\t\teth0: {dhcp4: true}\n", wantErr: "line 2"},
+		{name: "unclosed flow", yaml: "network: {version: 2, ethernets: {eth0: {dhcp4: true}}\n", wantErr: "line 1"},
+		{name: "stray bracket", yaml: "network:\n  ethernets: {eth0: {}}}\n", wantErr: "did not find expected key"},
+		{name: "not key value", yaml: "network:\n  ethernets\n    eth0:\n", wantErr: "line 3: mapping values are not allowed"},
 		{name: "unterminated quote", yaml: "network:\n  ethernets:\n    \"eth0:\n      dhcp4: true\n", wantErr: "line 3"},
 		{name: "binary", yaml: "\x00\x01\x02network", wantErr: "not a text file"},
-		{name: "junk after flow", yaml: "network: {version: 2} extra\n", wantErr: "after the closing bracket"},
+		{name: "junk after flow", yaml: "network: {version: 2} extra\n", wantErr: "did not find expected key"},
 		{name: "a directory", dir: true, wantErr: "is a directory"},
-		{name: "deep nesting", yaml: "network: " + strings.Repeat("[", 200000) + "\n", wantErr: "nested more than 64 deep"},
-		{name: "long unclosed flow", yaml: "network: {ethernets: {\n" + strings.Repeat("  eth0: {dhcp4: true},\n", 40000), wantErr: "line 1: { is never closed"},
+		{name: "deep nesting", yaml: "network: " + strings.Repeat("[", 200000) + "\n", wantErr: "exceeded max depth"},
+		{name: "long unclosed flow", yaml: "network: {ethernets: {\n" + strings.Repeat("  eth0: {dhcp4: true},\n", 40000), wantErr: "line 40001"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -919,11 +919,10 @@ func TestParseNetplanEthernets(t *testing.T) {
 			[]netplanIface{{name: "eth0", nameservers: []string{"100.100.2.136", "100.100.2.138"}}, {name: "eth1", nameservers: []string{"8.8.8.8"}}}},
 		{"flow on the next line", "network:\n  ethernets:\n    {ens5: {dhcp4: true, dhcp6: on}, \"ens6\": {}}\n", []netplanIface{{name: "ens5", dhcp6: true}, {name: "ens6"}}},
 		{"flow document", "{network: {version: 2, ethernets: {eth0: {dhcp4: true}}}}\n", []netplanIface{{name: "eth0"}}},
-		{"documents, block scalar, anchors", "%YAML 1.2\n---\nnetwork:\n  ethernets:\n    eth0: &e\n      dhcp4: true\n      description: |\n        eth9: not a key\n        ethernets: neither\n    eth1: *e\n...\n", []netplanIface{{name: "eth0"}, {name: "eth1"}}},
+		{"documents, block scalar, anchors", "%YAML 1.1\n---\nnetwork:\n  ethernets:\n    eth0: &e\n      dhcp4: true\n      description: |\n        eth9: not a key\n        ethernets: neither\n    eth1: *e\n...\n", []netplanIface{{name: "eth0"}, {name: "eth1"}}},
 		{"no ethernets", "network:\n  version: 2\n  wifis:\n    wlan0: {}\n", nil},
 		{"comments only", "# nothing here\n\n", nil},
 		{"ethernets elsewhere", "other:\n  ethernets:\n    eth0: {}\n", nil},
-		{"sequence under ethernets", "network:\n  ethernets:\n  - eth0: {}\n", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -932,6 +931,10 @@ func TestParseNetplanEthernets(t *testing.T) {
 				t.Errorf("got %+v %v, want %+v", got, err, tc.want)
 			}
 		})
+	}
+	// ethernets must be a mapping, as netplan requires.
+	if _, err := parseNetplanEthernets([]byte("network:\n  ethernets:\n  - eth0: {}\n")); err == nil || !strings.Contains(err.Error(), "not a mapping") {
+		t.Errorf("a sequence under ethernets: err = %v", err)
 	}
 	// Many definitions parse in linear time.
 	var big strings.Builder
