@@ -23,7 +23,7 @@ var tuiCatalog = map[string]entry{
 	"tui.verdict.error":     {"Could not check", "无法检查"},
 	"tui.verdict.pending":   {"Diagnosing…", "诊断中…"},
 	"tui.trace.counters":    {"The counters method already ran (no firewall change). The article's LOG trace inserts a temporary rule and reads the kernel log:", "计数器方法已完成(不改动防火墙)。原文的 LOG 跟踪会插入一条临时规则并读取内核日志:"},
-	"tui.trace.ask":         {"Run the LOG trace? It inserts this rule for about two seconds and always removes it. [y/n]", "运行 LOG 跟踪?它会插入这条规则约两秒钟,并一定会删除。[y/n]"},
+	"tui.trace.ask":         {"Run the LOG trace? It inserts this rule for under a second and always removes it. [y/n]", "运行 LOG 跟踪?它会插入这条规则不到一秒,并一定会删除。[y/n]"},
 	"tui.trace.running":     {"Tracing: the LOG rule is in place…", "跟踪中:LOG 规则已插入…"},
 	"tui.trace.declined":    {"Skipped: the counters already name the rule.", "已跳过:计数器已经找出了规则。"},
 	"tui.trace.noroot":      {"The LOG trace changes the firewall: it needs root.", "LOG 跟踪需要改动防火墙:需要 root。"},

@@ -67,6 +67,7 @@ type checkFlags struct {
 	verbose      *bool
 	name         *string
 	internet     *string
+	noColor      *bool
 }
 
 func checkFlagSet() (*flag.FlagSet, checkFlags) {
@@ -82,6 +83,7 @@ func checkFlagSet() (*flag.FlagSet, checkFlags) {
 	v.list = fs.Bool("list", false, "list the checks and exit")
 	v.verbose = fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")
 	v.name = fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
+	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1); output to a pipe or file never has any")
 	v.internet = fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
 	return fs, v
 }
@@ -153,7 +155,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		return rep.Verdict.ExitCode()
 	}
-	printHuman(stdout, rep, l, *verbose)
+	printHuman(stdout, rep, l, *verbose, useColor(stdout, *fv.noColor))
 	return rep.Verdict.ExitCode()
 }
 
@@ -168,9 +170,25 @@ func contains(xs []string, x string) bool {
 
 var marks = map[checks.Status]string{checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "-"}
 
-func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose bool) {
+// useColor: colour only for a terminal, and never with NO_COLOR or
+// --no-color (https://no-color.org).
+func useColor(w io.Writer, noColor bool) bool {
+	f, ok := w.(*os.File)
+	return ok && !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(f)
+}
+
+var markColors = map[checks.Status]string{checks.Pass: "32", checks.Warn: "33", checks.Fail: "1;31", checks.Skip: "2"}
+
+func paint(on bool, code, s string) string {
+	if !on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool) {
 	for _, f := range rep.Steps {
-		fmt.Fprintf(w, "%s %s %s\n", marks[f.Status], padRight(i18n.T(l, "step."+f.ID), 13), f.Summary.String(l))
+		fmt.Fprintf(w, "%s %s %s\n", paint(color, markColors[f.Status], marks[f.Status]), padRight(i18n.T(l, "step."+f.ID), 13), f.Summary.String(l))
 		if !verbose {
 			continue
 		}
@@ -184,13 +202,13 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose bool) {
 	fmt.Fprintln(w)
 	switch rep.Verdict {
 	case checks.Healthy:
-		fmt.Fprintln(w, i18n.T(l, "verdict.healthy"))
+		fmt.Fprintln(w, paint(color, "1;32", i18n.T(l, "verdict.healthy")))
 	case checks.Blocked:
 		var addrs []string
 		for _, b := range rep.Blocked {
 			addrs = append(addrs, b.Address.String())
 		}
-		fmt.Fprintln(w, i18n.T(l, "verdict.blocked", strings.Join(addrs, ", ")))
+		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
 		if c := rep.Culprit; c != nil {
 			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
 		}

@@ -240,3 +240,28 @@ func TestWizardNoColor(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckColour: `tsdoctor check` colours its marks on a terminal only,
+// and never with NO_COLOR or --no-color, or into a pipe.
+func TestCheckColour(t *testing.T) {
+	l := startLab(t, "new-order")
+	fg := regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?(?:3[0-7]|38;[25];[0-9;]+|9[0-7])m`)
+	for _, c := range []struct {
+		name, prefix string
+		extra        []string
+		color        bool
+	}{{"terminal", "", nil, true}, {"NO_COLOR", "NO_COLOR=1 ", nil, false}, {"--no-color", "", []string{"--no-color"}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startTmux(t, 120, 30, c.prefix+wizardCommand(l, append([]string{"check"}, c.extra...)...))
+			s.waitFor("Checked in", 10*time.Second)
+			out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-e", "-p", "-t", "w").Output()
+			if got := fg.Match(out); got != c.color {
+				t.Errorf("colour %v, want %v:\n%q", got, c.color, out)
+			}
+		})
+	}
+	out, _ := l.Command(context.Background(), binary, "check").Output()
+	if bytes.Contains(out, []byte("\x1b[")) || !bytes.Contains(out, []byte("BLOCKED")) {
+		t.Errorf("piped check output has escapes or no verdict:\n%q", out)
+	}
+}
