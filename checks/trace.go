@@ -75,6 +75,11 @@ type traceFacts struct {
 	lines    []string
 }
 
+// NewTraceID is a trace id unique to this process and moment.
+func NewTraceID() string {
+	return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
+}
+
 // TraceSpec is the temporary LOG rule for trace id; the same spec inserts and
 // deletes it.
 func TraceSpec(id string) firewall.Spec {
@@ -125,7 +130,10 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 			return t
 		}
 		defer klog.Close()
-		id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
+		id := r.opts.TraceID
+		if id == "" {
+			id = NewTraceID()
+		}
 		spec := TraceSpec(id)
 		ref := inputChain(backend)
 		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, firewall.ShellJoin(spec.IptablesArgs())))

@@ -89,6 +89,9 @@ type Options struct {
 	QueryName string
 	// Trace runs the article's LOG trace (inserts a temporary LOG rule).
 	Trace bool
+	// TraceID names the trace rule (TraceSpec); empty: a fresh one. The
+	// wizard sets it so the rule it shows is the rule inserted.
+	TraceID string
 	// ECS probes Alibaba Cloud's metadata service even if DMI does not say ECS.
 	ECS bool
 	// Only runs just these steps (by ID); empty runs all.

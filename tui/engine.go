@@ -8,8 +8,7 @@ package tui
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"sync"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
@@ -44,6 +43,16 @@ type HostEngine struct {
 	Options checks.Options
 	Host    *fixes.Host
 	Fix     fixes.Options
+
+	traceOnce sync.Once
+	traceID   string
+}
+
+// id is this wizard's trace id: the rule shown before asking is the rule
+// Trace inserts.
+func (e *HostEngine) id() string {
+	e.traceOnce.Do(func() { e.traceID = checks.NewTraceID() })
+	return e.traceID
 }
 
 func (e *HostEngine) Root() bool { return e.Env.Root }
@@ -61,12 +70,13 @@ func (e *HostEngine) TraceCommand(rep checks.Report) string {
 		b = rep.Culprit.Backend
 	}
 	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
-	return firewall.Change{Ref: ref, Pos: 1, Spec: checks.TraceSpec(fmt.Sprint(os.Getpid()))}.Command()
+	return firewall.Change{Ref: ref, Pos: 1, Spec: checks.TraceSpec(e.id())}.Command()
 }
 
 func (e *HostEngine) Trace(ctx context.Context) checks.Finding {
 	o := e.Options
 	o.Trace = true
+	o.TraceID = e.id()
 	o.Only = []string{"trace"}
 	rep := checks.Run(ctx, e.Env, o)
 	for _, f := range rep.Steps {

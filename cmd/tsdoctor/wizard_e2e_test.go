@@ -161,10 +161,30 @@ func TestWizardTmuxLab(t *testing.T) {
 			s.keys("w")
 			s.waitFor("Why", 2*time.Second)
 			s.keys("w", "Enter", "Enter")
-			s.waitFor("Run the LOG trace?", 2*time.Second)
+			asked := s.waitFor("Run the LOG trace?", 2*time.Second)
+			id := regexp.MustCompile(`TSDOCTOR-([0-9]+-[0-9]+):`).FindStringSubmatch(asked)
+			if id == nil {
+				t.Fatalf("the question shows no trace rule:\n%s", asked)
+			}
 			s.keys("y")
-			s.waitFor("What it found", 10*time.Second)
-			time.Sleep(3 * time.Second) // the trace window
+			// The rule inserted is the rule that was shown: scroll the
+			// trace's evidence until its insert line is in sight.
+			s.waitFor("LOG trace\n", 10*time.Second)
+			for i := 0; !strings.Contains(s.capture(), "inserted at the top of"); i++ {
+				if i > 60 {
+					t.Fatalf("the trace never says what it inserted:\n%s", s.capture())
+				}
+				s.keys("j")
+			}
+			seen := s.capture()
+			for range 4 { // the insert line wraps: bring all of it in
+				s.keys("j")
+				seen += s.capture()
+			}
+			if !strings.Contains(seen, "TSDOCTOR-"+id[1]) {
+				t.Errorf("shown TSDOCTOR-%s, inserted something else:\n%s", id[1], s.capture())
+			}
+			s.keys("Left", "Right") // back to the top of the step
 			s.keys("Enter")
 			s.waitFor("Rule discovery", 2*time.Second)
 			s.keys("Enter")
