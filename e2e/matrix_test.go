@@ -198,7 +198,7 @@ func testCell(t *testing.T, version, mode, variant string) {
 		}
 	}
 
-	real, err := harness.ReadInputRules(ctx, n.Lab.ECS(), mode)
+	real, err := lab.ReadInputRules(ctx, n.Lab.ECS(), mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func checkFidelity(t *testing.T, n *harness.Node, scenario lab.Scenario, real []
 		if scenario.Mode == lab.ModeNFTables {
 			labPort = lab.MagicsockPortNF
 		}
-		port := harness.MagicsockPort(real)
+		port := lab.MagicsockPort(real)
 		for i, r := range real {
 			r = strings.ReplaceAll(r, " "+ip+"/32 ", " "+lab.NodeIP+"/32 ")
 			r = strings.ReplaceAll(r, "ip saddr "+ip+" ", "ip saddr "+lab.NodeIP+" ")
@@ -310,7 +310,7 @@ func checkFidelity(t *testing.T, n *harness.Node, scenario lab.Scenario, real []
 			t.Errorf("lab down: %v", err)
 		}
 	}()
-	imitation, err := harness.ReadInputRules(ctx, l.ECS(), scenario.Mode)
+	imitation, err := lab.ReadInputRules(ctx, l.ECS(), scenario.Mode)
 	if err != nil {
 		t.Fatal(err)
 	}

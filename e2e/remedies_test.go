@@ -184,7 +184,7 @@ func stopGuard(cmd *exec.Cmd) {
 // normalizePort hides the magicsock port, which changes when tailscaled
 // restarts.
 func normalizePort(rules []string) []string {
-	p := harness.MagicsockPort(rules)
+	p := lab.MagicsockPort(rules)
 	out := slices.Clone(rules)
 	for i := range out {
 		if p != "" {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -55,30 +54,12 @@ func runUndo(t *testing.T, l *lab.Lab) undoJSON {
 	return uj
 }
 
-var counters = regexp.MustCompile(` packets \d+ bytes \d+`)
-
 // tsInput is ts-input as the scenario's backend tool prints it.
 func tsInput(t *testing.T, l *lab.Lab) []string {
 	t.Helper()
-	var args []string
-	switch l.Scenario.Mode {
-	case lab.ModeNFTables:
-		args = []string{"nft", "list", "chain", "ip", "filter", "ts-input"}
-	case lab.ModeIptablesLegacy:
-		args = []string{"iptables-legacy", "-w", "-S", "ts-input"}
-	default:
-		args = []string{"iptables-nft", "-S", "ts-input"}
-	}
-	out, err := l.Command(context.Background(), args[0], args[1:]...).CombinedOutput()
+	rules, err := lab.ReadInputRules(context.Background(), l.ECS(), l.Scenario.Mode)
 	if err != nil {
-		return nil
-	}
-	var rules []string
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(counters.ReplaceAllString(line, ""))
-		if strings.HasPrefix(line, "-A ") || strings.Contains(line, " accept") || strings.Contains(line, " drop") || strings.Contains(line, " return") {
-			rules = append(rules, line)
-		}
+		t.Fatal(err)
 	}
 	return rules
 }
