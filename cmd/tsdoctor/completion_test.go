@@ -136,7 +136,9 @@ func tmuxShell(t *testing.T, name string, argv []string, setup string) {
 	waitFor("the setup", func(s string) bool { return strings.Contains(s, "\nREADY") })
 	for i, c := range completionCases {
 		tm("send-keys", "-l", fmt.Sprintf("clear; echo CASE%d\n", i))
-		waitFor("a clear screen", func(s string) bool { return strings.Contains(s, fmt.Sprintf("CASE%d", i)) && !strings.Contains(s, "READY") })
+		waitFor("a clear screen", func(s string) bool {
+			return strings.Contains(s, fmt.Sprintf("CASE%d", i)) && !strings.Contains(s, "READY")
+		})
 		tm("send-keys", "-l", c.typed)
 		tm("send-keys", "Tab")
 		if c.list {
