@@ -179,7 +179,11 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(l.RootDir(), "etc"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(l.RootDir(), "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.writeResolvedFiles(); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(filepath.Join(l.RootDir(), "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
 		return err
 	}
 	if err := os.Symlink(filepath.Join(l.RootDir(), "etc", "resolv.conf"), filepath.Join(etc, "resolv.conf")); err != nil {

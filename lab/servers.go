@@ -269,6 +269,12 @@ func (l *Lab) Serve(ctx context.Context) error {
 	}
 	// Shutdown of a dns.Server that has not started yet fails, so wait.
 	started.Wait()
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.serveStub(srv); err != nil {
+			srv.stop()
+			return fmt.Errorf("lab stub resolver: %w", err)
+		}
+	}
 
 	l.mu.Lock()
 	l.servers = append(l.servers, srv)
@@ -336,6 +342,15 @@ func (l *Lab) waitServing(ctx context.Context) error {
 				last = err
 				break
 			}
+		}
+		if last == nil && l.Scenario.Resolver == ResolverStub {
+			last = inNetns(l.ECS(), func() error {
+				c, err := net.DialTimeout("tcp4", StubAddr+":53", 500*time.Millisecond)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
 		}
 		if last == nil {
 			return nil

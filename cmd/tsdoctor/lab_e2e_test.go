@@ -108,6 +108,7 @@ func TestLabScenarios(t *testing.T) {
 		{"legacy", checks.Blocked, firewall.IptablesLegacy, 5, "1.102.3", "on", false},
 		{"nftables", checks.Blocked, firewall.NFTables, 5, "1.102.3", "on", false},
 		{"1.96.5-nftables-default", checks.Blocked, firewall.NFTables, 3, "1.96.5", "on", false},
+		{"ubuntu-stub", checks.Blocked, firewall.IptablesNFT, 5, "1.102.3", "on", false},
 		{"nodeattr", checks.Healthy, "", 0, "1.102.3", "on", true},
 		{"netfilter-off", checks.Healthy, "", 0, "1.102.3", "off", false},
 		{"stopped", checks.Healthy, "", 0, "", "", false},
