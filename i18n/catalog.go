@@ -44,6 +44,7 @@ var catalog = map[string]entry{
 	"probe.dropped":   {"%s: no answer; the reply was dropped by %s (its counter rose by %d while we waited).", "%s:无应答;回包被 %s 丢弃(等待期间其计数器增加了 %d)。"},
 	"probe.predicted": {"%s: no answer; the rules say %s drops the reply (counters unavailable to confirm).", "%s:无应答;按规则推断回包被 %s 丢弃(无法读取计数器确认)。"},
 	"probe.fail":      {"%s: %s.", "%s:%s。"},
+	"probe.stub":      {"%s: no answer, and none can come: it forwards to %s, whose replies %s drops (their own probes show its counter rise); not waited for.", "%s：无应答，也不可能有应答：它转发给 %s，而这些服务器的回包被 %s 丢弃（见它们各自的探测中计数器的增长）；无需等待。"},
 
 	// magicdns
 	"magic.sum.nots":  {"Tailscale is not installed, so MagicDNS plays no part.", "未安装 Tailscale,MagicDNS 与此无关。"},

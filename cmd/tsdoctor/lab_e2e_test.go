@@ -135,6 +135,13 @@ func TestLabScenarios(t *testing.T) {
 						t.Errorf("blocked = %v, missing %s", got, want)
 					}
 				}
+				if c.scenario == "ubuntu-stub" {
+					// The stub's fate follows from its upstreams' counters: it is
+					// settled then, not waited for until the probe timeout.
+					if dns := stepEvidence(rep, "dns"); !strings.Contains(dns, lab.StubAddr+" (DNS/UDP): no answer, and none can come: it forwards to 100.100.2.136, 100.100.2.138") {
+						t.Errorf("the stub's probe was not settled from its upstreams:\n%s", dns)
+					}
+				}
 			} else if rep.Culprit != nil || len(rep.Blocked) != 0 {
 				t.Errorf("false positive: culprit %+v blocked %+v\n%s", rep.Culprit, rep.Blocked, raw)
 			}

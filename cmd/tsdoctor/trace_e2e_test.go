@@ -36,7 +36,7 @@ func TestTraceSilentLog(t *testing.T) {
 					if rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Chain != "ts-input" {
 						t.Fatalf("verdict %s culprit %+v\n%s", rep.Verdict, rep.Culprit, raw)
 					}
-					tr := traceEvidence(rep)
+					tr := stepEvidence(rep, "trace")
 					for _, want := range []string{"but no kernel log line arrived", "not the host's initial network namespace", "nf_log_all_netns=1", "temporary LOG rule was removed"} {
 						if !strings.Contains(tr, want) {
 							t.Errorf("trace evidence lacks %q:\n%s", want, tr)
@@ -58,7 +58,7 @@ func TestTraceSilentLog(t *testing.T) {
 			t.Fatalf("raw DROP: %v %s", err, out)
 		}
 		rep, raw := traceCheck(t, l, true)
-		tr := traceEvidence(rep)
+		tr := stepEvidence(rep, "trace")
 		if !strings.Contains(tr, "matched no packet (its counter stayed at 0)") || !strings.Contains(tr, "did not reach INPUT") || strings.Contains(tr, "Why:") {
 			t.Errorf("trace evidence with the replies dropped before INPUT:\n%s\n%s", tr, raw)
 		}
@@ -92,9 +92,10 @@ func traceCheck(t *testing.T, l *lab.Lab, container bool) (checks.CheckJSON, str
 	return rep, string(out)
 }
 
-func traceEvidence(rep checks.CheckJSON) string {
+// stepEvidence is one step's evidence lines, one per line.
+func stepEvidence(rep checks.CheckJSON, id string) string {
 	for _, s := range rep.Steps {
-		if s.ID == "trace" {
+		if s.ID == id {
 			return strings.Join(s.Evidence, "\n")
 		}
 	}
