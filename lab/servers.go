@@ -175,11 +175,17 @@ type servers struct {
 	dns   []*dns.Server
 	http  []*http.Server
 	tunFD int // held to give tailscale0 (a tun device) a carrier; -1 if none
-	once  sync.Once
+	// quit aborts the stub resolver's forwards in flight, which Shutdown
+	// would otherwise wait for.
+	quit context.CancelFunc
+	once sync.Once
 }
 
 func (s *servers) stop() {
 	s.once.Do(func() {
+		if s.quit != nil {
+			s.quit()
+		}
 		for _, d := range s.dns {
 			_ = d.Shutdown()
 		}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func (l *Lab) writeResolvedFiles() error {
 // stubHandler forwards each query to resolved's current upstreams, in order,
 // from inside the ECS namespace, so their replies meet tailscaled's rules
 // exactly as systemd-resolved's do.
-func (l *Lab) stubHandler() dns.HandlerFunc {
+func (l *Lab) stubHandler(ctx context.Context) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, r *dns.Msg) {
 		up, _ := hostinfo.ReadResolvConf(filepath.Join(l.RootDir(), UpstreamResolvConf))
 		for _, a := range up.Nameservers {
@@ -65,10 +66,17 @@ func (l *Lab) stubHandler() dns.HandlerFunc {
 				continue
 			}
 			cl := &dns.Client{Timeout: stubUpstreamTimeout}
+			// The client heeds only a deadline: closing the socket is what
+			// ends a wait when the lab stops.
+			stop := context.AfterFunc(ctx, func() { c.Close() })
 			resp, _, err := cl.ExchangeWithConn(r, &dns.Conn{Conn: c})
+			stop()
 			c.Close()
 			if err == nil {
 				_ = w.WriteMsg(resp)
+				return
+			}
+			if ctx.Err() != nil {
 				return
 			}
 		}
@@ -95,7 +103,11 @@ func (l *Lab) serveStub(srv *servers) error {
 	if err != nil {
 		return err
 	}
-	h := l.stubHandler()
+	// Handlers stop at ctx: a forward in flight may otherwise hold Shutdown
+	// for the whole upstream timeout.
+	ctx, cancel := context.WithCancel(context.Background())
+	srv.quit = cancel
+	h := l.stubHandler(ctx)
 	done := make(chan struct{}, 2)
 	for _, d := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 		d.NotifyStartedFunc = func() { done <- struct{}{} }
