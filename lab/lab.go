@@ -213,6 +213,11 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.writeSystemctlGuard(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

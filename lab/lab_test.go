@@ -502,6 +502,10 @@ func TestResolvedStub(t *testing.T) {
 	if out, err := dig(t, l, "example.com", "+short"); err == nil && strings.TrimSpace(out) != "" {
 		t.Errorf("the stub answered although its upstreams are dropped: %q", out)
 	}
+	// A remedy that restarts systemd-resolved must not reach the host's.
+	if _, errs, err := inECS(t, l, "systemctl", "restart", "systemd-resolved"); err == nil || !strings.Contains(errs, "nothing on the host was touched") {
+		t.Errorf("systemctl in the stub lab: %v %q", err, errs)
+	}
 	if _, errs, err := inECS(t, l, "tailscale", "set", "--netfilter-mode=off"); err != nil {
 		t.Fatalf("set --netfilter-mode=off: %v %s", err, errs)
 	}

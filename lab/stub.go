@@ -49,6 +49,19 @@ func (l *Lab) writeResolvedFiles() error {
 	return os.Symlink("../"+stubResolvConf, filepath.Join(root, "etc", "resolv.conf"))
 }
 
+// writeSystemctlGuard puts a systemctl first on the lab's PATH that refuses
+// every command. The stub is a stand-in for systemd-resolved, and a remedy
+// run in the lab (remedy 4 restarts systemd-resolved) must not reach the
+// host's own systemd through the real systemctl.
+func (l *Lab) writeSystemctlGuard() error {
+	if err := os.MkdirAll(l.BinDir(), 0o755); err != nil {
+		return err
+	}
+	script := "#!/bin/sh\n# tsdoctor lab: scenario " + l.Scenario.Name + "\n" +
+		"echo \"tsdoctor lab: 'systemctl $*' is not simulated here (the lab's systemd-resolved is a stand-in); nothing on the host was touched\" >&2\nexit 1\n"
+	return os.WriteFile(filepath.Join(l.BinDir(), "systemctl"), []byte(script), 0o755)
+}
+
 // stubHandler forwards each query to resolved's current upstreams, in order,
 // from inside the ECS namespace, so their replies meet tailscaled's rules
 // exactly as systemd-resolved's do.
