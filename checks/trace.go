@@ -58,6 +58,7 @@ func trace(ctx context.Context, r *run) Finding {
 		f.Commands = append(f.Commands,
 			`iptables -I INPUT 1 -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`,
 			"dmesg | grep TS-DROP     # or journalctl -k, /var/log/kern.log",
+			"iptables -L INPUT 1 -v -n -x   # the LOG rule's own counter: 0 means nothing reached INPUT; more with no log line means logging is silenced here",
 			`iptables -D INPUT -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`)
 	}
 	switch {
