@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
@@ -23,6 +24,9 @@ type resolverFacts struct {
 	err      string
 	stub     bool // resolv.conf points at systemd-resolved
 	magicDNS bool // resolv.conf points at 100.100.100.100
+	// behindStub are the servers systemd-resolved's stub forwards to, as
+	// its own upstream file lists them.
+	behindStub []netip.Addr
 }
 
 func (r *run) resolvers() resolverFacts {
@@ -49,6 +53,9 @@ func (r *run) resolvers() resolverFacts {
 			if up, err := hostinfo.ReadResolvConf(r.env.Paths.ResolvedUpstream); err == nil {
 				for _, a := range up.Nameservers {
 					add(a, r.env.Paths.ResolvedUpstream)
+					if a != hostinfo.StubResolver {
+						f.behindStub = append(f.behindStub, a)
+					}
 				}
 			}
 		}
@@ -152,11 +159,21 @@ func probeLine(p *probe) i18n.Msg {
 		return i18n.M("probe.ok", p.label(), ms(p.Result.RTT), p.Result.Detail)
 	case p.DroppedBy != nil:
 		return i18n.M("probe.dropped", p.label(), ruleName(p.DroppedBy), p.Delta)
+	case p.UpstreamsDroppedBy != nil:
+		return i18n.M("probe.stub", p.label(), joinAddrs(p.Upstreams), ruleName(p.UpstreamsDroppedBy))
 	case p.dropped():
 		return i18n.M("probe.predicted", p.label(), ruleName(p.Predicted.Rule))
 	default:
 		return i18n.M("probe.fail", p.label(), p.Result.Err)
 	}
+}
+
+func joinAddrs(as []netip.Addr) string {
+	var ss []string
+	for _, a := range as {
+		ss = append(ss, a.String())
+	}
+	return strings.Join(ss, ", ")
 }
 
 func ms(d time.Duration) string {

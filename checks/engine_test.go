@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,9 +50,45 @@ func (f *fakeFW) Chain(_ context.Context, ref firewall.ChainRef) (firewall.Chain
 	}
 	return firewall.Chain{}, errors.New("no chain")
 }
-func (f *fakeFW) Insert(context.Context, firewall.ChainRef, int, firewall.Spec) error { return nil }
-func (f *fakeFW) Delete(context.Context, firewall.ChainRef, firewall.Spec) error      { return nil }
-func (f *fakeFW) Apply(context.Context, []firewall.Change) error                      { return nil }
+
+// Insert puts a rule at the top of the chain; the kernel's LOG is played by
+// deliver, which counts the packets a LOG rule matches.
+func (f *fakeFW) Insert(_ context.Context, ref firewall.ChainRef, _ int, spec firewall.Spec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := firewall.ParseIptablesRule("-A " + ref.Chain + " " + firewall.ShellJoin(spec.IptablesArgs()))
+	if err != nil {
+		return err
+	}
+	r.ChainRef = ref
+	for i := range f.chains {
+		if f.chains[i].ChainRef == ref {
+			f.chains[i].Rules = append([]firewall.Rule{r}, f.chains[i].Rules...)
+			renumber(&f.chains[i])
+			return nil
+		}
+	}
+	return errors.New("no chain " + ref.String())
+}
+
+func (f *fakeFW) Delete(_ context.Context, ref firewall.ChainRef, spec firewall.Spec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.chains {
+		if f.chains[i].ChainRef == ref {
+			f.chains[i].Rules = slices.DeleteFunc(f.chains[i].Rules, func(r firewall.Rule) bool { return r.Comment == spec.Comment })
+			renumber(&f.chains[i])
+		}
+	}
+	return nil
+}
+
+func renumber(c *firewall.Chain) {
+	for i := range c.Rules {
+		c.Rules[i].Position = i + 1
+	}
+}
+func (f *fakeFW) Apply(context.Context, []firewall.Change) error { return nil }
 
 // deliver plays the kernel: a reply from src either reaches the socket or is
 // dropped by the first matching DROP rule, whose counter goes up.
@@ -59,7 +96,16 @@ func (f *fakeFW) deliver(src netip.Addr) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	snap := firewall.Snapshot{Backends: []firewall.BackendState{{Backend: firewall.IptablesNFT, Chains: f.chains}}}
-	d := snap.Evaluate(firewall.Packet{Src: src, InIface: "eth0", Protocol: "udp", SrcPort: 53, CtState: "ESTABLISHED"})
+	pkt := firewall.Packet{Src: src, InIface: "eth0", Protocol: "udp", SrcPort: 53, CtState: "ESTABLISHED"}
+	// A LOG rule (the trace's, at the top of INPUT) sees the packet first.
+	for i := range f.chains {
+		for j := range f.chains[i].Rules {
+			if r := &f.chains[i].Rules[j]; r.LogPrefix != "" && firewall.Matches(r, pkt) {
+				r.Packets++
+			}
+		}
+	}
+	d := snap.Evaluate(pkt)
 	if !d.Dropped {
 		return true
 	}
@@ -76,9 +122,21 @@ func (f *fakeFW) deliver(src netip.Addr) bool {
 type fakeProber struct {
 	fw   *fakeFW
 	dead map[netip.Addr]bool // silent for another reason
+	// stub are the upstreams 127.0.0.53 forwards to, from this host, in
+	// turn, as systemd-resolved does.
+	stub []netip.Addr
 }
 
 func (p fakeProber) reply(ctx context.Context, a netip.Addr) netprobe.Result {
+	if a == hostinfo.StubResolver {
+		for _, up := range p.stub {
+			if !p.dead[up] && (p.fw == nil || p.fw.deliver(up)) {
+				return netprobe.Result{OK: true, RTT: time.Millisecond, Detail: "NOERROR 93.184.215.14"}
+			}
+		}
+		<-ctx.Done()
+		return netprobe.Result{Timeout: true, Err: "no answer"}
+	}
 	if !p.dead[a] && (p.fw == nil || p.fw.deliver(a)) {
 		return netprobe.Result{OK: true, RTT: time.Millisecond, Detail: "NOERROR 93.184.215.14"}
 	}

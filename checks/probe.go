@@ -31,6 +31,14 @@ type probe struct {
 	DroppedBy *firewall.Rule
 	// Delta is how many packets that rule dropped during the probe window.
 	Delta uint64
+
+	// Upstreams are the servers a local stub (systemd-resolved's
+	// 127.0.0.53) forwards this probe's query to.
+	Upstreams []netip.Addr
+	// UpstreamsDroppedBy is set when every upstream's reply was shown dropped
+	// by this rule's counter: the stub can only wait for them, so the probe
+	// was settled then instead of at its timeout.
+	UpstreamsDroppedBy *firewall.Rule
 }
 
 func (p *probe) label() string {
@@ -109,13 +117,20 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		}
 		ps.probes = append(ps.probes, p)
 	}
-	for _, res := range r.resolvers().servers {
+	rf := r.resolvers()
+	for _, res := range rf.servers {
 		if !res.Addr.Is4() && !res.Addr.Is6() {
 			continue
 		}
 		ap := netip.AddrPortFrom(res.Addr, 53)
 		add("dns", "udp", ap, "")
 		add("dns", "tcp", ap, "")
+		if res.Addr == hostinfo.StubResolver {
+			up := rf.behindStub
+			for _, p := range ps.probes[len(ps.probes)-2:] {
+				p.Upstreams = up
+			}
+		}
 	}
 	for _, t := range r.opts.Internet {
 		add("internet", "connect", t, "")
@@ -228,7 +243,49 @@ func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, can
 				cancels[i]()
 			}
 		}
+		for _, i := range settleStubs(ps, settled, done, mu) {
+			cancels[i]()
+		}
 	}
+}
+
+// settleStubs settles the probes of a local stub once the replies of every
+// upstream behind it are proven dropped (their UDP probes settled by a
+// counter): the stub forwards to exactly those servers, from this host, so
+// its answer cannot come either, and waiting for its timeout (the whole 1.5 s
+// of Ubuntu's default path) would only repeat what the counters showed.
+// It returns the indexes it settled.
+func settleStubs(ps *probeSet, settled []bool, done []chan struct{}, mu *sync.Mutex) []int {
+	var out []int
+	mu.Lock()
+	defer mu.Unlock()
+	for i, p := range ps.probes {
+		if len(p.Upstreams) == 0 || settled[i] || isClosed(done[i]) {
+			continue
+		}
+		var rule *firewall.Rule
+		for _, up := range p.Upstreams {
+			var by *firewall.Rule
+			for _, q := range ps.probes {
+				if q.Kind == "udp" && q.Addr.Addr() == up && q.DroppedBy != nil {
+					by = q.DroppedBy
+				}
+			}
+			if by == nil {
+				rule = nil
+				break
+			}
+			if rule == nil {
+				rule = by
+			}
+		}
+		if rule != nil {
+			p.UpstreamsDroppedBy = rule
+			settled[i] = true
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func isClosed(c chan struct{}) bool {

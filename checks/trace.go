@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,7 @@ func trace(ctx context.Context, r *run) Finding {
 		f.Commands = append(f.Commands,
 			`iptables -I INPUT 1 -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`,
 			"dmesg | grep TS-DROP     # or journalctl -k, /var/log/kern.log",
+			"iptables -L INPUT 1 -v -n -x   # the LOG rule's own counter: 0 means nothing reached INPUT; more with no log line means logging is silenced here",
 			`iptables -D INPUT -s 100.64.0.0/10 -j LOG --log-prefix "TS-DROP: "`)
 	}
 	switch {
@@ -187,14 +189,43 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 			t.evidence = append(t.evidence, i18n.M("trace.log.line", hostinfo.LogField(l, "SRC"), hostinfo.LogField(l, "SPT"), hostinfo.LogField(l, "IN"), l))
 		}
 		if len(lines) == 0 {
-			if inChildNetns() && !nfLogAllNetns() {
-				t.evidence = append(t.evidence, i18n.M("trace.log.netns"))
-			} else {
-				t.evidence = append(t.evidence, i18n.M("trace.log.none"))
-			}
+			t.evidence = append(t.evidence, r.judgeSilence(ctx, ref, spec)...)
 		}
 		return t
 	})
+}
+
+// judgeSilence explains a LOG trace that printed nothing, from the LOG rule's
+// own packet counter: only a rule that matched nothing means the replies did
+// not reach INPUT. A rule that matched yet printed nothing means the kernel
+// log is silenced here, whatever the replies did (the DROP counters say that).
+// The rule's rate limit cannot be why: both backends count only the packets
+// the limit let through to LOG.
+func (r *run) judgeSilence(ctx context.Context, ref firewall.ChainRef, spec firewall.Spec) []i18n.Msg {
+	c, err := r.env.Firewall.Reread(ctx, ref)
+	if err != nil {
+		return []i18n.Msg{i18n.M("trace.log.nocount", err.Error())}
+	}
+	idx := slices.IndexFunc(c.Rules, func(x firewall.Rule) bool { return x.Comment == spec.Comment })
+	if idx < 0 {
+		return []i18n.Msg{i18n.M("trace.log.nocount", "the LOG rule is not in "+ref.String())}
+	}
+	n := c.Rules[idx].Packets
+	if n == 0 {
+		return []i18n.Msg{i18n.M("trace.log.none")}
+	}
+	out := []i18n.Msg{i18n.M("trace.log.silent", n)}
+	nl := r.env.Paths.ReadNetfilterLog()
+	if nl.Netns == hostinfo.NetnsChild {
+		out = append(out, i18n.M("trace.log.why.netns"))
+	}
+	if nl.IPv4 != "" && !nl.IPv4KernelLogger {
+		out = append(out, i18n.M("trace.log.why.nobackend", nl.IPv4))
+	}
+	if len(out) == 1 {
+		out = append(out, i18n.M("trace.log.why.unknown"))
+	}
+	return out
 }
 
 // sweepTraceRules removes trace LOG rules left by a tsdoctor that was killed
@@ -215,17 +246,4 @@ func sweepTraceRules(ctx context.Context, h *firewall.Host, snap *firewall.Snaps
 		}
 	}
 	return swept
-}
-
-// inChildNetns reports whether this process runs outside the initial network
-// namespace, where LOG is silent unless nf_log_all_netns is set.
-func inChildNetns() bool {
-	self, e1 := os.Readlink("/proc/self/ns/net")
-	init, e2 := os.Readlink("/proc/1/ns/net")
-	return e1 == nil && e2 == nil && self != init
-}
-
-func nfLogAllNetns() bool {
-	b, err := os.ReadFile("/proc/sys/net/netfilter/nf_log_all_netns")
-	return err == nil && strings.TrimSpace(string(b)) == "1"
 }

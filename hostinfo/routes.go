@@ -120,6 +120,9 @@ type Paths struct {
 	ProcRoute, ProcARP string
 	DMIVendor          string
 	DMIProduct         string
+	// NetfilterSysctl and NfLog tell where LOG lines go (ReadNetfilterLog).
+	NetfilterSysctl string
+	NfLog           string
 }
 
 // DefaultPaths are the real locations.
@@ -131,6 +134,8 @@ var DefaultPaths = Paths{
 	ProcARP:          "/proc/net/arp",
 	DMIVendor:        "/sys/class/dmi/id/sys_vendor",
 	DMIProduct:       "/sys/class/dmi/id/product_name",
+	NetfilterSysctl:  "/proc/sys/net/netfilter",
+	NfLog:            "/proc/net/netfilter/nf_log",
 }
 
 // ReadResolvConf reads and parses a resolv.conf-format file.

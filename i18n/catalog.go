@@ -44,6 +44,7 @@ var catalog = map[string]entry{
 	"probe.dropped":   {"%s: no answer; the reply was dropped by %s (its counter rose by %d while we waited).", "%s:无应答;回包被 %s 丢弃(等待期间其计数器增加了 %d)。"},
 	"probe.predicted": {"%s: no answer; the rules say %s drops the reply (counters unavailable to confirm).", "%s:无应答;按规则推断回包被 %s 丢弃(无法读取计数器确认)。"},
 	"probe.fail":      {"%s: %s.", "%s:%s。"},
+	"probe.stub":      {"%s: no answer, and none can come: it forwards to %s, whose replies %s drops (their own probes show its counter rise); not waited for.", "%s：无应答，也不可能有应答：它转发给 %s，而这些服务器的回包被 %s 丢弃（见它们各自的探测中计数器的增长）；无需等待。"},
 
 	// magicdns
 	"magic.sum.nots":  {"Tailscale is not installed, so MagicDNS plays no part.", "未安装 Tailscale,MagicDNS 与此无关。"},
@@ -69,8 +70,14 @@ var catalog = map[string]entry{
 	"trace.log.deleteerr": {"LOG trace: could NOT remove the LOG rule: %s. Run tsdoctor check again to sweep it.", "LOG 跟踪:未能删除 LOG 规则:%s。请再次运行 tsdoctor check 以清理。"},
 	"trace.log.removed":   {"LOG trace: the temporary LOG rule was removed.", "LOG 跟踪:临时 LOG 规则已删除。"},
 	"trace.log.line":      {"Kernel log: a packet from %s port %s arrived on %s and entered INPUT: %s", "内核日志:来自 %s 端口 %s 的包经 %s 到达并进入 INPUT:%s"},
-	"trace.log.netns":     {"LOG trace: no kernel log lines: in a network namespace LOG prints only when net.netfilter.nf_log_all_netns=1.", "LOG 跟踪:没有内核日志:在网络命名空间中,只有 net.netfilter.nf_log_all_netns=1 时 LOG 才会输出。"},
-	"trace.log.none":      {"LOG trace: no kernel log lines arrived: the replies did not reach INPUT.", "LOG 跟踪:没有内核日志:回包没有到达 INPUT。"},
+	"trace.log.none":      {"LOG trace: the LOG rule matched no packet (its counter stayed at 0) and no kernel log line arrived: the replies did not reach INPUT.", "LOG 跟踪：LOG 规则没有匹配到任何包（计数器仍为 0），也没有内核日志：回包没有到达 INPUT。"},
+
+	// The LOG trace that printed nothing, judged from the LOG rule's counter.
+	"trace.log.silent":        {"LOG trace: the LOG rule matched %d packet(s) but no kernel log line arrived: the packets reached INPUT, and the kernel log is silenced here (see why below). The counters above are the evidence.", "LOG 跟踪：LOG 规则匹配到了 %d 个包，但没有任何内核日志：包已到达 INPUT，只是本机的内核日志被抑制了（原因见下）。请以上面的计数器为证据。"},
+	"trace.log.nocount":       {"LOG trace: no kernel log line arrived, and the LOG rule's own counter could not be read (%s): the silence proves nothing; the counters above are the evidence.", "LOG 跟踪：没有内核日志，且无法读取 LOG 规则自身的计数器（%s）：这种沉默不能说明任何问题；请以上面的计数器为证据。"},
+	"trace.log.why.netns":     {"Why: this is not the host's initial network namespace (a container; net.netfilter.nf_log_all_netns is visible only in the initial one), and the kernel prints LOG lines from other namespaces only when it is 1. To see them: on the host run `sysctl -w net.netfilter.nf_log_all_netns=1`, rerun the trace, then set it back to 0; or rely on the counters (or `nft monitor trace`).", "原因：这里不是宿主机的初始网络命名空间（容器；net.netfilter.nf_log_all_netns 只在初始命名空间可见），而只有它为 1 时内核才输出其他命名空间的 LOG 日志。若要看到日志：在宿主机上运行 `sysctl -w net.netfilter.nf_log_all_netns=1`，重新跟踪，然后改回 0；或者以计数器（或 `nft monitor trace`）为准。"},
+	"trace.log.why.nobackend": {"Why: no kernel-log backend is registered for IPv4 (/proc/net/netfilter/nf_log: %s). To see the lines: `modprobe nf_log_syslog` (nf_log_ipv4 on kernels before 5.12), then rerun the trace.", "原因：没有为 IPv4 注册写入内核日志的后端（/proc/net/netfilter/nf_log：%s）。若要看到日志：运行 `modprobe nf_log_syslog`（5.12 之前的内核为 nf_log_ipv4），然后重新跟踪。"},
+	"trace.log.why.unknown":   {"Why: not visible from here (no sign of a non-initial network namespace, a container's, or of a missing IPv4 kernel-log backend). The LOG rule's 20/s limit is not it: its counter counts only the packets it let through. If this is a container, the host's net.netfilter.nf_log_all_netns=0 is the likely cause; else check who reads /dev/kmsg (dmesg, journalctl -k). Or rely on the counters (or `nft monitor trace`).", "原因：从这里看不出（没有发现非初始网络命名空间（容器）的迹象，也没有发现缺少 IPv4 内核日志后端）。LOG 规则的 20/秒 限速不是原因：它的计数器只统计放行到 LOG 的包。如果这是容器，最可能的原因是宿主机的 net.netfilter.nf_log_all_netns=0；否则请检查 /dev/kmsg 的读取方（dmesg、journalctl -k）。或者以计数器（或 `nft monitor trace`）为准。"},
 
 	// rules
 	"rules.swept":       {"Removed a LOG rule left by an earlier tsdoctor run: %s", "已删除之前 tsdoctor 运行遗留的 LOG 规则:%s"},

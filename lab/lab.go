@@ -179,7 +179,11 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(l.RootDir(), "etc"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(l.RootDir(), "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.writeResolvedFiles(); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(filepath.Join(l.RootDir(), "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
 		return err
 	}
 	if err := os.Symlink(filepath.Join(l.RootDir(), "etc", "resolv.conf"), filepath.Join(etc, "resolv.conf")); err != nil {
@@ -206,6 +210,11 @@ func (l *Lab) build(ctx context.Context) error {
 		wrapper := "#!/bin/sh\n# tsdoctor lab: fake tailscale CLI for scenario " + l.Scenario.Name + "\n" +
 			"exec " + shellQuote(l.Tsdoctor) + " lab tailscale --state " + shellQuote(l.StateFile()) + " -- \"$@\"\n"
 		if err := os.WriteFile(filepath.Join(l.BinDir(), "tailscale"), []byte(wrapper), 0o755); err != nil {
+			return err
+		}
+	}
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.writeSystemctlGuard(); err != nil {
 			return err
 		}
 	}

@@ -480,3 +480,39 @@ func TestMainUpDownAndRun(t *testing.T) {
 	}
 	assertGone(t, &Lab{Prefix: prefix2, Dir: DefaultDir(prefix2)})
 }
+
+// TestResolvedStub: Ubuntu's resolver path. resolv.conf names only the stub
+// 127.0.0.53, which forwards to the VPC DNS from the ECS namespace: silent
+// while tailscaled's DROP eats the upstream replies, answering internal names
+// once it is gone.
+func TestResolvedStub(t *testing.T) {
+	requireLab(t)
+	t.Parallel()
+	s, err := ParseScenario("ubuntu-stub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := upLab(t, testPrefix(t), s)
+	if out, _, err := inECS(t, l, "cat", "/etc/resolv.conf"); err != nil || !strings.Contains(out, "nameserver "+StubAddr) || strings.Contains(out, InternalDNS1) {
+		t.Errorf("resolv.conf in the lab: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(l.RootDir(), UpstreamResolvConf)); err != nil || !strings.Contains(string(b), "nameserver "+InternalDNS1+"\nnameserver "+InternalDNS2+"\n") {
+		t.Errorf("resolved's upstream list: %v\n%s", err, b)
+	}
+	if out, err := dig(t, l, "example.com", "+short"); err == nil && strings.TrimSpace(out) != "" {
+		t.Errorf("the stub answered although its upstreams are dropped: %q", out)
+	}
+	// A remedy that restarts systemd-resolved must not reach the host's.
+	if _, errs, err := inECS(t, l, "systemctl", "restart", "systemd-resolved"); err == nil || !strings.Contains(errs, "nothing on the host was touched") {
+		t.Errorf("systemctl in the stub lab: %v %q", err, errs)
+	}
+	if _, errs, err := inECS(t, l, "tailscale", "set", "--netfilter-mode=off"); err != nil {
+		t.Fatalf("set --netfilter-mode=off: %v %s", err, errs)
+	}
+	// Only the VPC DNS knows this name: the answer came through the stub's upstream.
+	for _, tcp := range []string{"+notcp", "+tcp"} {
+		if out, err := dig(t, l, tcp, "mirrors.cloud.aliyuncs.com", "+short"); err != nil || strings.TrimSpace(out) != MirrorAddr {
+			t.Errorf("dig %s via the stub: %v %q", tcp, err, out)
+		}
+	}
+}

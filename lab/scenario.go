@@ -27,6 +27,17 @@ const (
 	VariantStopped      = "stopped"       // tailscaled installed but not running
 )
 
+// How the ECS server resolves names.
+const (
+	// ResolverDHCP (the zero value): resolv.conf lists the VPC's DNS, as
+	// DHCP pushes it on Alibaba Cloud Linux, CentOS and Debian images.
+	ResolverDHCP = ""
+	// ResolverStub: Ubuntu's default. resolv.conf points at
+	// systemd-resolved's stub 127.0.0.53, which forwards to the VPC's DNS
+	// listed in /run/systemd/resolve/resolv.conf.
+	ResolverStub = "resolved-stub"
+)
+
 // Tailscale versions the lab knows the rule layout of: 1.96.5 puts the CGNAT
 // DROP before the tailscale0 accept, 1.102.3 after it.
 var Versions = []string{"1.102.3", "1.96.5"}
@@ -60,6 +71,8 @@ type Scenario struct {
 	Mode      string `json:"mode"`    // ModeIptablesNFT, ModeIptablesLegacy or ModeNFTables
 	Variant   string `json:"variant"` // VariantDefault, VariantNodeAttr, ...
 	Tailscale bool   `json:"tailscale"`
+	// Resolver is ResolverDHCP or ResolverStub.
+	Resolver string `json:"resolver,omitempty"`
 }
 
 type namedScenario struct {
@@ -68,22 +81,24 @@ type namedScenario struct {
 }
 
 var named = []namedScenario{
-	{Scenario{"new-order", "1.102.3", ModeIptablesNFT, VariantDefault, true},
+	{Scenario{"new-order", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverDHCP},
 		"tailscale 1.102.3, iptables-nft: CGNAT DROP after the tailscale0 accept; VPC DNS and metadata blocked (default)"},
-	{Scenario{"old-order", "1.96.5", ModeIptablesNFT, VariantDefault, true},
+	{Scenario{"old-order", "1.96.5", ModeIptablesNFT, VariantDefault, true, ResolverDHCP},
 		"tailscale 1.96.5, iptables-nft: CGNAT DROP before the tailscale0 accept; VPC DNS and metadata blocked"},
-	{Scenario{"legacy", "1.102.3", ModeIptablesLegacy, VariantDefault, true},
+	{Scenario{"legacy", "1.102.3", ModeIptablesLegacy, VariantDefault, true, ResolverDHCP},
 		"tailscale 1.102.3 using iptables-legacy: rules invisible to iptables-nft and nft; blocked"},
-	{Scenario{"nftables", "1.102.3", ModeNFTables, VariantDefault, true},
+	{Scenario{"nftables", "1.102.3", ModeNFTables, VariantDefault, true, ResolverDHCP},
 		"tailscale 1.102.3 in native nftables mode: iptables -S cannot parse the rules; blocked"},
-	{Scenario{"nodeattr", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true},
+	{Scenario{"nodeattr", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true, ResolverDHCP},
 		"tailscale 1.102.3 with node attribute disable-linux-cgnat-drop-rule: DROP became RETURN; DNS works"},
-	{Scenario{"netfilter-off", "1.102.3", ModeIptablesNFT, VariantNetfilterOff, true},
+	{Scenario{"netfilter-off", "1.102.3", ModeIptablesNFT, VariantNetfilterOff, true, ResolverDHCP},
 		"tailscale 1.102.3 running with --netfilter-mode=off: no ts-* rules; DNS works"},
-	{Scenario{"stopped", "1.102.3", ModeIptablesNFT, VariantStopped, true},
+	{Scenario{"stopped", "1.102.3", ModeIptablesNFT, VariantStopped, true, ResolverDHCP},
 		"tailscale 1.102.3 installed, tailscaled not running: no rules, the CLI cannot connect; DNS works"},
-	{Scenario{"no-tailscale", "", "", "", false},
+	{Scenario{"no-tailscale", "", "", "", false, ResolverDHCP},
 		"no Tailscale at all: no binary, no tailscale0, no rules; DNS works"},
+	{Scenario{"ubuntu-stub", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverStub},
+		"as new-order, resolving as Ubuntu does: resolv.conf → systemd-resolved's stub 127.0.0.53 → the VPC DNS; blocked"},
 }
 
 // Scenarios lists the named scenarios; the first is the default.
@@ -144,7 +159,7 @@ func parseComposed(name string) (Scenario, bool) {
 		if !contains(variants, variant) {
 			return Scenario{}, false
 		}
-		return Scenario{Name: name, Version: version, Mode: m, Variant: variant, Tailscale: true}, true
+		return Scenario{Name: name, Version: version, Mode: m, Variant: variant, Tailscale: true, Resolver: ResolverDHCP}, true
 	}
 	return Scenario{}, false
 }
@@ -160,6 +175,9 @@ func contains(list []string, s string) bool {
 
 // Validate reports whether the scenario is one the lab can build.
 func (s Scenario) Validate() error {
+	if s.Resolver != ResolverDHCP && s.Resolver != ResolverStub {
+		return fmt.Errorf("invalid lab scenario %+v: resolver must be empty (DHCP) or %s", s, ResolverStub)
+	}
 	if !s.Tailscale {
 		return nil
 	}

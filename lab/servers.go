@@ -175,11 +175,17 @@ type servers struct {
 	dns   []*dns.Server
 	http  []*http.Server
 	tunFD int // held to give tailscale0 (a tun device) a carrier; -1 if none
-	once  sync.Once
+	// quit aborts the stub resolver's forwards in flight, which Shutdown
+	// would otherwise wait for.
+	quit context.CancelFunc
+	once sync.Once
 }
 
 func (s *servers) stop() {
 	s.once.Do(func() {
+		if s.quit != nil {
+			s.quit()
+		}
 		for _, d := range s.dns {
 			_ = d.Shutdown()
 		}
@@ -269,6 +275,12 @@ func (l *Lab) Serve(ctx context.Context) error {
 	}
 	// Shutdown of a dns.Server that has not started yet fails, so wait.
 	started.Wait()
+	if l.Scenario.Resolver == ResolverStub {
+		if err := l.serveStub(srv); err != nil {
+			srv.stop()
+			return fmt.Errorf("lab stub resolver: %w", err)
+		}
+	}
 
 	l.mu.Lock()
 	l.servers = append(l.servers, srv)
@@ -336,6 +348,15 @@ func (l *Lab) waitServing(ctx context.Context) error {
 				last = err
 				break
 			}
+		}
+		if last == nil && l.Scenario.Resolver == ResolverStub {
+			last = inNetns(l.ECS(), func() error {
+				c, err := net.DialTimeout("tcp4", StubAddr+":53", 500*time.Millisecond)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
 		}
 		if last == nil {
 			return nil

@@ -47,7 +47,8 @@ func timeRuns(b *testing.B, l *lab.Lab, okCodes []int, name string, args ...stri
 // BenchmarkCheckBroken: the verdict with the culprit named, whole process,
 // on the broken host (goal: ≤ 250 ms median).
 func BenchmarkCheckBroken(b *testing.B) {
-	for _, sc := range []string{"new-order", "legacy", "nftables"} {
+	// ubuntu-stub: resolv.conf → systemd-resolved's stub → the VPC DNS.
+	for _, sc := range []string{"new-order", "legacy", "nftables", "ubuntu-stub"} {
 		b.Run(sc, func(b *testing.B) {
 			l := startLab(b, sc)
 			timeRuns(b, l, []int{1}, binary, "check", "--json", "--ecs")

@@ -108,6 +108,7 @@ func TestLabScenarios(t *testing.T) {
 		{"legacy", checks.Blocked, firewall.IptablesLegacy, 5, "1.102.3", "on", false},
 		{"nftables", checks.Blocked, firewall.NFTables, 5, "1.102.3", "on", false},
 		{"1.96.5-nftables-default", checks.Blocked, firewall.NFTables, 3, "1.96.5", "on", false},
+		{"ubuntu-stub", checks.Blocked, firewall.IptablesNFT, 5, "1.102.3", "on", false},
 		{"nodeattr", checks.Healthy, "", 0, "1.102.3", "on", true},
 		{"netfilter-off", checks.Healthy, "", 0, "1.102.3", "off", false},
 		{"stopped", checks.Healthy, "", 0, "", "", false},
@@ -132,6 +133,13 @@ func TestLabScenarios(t *testing.T) {
 				for _, want := range []string{"100.100.2.136:53/dns", "100.100.2.138:53/dns", "100.100.100.200:80/metadata"} {
 					if !slices.Contains(got, want) {
 						t.Errorf("blocked = %v, missing %s", got, want)
+					}
+				}
+				if c.scenario == "ubuntu-stub" {
+					// The stub's fate follows from its upstreams' counters: it is
+					// settled then, not waited for until the probe timeout.
+					if dns := stepEvidence(rep, "dns"); !strings.Contains(dns, lab.StubAddr+" (DNS/UDP): no answer, and none can come: it forwards to 100.100.2.136, 100.100.2.138") {
+						t.Errorf("the stub's probe was not settled from its upstreams:\n%s", dns)
 					}
 				}
 			} else if rep.Culprit != nil || len(rep.Blocked) != 0 {
@@ -160,13 +168,17 @@ func TestLabScenarios(t *testing.T) {
 // rule is gone afterwards, and that a rule left by a killed run is swept.
 func TestTraceLeavesNothing(t *testing.T) {
 	// LOG in a network namespace prints only with nf_log_all_netns=1 (a
-	// kernel-wide switch that changes no firewall): set it for the test and
-	// put back what was there.
-	const sysctl = "/proc/sys/net/netfilter/nf_log_all_netns"
-	old, err := os.ReadFile(sysctl)
-	logs := err == nil && os.Geteuid() == 0 && os.WriteFile(sysctl, []byte("1"), 0o644) == nil
-	if logs {
-		t.Cleanup(func() { os.WriteFile(sysctl, old, 0o644) })
+	// kernel-wide switch that changes no firewall): set it for the test,
+	// under the lock every test that depends on it takes, and put back what
+	// was there.
+	logs := false
+	if os.Geteuid() == 0 {
+		restore, err := lab.SetNfLogAllNetns("1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(restore)
+		logs = true
 	}
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
@@ -271,12 +283,14 @@ func TestBothBackends(t *testing.T) {
 // TestTraceRemovedOnSIGTERM stops a check while its LOG rule is in place;
 // the rule must be gone when the process has exited.
 func TestTraceRemovedOnSIGTERM(t *testing.T) {
-	const sysctl = "/proc/sys/net/netfilter/nf_log_all_netns"
-	if old, err := os.ReadFile(sysctl); err == nil && os.Geteuid() == 0 {
+	if os.Geteuid() == 0 {
 		// With LOG silent the trace waits its full window for kernel lines:
 		// time enough to be interrupted.
-		os.WriteFile(sysctl, []byte("0"), 0o644)
-		t.Cleanup(func() { os.WriteFile(sysctl, old, 0o644) })
+		restore, err := lab.SetNfLogAllNetns("0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(restore)
 	}
 	l := startLab(t, "new-order")
 	cmd := l.Command(context.Background(), binary, "check", "--trace", "--only", "trace")
