@@ -290,7 +290,7 @@ func checkFidelity(t *testing.T, n *harness.Node, scenario lab.Scenario, real []
 		if scenario.Mode == lab.ModeNFTables {
 			labPort = lab.MagicsockPortNF
 		}
-		port := lab.MagicsockPort(real)
+		port := firewall.MagicsockPort(real)
 		for i, r := range real {
 			r = strings.ReplaceAll(r, " "+ip+"/32 ", " "+lab.NodeIP+"/32 ")
 			r = strings.ReplaceAll(r, "ip saddr "+ip+" ", "ip saddr "+lab.NodeIP+" ")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
+	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
@@ -184,12 +185,9 @@ func stopGuard(cmd *exec.Cmd) {
 // normalizePort hides the magicsock port, which changes when tailscaled
 // restarts.
 func normalizePort(rules []string) []string {
-	p := lab.MagicsockPort(rules)
-	out := slices.Clone(rules)
-	for i := range out {
-		if p != "" {
-			out[i] = strings.Replace(out[i], "dport "+p, "dport PORT", 1)
-		}
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = firewall.NormalizeRule(r)
 	}
 	return out
 }

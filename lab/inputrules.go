@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
 )
 
 // ReadInputRules returns the ts-input chain in namespace ns as the
@@ -56,8 +57,6 @@ func ReadInputRules(ctx context.Context, ns, mode string) ([]string, error) {
 	return rules, nil
 }
 
-var counterRE = regexp.MustCompile(`counter packets \d+ bytes \d+`)
-
 // nftRuleLines picks the rule lines out of `nft list chain` output.
 func nftRuleLines(out string) []string {
 	var rules []string
@@ -67,20 +66,7 @@ func nftRuleLines(out string) []string {
 			strings.HasPrefix(line, "type ") || strings.HasPrefix(line, "#") {
 			continue
 		}
-		rules = append(rules, counterRE.ReplaceAllString(line, "counter"))
+		rules = append(rules, firewall.StripCounters(line))
 	}
 	return rules
-}
-
-var magicsockRE = regexp.MustCompile(`(--dport |udp dport )(\d+)`)
-
-// MagicsockPort finds the UDP port tailscaled accepts WireGuard on in its
-// ts-input rules (random per start), or "" if none.
-func MagicsockPort(rules []string) string {
-	for _, r := range rules {
-		if m := magicsockRE.FindStringSubmatch(r); m != nil {
-			return m[2]
-		}
-	}
-	return ""
 }
