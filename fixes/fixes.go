@@ -20,6 +20,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
 // ID is a remedy's number: the article's 1–5, and 6 for the node attribute.
@@ -224,6 +225,9 @@ type FileWrite struct {
 type CommandPair struct {
 	Do   []string `json:"do"`
 	Undo []string `json:"undo,omitempty"`
+	// Netfilter is the netfilter mode Do sets. Undo runs only while
+	// tailscaled still has it: a mode someone chose since is theirs.
+	Netfilter tailscale.NetfilterMode `json:"netfilter,omitempty"`
 }
 
 func firewallStep(c firewall.Change) Step {
@@ -262,7 +266,10 @@ func (p *Plan) addFile(fw FileWrite) {
 }
 
 func (p *Plan) addCommand(do []string, undo []string) {
-	cp := CommandPair{Do: do, Undo: undo}
+	p.addCommandPair(CommandPair{Do: do, Undo: undo})
+}
+
+func (p *Plan) addCommandPair(cp CommandPair) {
 	p.Actions = append(p.Actions, Action{Command: &cp})
 	p.Steps = append(p.Steps, commandStep(cp))
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -31,7 +30,12 @@ type Entry struct {
 	// Done counts the actions completed; Undo reverses exactly those.
 	Done   int    `json:"done"`
 	Before Before `json:"before"`
-	Undone bool   `json:"undone,omitempty"`
+	// Theirs are tailscaled's own rules (every rule tsdoctor did not write,
+	// normalised by firewall.NormalizeRule) of each chain a firewall action
+	// touched, as the action left it. Undo compares them with the chain
+	// then: one tailscaled has rebuilt or replaced since is left alone.
+	Theirs []ChainState `json:"theirs,omitempty"`
+	Undone bool         `json:"undone,omitempty"`
 	// Failed: applying stopped with this error and was rolled back.
 	Failed string `json:"failed,omitempty"`
 }
@@ -139,22 +143,6 @@ func (h *Host) Journal() ([]*Entry, error) {
 	return out, nil
 }
 
-var counterRE = regexp.MustCompile(` packets \d+ bytes \d+`)
-
-// magicsockRE finds tailscaled's rule accepting WireGuard on its magicsock
-// port, which tailscaled picks anew at every start.
-var magicsockRE = regexp.MustCompile(`^(-A \S+ -p udp -m udp --dport |udp dport )\d+( -j ACCEPT| counter accept)$`)
-
-// ownPortless hides the magicsock port: a restart of tailscaled between
-// apply and undo changes it, and it is tailscaled's state, not ours.
-func ownPortless(rules []string) []string {
-	out := make([]string, len(rules))
-	for i, r := range rules {
-		out[i] = magicsockRE.ReplaceAllString(r, "${1}PORT${2}")
-	}
-	return out
-}
-
 // chainState reads a chain as its backend prints it, without counters.
 func (h *Host) chainState(ctx context.Context, ref firewall.ChainRef) (ChainState, error) {
 	st := ChainState{Ref: ref}
@@ -169,7 +157,7 @@ func (h *Host) chainState(ctx context.Context, ref firewall.ChainRef) (ChainStat
 	st.Exists = true
 	st.Rules = []string{}
 	for _, r := range c.Rules {
-		st.Rules = append(st.Rules, counterRE.ReplaceAllString(r.Text, ""))
+		st.Rules = append(st.Rules, firewall.StripCounters(r.Text))
 	}
 	return st, nil
 }
@@ -234,7 +222,7 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 	}
 	for _, a := range p.Actions {
 		if err := h.do(ctx, a); err != nil {
-			rerr := h.reverse(ctx, e)
+			_, rerr := h.reverse(ctx, e, nil)
 			e.Failed = err.Error()
 			e.Undone = rerr == nil
 			_ = h.saveEntry(e)
@@ -244,6 +232,9 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 			return e, fmt.Errorf("%w (the changes made before it were rolled back)", err)
 		}
 		e.Done++
+		if err := h.recordTheirs(ctx, e, a); err != nil {
+			return e, err
+		}
 		if err := h.saveEntry(e); err != nil {
 			return e, fmt.Errorf("update the journal: %w", err)
 		}
@@ -264,119 +255,4 @@ func (h *Host) do(ctx context.Context, a Action) error {
 		return err
 	}
 	return nil
-}
-
-// reverse undoes the entry's completed actions, last first.
-func (h *Host) reverse(ctx context.Context, e *Entry) error {
-	var errs []error
-	for i := e.Done - 1; i >= 0; i-- {
-		a := e.Actions[i]
-		switch {
-		case len(a.Firewall) > 0:
-			var inv []firewall.Change
-			for j := len(a.Firewall) - 1; j >= 0; j-- {
-				inv = append(inv, a.Firewall[j].Inverse())
-			}
-			if err := h.applyFirewall(ctx, inv); err != nil {
-				errs = append(errs, err)
-			}
-		case a.File != nil:
-			i := slices.IndexFunc(e.Before.Files, func(f FileState) bool { return f.Path == a.File.Path })
-			if i < 0 {
-				errs = append(errs, fmt.Errorf("journal has no earlier state of %s", a.File.Path))
-				continue
-			}
-			f := e.Before.Files[i]
-			var err error
-			if f.Exists {
-				err = h.writeFile(f.Path, f.Content, fs.FileMode(f.Mode))
-			} else {
-				err = h.removeFile(f.Path)
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		case a.Command != nil && len(a.Command.Undo) > 0:
-			if _, err := h.run(ctx, a.Command.Undo); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// UndoResult is what undoing one entry did.
-type UndoResult struct {
-	Entry *Entry `json:"entry"`
-	// Same: everything the entry touched is back as it was.
-	Same bool `json:"same"`
-	// Differences name what is not back as it was (e.g. tailscaled rebuilt
-	// its chains in between).
-	Differences []string `json:"differences,omitempty"`
-}
-
-// Undo reverses the newest applied entry, or all of them newest first, and
-// compares what they touched with the state recorded before.
-func Undo(ctx context.Context, h *Host, all bool) ([]UndoResult, error) {
-	unlock, err := h.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	entries, err := h.Journal()
-	if err != nil {
-		return nil, err
-	}
-	var out []UndoResult
-	for i := len(entries) - 1; i >= 0; i-- {
-		e := entries[i]
-		if e.Undone || e.Done == 0 {
-			continue
-		}
-		if err := h.reverse(ctx, e); err != nil {
-			return out, fmt.Errorf("undo %s: %w", e.ID, err)
-		}
-		e.Undone = true
-		if err := h.saveEntry(e); err != nil {
-			return out, err
-		}
-		res := UndoResult{Entry: e}
-		res.Differences, err = h.compare(ctx, e.Before)
-		if err != nil {
-			return out, err
-		}
-		res.Same = len(res.Differences) == 0
-		out = append(out, res)
-		if !all {
-			break
-		}
-	}
-	return out, nil
-}
-
-// compare lists how the host differs from a recorded state.
-func (h *Host) compare(ctx context.Context, b Before) ([]string, error) {
-	var diffs []string
-	for _, want := range b.Chains {
-		got, err := h.chainState(ctx, want.Ref)
-		if err != nil {
-			return nil, err
-		}
-		if got.Exists != want.Exists || !slices.Equal(ownPortless(got.Rules), ownPortless(want.Rules)) {
-			diffs = append(diffs, fmt.Sprintf("%s: now %q, before %q", want.Ref, got.Rules, want.Rules))
-		}
-	}
-	for _, want := range b.Files {
-		content, mode, exists, err := h.readFile(want.Path)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case exists != want.Exists:
-			diffs = append(diffs, fmt.Sprintf("%s: exists %v, before %v", want.Path, exists, want.Exists))
-		case exists && (string(content) != string(want.Content) || uint32(mode) != want.Mode):
-			diffs = append(diffs, fmt.Sprintf("%s: content or mode differ from before", want.Path))
-		}
-	}
-	return diffs, nil
 }

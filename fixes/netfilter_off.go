@@ -43,11 +43,12 @@ func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Op
 	}
 	p := &Plan{Remedy: NetfilterOffID}
 	if setKnowsNetfilter(ctx, h) {
-		p.addCommand([]string{"tailscale", "set", "--netfilter-mode=off"}, []string{"tailscale", "set", "--netfilter-mode=" + prev})
+		p.addCommandPair(CommandPair{Do: []string{"tailscale", "set", "--netfilter-mode=off"},
+			Undo: []string{"tailscale", "set", "--netfilter-mode=" + prev}, Netfilter: tailscale.NetfilterOff})
 	} else {
 		// Older clients: `tailscale up` must restate every non-default
 		// setting, or it refuses (or resets them).
-		p.addCommand(upArgs(ts, "off"), upArgs(ts, prev))
+		p.addCommandPair(CommandPair{Do: upArgs(ts, "off"), Undo: upArgs(ts, prev), Netfilter: tailscale.NetfilterOff})
 		p.note("fix.5.note.up")
 	}
 	switch {

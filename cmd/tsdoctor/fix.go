@@ -356,6 +356,8 @@ type undoneJSON struct {
 	Name        string   `json:"name"`
 	Same        bool     `json:"same_as_before"`
 	Differences []string `json:"differences,omitempty"`
+	// LeftAlone: what changed since the fix and was left as it is now.
+	LeftAlone []string `json:"left_alone,omitempty"`
 }
 
 // undoFlags are the flags of `tsdoctor undo`, defined once for parsing,
@@ -399,9 +401,16 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 	out := undoJSON{Schema: SchemaFixV1, Undone: []undoneJSON{}}
 	code := 0
 	for _, r := range res {
-		out.Undone = append(out.Undone, undoneJSON{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences})
+		uj := undoneJSON{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
+		for _, m := range r.LeftAlone {
+			uj.LeftAlone = append(uj.LeftAlone, m.String(l))
+		}
+		out.Undone = append(out.Undone, uj)
 		if !*asJSON {
 			fmt.Fprintln(stdout, i18n.T(l, "fixcli.undone", r.Entry.ID))
+			for _, m := range uj.LeftAlone {
+				fmt.Fprintln(stdout, "  "+m)
+			}
 			if r.Same {
 				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same"))
 			}

@@ -287,3 +287,147 @@ func TestFixRefusesWithoutTerminal(t *testing.T) {
 		t.Errorf("the dry run changed the firewall: %q", got)
 	}
 }
+
+// worldChange is something that happens to tailscaled between a fix and
+// its undo. It returns the lab's new netfilter mode.
+type worldChange struct {
+	name string
+	do   func(t *testing.T, l *lab.Lab)
+}
+
+// otherBackend is where a changed tailscaled puts its rules: iptables-nft ↔
+// nftables (TS_DEBUG_FIREWALL_MODE, or a newer release choosing the other),
+// iptables-legacy → iptables-nft (update-alternatives switched).
+func otherBackend(mode string) string {
+	if mode == lab.ModeIptablesNFT {
+		return lab.ModeNFTables
+	}
+	return lab.ModeIptablesNFT
+}
+
+func become(t *testing.T, l *lab.Lab, s lab.Scenario) {
+	t.Helper()
+	if err := l.Become(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setNetfilter(t *testing.T, l *lab.Lab, mode string) {
+	t.Helper()
+	if out, err := l.Command(context.Background(), "tailscale", "set", "--netfilter-mode="+mode).CombinedOutput(); err != nil {
+		t.Fatalf("tailscale set --netfilter-mode=%s: %v\n%s", mode, err, out)
+	}
+}
+
+// labNetfilter is the fake CLI's netfilter mode: off, nodivert or on.
+func labNetfilter(t *testing.T, l *lab.Lab) string {
+	t.Helper()
+	out, err := l.Command(context.Background(), "tailscale", "debug", "prefs").Output()
+	var p struct{ NetfilterMode int }
+	if err != nil || json.Unmarshal(out, &p) != nil {
+		t.Fatalf("tailscale debug prefs: %v\n%s", err, out)
+	}
+	return []string{"off", "nodivert", "on"}[p.NetfilterMode]
+}
+
+var worldChanges = []worldChange{
+	{"restart", func(t *testing.T, l *lab.Lab) { become(t, l, l.Scenario) }},
+	{"attribute-granted", func(t *testing.T, l *lab.Lab) {
+		s := l.Scenario
+		s.Variant = lab.VariantNodeAttr
+		become(t, l, s)
+	}},
+	{"mode-nodivert", func(t *testing.T, l *lab.Lab) { setNetfilter(t, l, "nodivert") }},
+	{"backend-change", func(t *testing.T, l *lab.Lab) {
+		s := l.Scenario
+		s.Mode = otherBackend(s.Mode)
+		become(t, l, s)
+	}},
+	{"netfilter-off", func(t *testing.T, l *lab.Lab) { setNetfilter(t, l, "off") }},
+}
+
+// TestUndoAfterTailscaledChangedInLab: every firewall remedy on every
+// backend, then tailscaled changes its chains (restart, node attribute
+// granted, netfilter mode change, another backend, netfilter off), then
+// undo. Undo never puts back a rule tailscaled no longer wants, never
+// touches a chain tailscaled rebuilt (beyond deleting tsdoctor's own rules
+// still in it), says so, exits 0; ts-input ends exactly as tailscaled builds
+// it now, and tsdoctor's files are gone. Remedy 5 reverses the netfilter
+// mode only if it is still the "off" it set. One lab per backend × remedy,
+// reset between the changes.
+func TestUndoAfterTailscaledChangedInLab(t *testing.T) {
+	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
+		for _, remedy := range []int{1, 2, 3, 5} {
+			t.Run(fmt.Sprintf("%s/remedy-%d", scenario, remedy), func(t *testing.T) {
+				l := startLab(t, scenario)
+				orig := l.Scenario
+				for _, wc := range worldChanges {
+					t.Run(wc.name, func(t *testing.T) {
+						become(t, l, orig)
+						setNetfilter(t, l, "on")
+						testUndoAfterChange(t, l, remedy, wc)
+					})
+				}
+			})
+		}
+	}
+}
+
+func testUndoAfterChange(t *testing.T, l *lab.Lab, remedy int, wc worldChange) {
+	fj, code, raw := runFix(t, l, "--remedy", fmt.Sprint(remedy))
+	if code != 0 || !fj.Changed {
+		t.Fatalf("fix: exit %d\n%s", code, raw)
+	}
+	wc.do(t, l)
+	modeBefore := labNetfilter(t, l)
+
+	cmd := l.Command(context.Background(), binary, "undo", "--json")
+	out, err := cmd.Output()
+	var uj struct {
+		Undone []struct {
+			Same      bool     `json:"same_as_before"`
+			LeftAlone []string `json:"left_alone"`
+		} `json:"undone"`
+		Error string `json:"error"`
+	}
+	if jerr := json.Unmarshal(out, &uj); jerr != nil || err != nil || len(uj.Undone) != 1 || !uj.Undone[0].Same || uj.Error != "" {
+		t.Errorf("undo: %v %v\n%s", err, jerr, out)
+	}
+
+	// The netfilter mode: remedy 5 puts "on" back unless someone chose
+	// another mode since; the others never touch it.
+	wantMode := modeBefore
+	if remedy == 5 && modeBefore == "off" {
+		wantMode = "on"
+	}
+	mode := labNetfilter(t, l)
+	if mode != wantMode {
+		t.Errorf("netfilter mode after undo %s, want %s", mode, wantMode)
+	}
+	// ts-input is exactly what tailscaled builds in its current shape: no
+	// rule of tsdoctor's, no DROP tailscaled no longer wants.
+	var want []string
+	if mode != "off" {
+		want = l.Scenario.InputRules()
+	}
+	if got := tsInput(t, l); !slices.Equal(got, want) {
+		t.Errorf("after undo ts-input (%s)\n %q\nwant what tailscaled builds now\n %q\nundo said:\n%s", l.Scenario.Mode, got, want, out)
+	}
+	if l.Scenario.Mode != lab.ModeIptablesLegacy {
+		if legacy, err := lab.ReadInputRules(context.Background(), l.ECS(), lab.ModeIptablesLegacy); err != nil || legacy != nil {
+			t.Errorf("iptables-legacy still holds ts-input %q (%v)", legacy, err)
+		}
+	}
+	for _, f := range []string{fixes.WhitelistScript, fixes.WhitelistUnit, fixes.GuardUnit} {
+		if _, err := os.Stat(rootFile(l, f)); err == nil {
+			t.Errorf("%s still there after undo", f)
+		}
+	}
+	// Whatever undo left alone, it says so (en: "tailscaled").
+	leftAlone := remedy == 1 || // every change rebuilds the chain it deleted from
+		(remedy == 5 && wc.name == "mode-nodivert") ||
+		((remedy == 2 || remedy == 3) && wc.name != "restart" && wc.name != "mode-nodivert")
+	if len(uj.Undone) == 1 && (len(uj.Undone[0].LeftAlone) > 0) != leftAlone {
+		t.Errorf("left alone %q, want some: %v\n%s", uj.Undone[0].LeftAlone, leftAlone, out)
+	}
+}
