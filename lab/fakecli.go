@@ -553,10 +553,11 @@ func (c *fakeCLI) down(args []string) int {
 
 // apply moves to the next state. When the firewall shape changes, the ts-*
 // chains are torn down and rebuilt from scratch, as tailscaled does: anything
-// added to them by hand is gone afterwards.
+// added to them by hand is gone afterwards. Only on → nodivert keeps them
+// and takes out the jumps (tailscaled's setNetfilterMode: DelHooks).
 func (c *fakeCLI) apply(next CLIState) int {
 	if next.firewall() != c.st.firewall() && !c.st.SkipFirewall {
-		if err := rebuildFirewall(next); err != nil {
+		if err := rebuildFirewall(c.st.firewall(), next); err != nil {
 			fmt.Fprintf(c.stderr, "tailscale (lab): %v\n", err)
 			return 1
 		}
@@ -568,7 +569,7 @@ func (c *fakeCLI) apply(next CLIState) int {
 	return 0
 }
 
-func rebuildFirewall(st CLIState) error {
+func rebuildFirewall(from int, st CLIState) error {
 	inside, err := sameNetns(st.ECS)
 	if err != nil || !inside {
 		return fmt.Errorf("refusing to change the firewall outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
@@ -576,10 +577,15 @@ func rebuildFirewall(st CLIState) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	shape := st.firewall()
+	if from == 2 && shape == 1 {
+		// on → nodivert: tailscaled only takes its jumps out; the chains,
+		// and anything added to them, stay.
+		return removeRules(ctx, "", st.Scenario, false)
+	}
 	if err := RemoveRules(ctx, "", st.Scenario); err != nil {
 		return err
 	}
-	shape := st.firewall()
 	if shape == 0 {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -388,7 +389,8 @@ func checkFakeCLI(t *testing.T, l *Lab, s Scenario) {
 	}
 }
 
-// nodivert keeps the chains but unhooks them; a rebuild drops hand-made rules.
+// on → nodivert only unhooks the chains (tailscaled's setNetfilterModeLocked
+// calls DelHooks alone): hand-made rules stay; a rebuild drops them.
 func TestNodivertAndRebuild(t *testing.T) {
 	requireLab(t)
 	t.Parallel()
@@ -400,7 +402,10 @@ func TestNodivertAndRebuild(t *testing.T) {
 	if _, errs, err := inECS(t, l, "tailscale", "set", "--netfilter-mode=nodivert"); err != nil {
 		t.Fatalf("nodivert: %v %s", err, errs)
 	}
-	assertRules(t, l, DefaultScenario()) // chains rebuilt: the whitelist is gone
+	want := append([]string{"-A ts-input -s " + InternalDNS1 + "/32 -j ACCEPT"}, DefaultScenario().InputRules()...)
+	if got, err := ReadInputRules(context.Background(), l.ECS(), ModeIptablesNFT); err != nil || !slices.Equal(got, want) {
+		t.Errorf("nodivert: ts-input %q (%v), want it kept as %q", got, err, want)
+	}
 	if out, _, _ := inECS(t, l, "iptables", "-S", "INPUT"); strings.Contains(out, "ts-input") {
 		t.Errorf("nodivert: INPUT still jumps to ts-input:\n%s", out)
 	}

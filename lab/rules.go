@@ -45,21 +45,27 @@ func installRules(ctx context.Context, ns string, s Scenario, hooks bool) error 
 // `tailscale set --netfilter-mode=off`. Rules tsdoctor or a user added to the
 // ts-* chains go with them, as they do on a real machine.
 func RemoveRules(ctx context.Context, ns string, s Scenario) error {
+	return removeRules(ctx, ns, s, true)
+}
+
+// removeRules with chains=false removes only the jumps into the ts-*
+// chains, as tailscaled does going from netfilter-mode=on to nodivert.
+func removeRules(ctx context.Context, ns string, s Scenario, chains bool) error {
 	if !s.Tailscale {
 		return nil
 	}
 	switch s.Mode {
 	case ModeIptablesNFT:
-		return removeIptables(ctx, ns, "iptables-nft", "iptables-nft-restore")
+		return removeIptables(ctx, ns, chains, "iptables-nft", "iptables-nft-restore")
 	case ModeIptablesLegacy:
-		return removeIptables(ctx, ns, "iptables-legacy", "iptables-legacy-restore", "-w", "10")
+		return removeIptables(ctx, ns, chains, "iptables-legacy", "iptables-legacy-restore", "-w", "10")
 	case ModeNFTables:
-		return removeNFT(ctx, ns)
+		return removeNFT(ctx, ns, chains)
 	}
 	return fmt.Errorf("remove rules: unknown firewall mode %q", s.Mode)
 }
 
-func removeIptables(ctx context.Context, ns, list, restore string, restoreArgs ...string) error {
+func removeIptables(ctx context.Context, ns string, withChains bool, list, restore string, restoreArgs ...string) error {
 	var script strings.Builder
 	for _, table := range []string{"filter", "nat", "mangle"} {
 		out, err := run(ctx, ns, "", list, "-w", "10", "-t", table, "-S")
@@ -70,7 +76,7 @@ func removeIptables(ctx context.Context, ns, list, restore string, restoreArgs .
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
 			switch {
-			case len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], "ts-"):
+			case withChains && len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], "ts-"):
 				chains = append(chains, f[1])
 			case len(f) > 2 && f[0] == "-A" && !strings.HasPrefix(f[1], "ts-") && jumpsToTS(f):
 				dels = append(dels, "-D"+strings.TrimPrefix(line, "-A"))
@@ -112,7 +118,7 @@ func jumpsToTS(f []string) bool {
 
 // removeNFT deletes jumps into ts-* chains and the chains themselves in one
 // nft transaction. The base chains stay, as tailscaled leaves them.
-func removeNFT(ctx context.Context, ns string) error {
+func removeNFT(ctx context.Context, ns string, withChains bool) error {
 	out, err := run(ctx, ns, "", "nft", "-j", "list", "ruleset")
 	if err != nil {
 		return fmt.Errorf("remove rules: %w", err)
@@ -134,7 +140,7 @@ func removeNFT(ctx context.Context, ns string) error {
 	}
 	var dels, flushes, chains []string
 	for _, o := range doc.Nftables {
-		if c := o.Chain; c != nil && strings.HasPrefix(c.Name, "ts-") {
+		if c := o.Chain; c != nil && withChains && strings.HasPrefix(c.Name, "ts-") {
 			ref := c.Family + " " + c.Table + " " + c.Name
 			flushes = append(flushes, "flush chain "+ref)
 			chains = append(chains, "delete chain "+ref)
