@@ -520,6 +520,12 @@ func (m *Model) verifyView(w int) []string {
 	default:
 		out = append(out, m.st.dim.Render(m.t("tui.next.undo")))
 	}
+	if len(m.undone) > 0 {
+		// What changed since the fix and was left as tailscaled has it.
+		for _, l := range m.undone[0].LeftAlone {
+			out = append(out, wrap(l.String(m.lang), w, "  ")...)
+		}
+	}
 	return out
 }
 
