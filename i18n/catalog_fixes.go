@@ -103,6 +103,7 @@ var fixCLICatalog = map[string]entry{
 	"undo.rebuilt":         {"%s: tailscaled has rebuilt this chain since the fix and put its own rules back: undo leaves them as they are and only takes out tsdoctor's own.", "%s：修复之后 tailscaled 已重建这条链并放回了它自己的规则：撤销保留这些规则，只删除 tsdoctor 自己的规则。"},
 	"undo.gone":            {"%s: tailscaled has removed this chain since the fix (netfilter off, another firewall backend, or tailscaled stopped), so there is nothing to put back there.", "%s：修复之后 tailscaled 已删除这条链（netfilter 已关闭、换了防火墙后端，或 tailscaled 已停止），所以那里没有需要恢复的。"},
 	"undo.nf.changed":      {"tailscaled's netfilter mode is %s now, not the %s the fix set: it was changed since, so undo left it alone.", "tailscaled 的 netfilter 模式现在是 %s，而不是修复时设置的 %s：之后已被改动，所以撤销没有改它。"},
+	"fixcli.same.rest":     {"Everything else it touched is as it was before.", "其余所涉及的一切都已恢复原状。"},
 	"fixcli.same":          {"Everything it touched is as it was before.", "所涉及的一切都已恢复原状。"},
 	"fixcli.nothingtoundo": {"Nothing to undo.", "没有可撤销的改动。"},
 }

@@ -70,6 +70,7 @@ var tuiCatalog = map[string]entry{
 	"tui.next.attr":         {"Ask a tailnet admin to save the snippet, then press y again.", "请 tailnet 管理员保存该片段,然后再次按 y。"},
 	"tui.next.undo":         {"u: undo it · r: save an incident report · q: quit", "u:撤销 · r:保存事故报告 · q:退出"},
 	"tui.undone":            {"Undone: everything it touched is as before.", "已撤销:所涉及的一切均已恢复原状。"},
+	"tui.undone.rest":       {"Undone: everything else it touched is as before.", "已撤销：其余所涉及的一切均已恢复原状。"},
 	"tui.undone.diff":       {"Undone, but not everything is as before: %s", "已撤销,但并非一切都恢复原状:%s"},
 	"tui.report.saved":      {"Report saved: %s", "报告已保存:%s"},
 	"tui.report.failed":     {"Could not save the report: %s", "无法保存报告:%s"},

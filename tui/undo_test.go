@@ -32,5 +32,8 @@ func TestUndoSaysWhatItLeftAlone(t *testing.T) {
 		d.press("up", "enter", "y")        // the whitelist, applied
 		d.press("u")
 		d.want(c.want)
+		if c.lang == i18n.EN {
+			d.want("Undone: everything else it touched is as before.")
+		}
 	}
 }

@@ -513,6 +513,8 @@ func (m *Model) verifyView(w int) []string {
 	switch {
 	case m.undoErr != nil:
 		out = append(out, styled(m.st.bad, wrap(m.undoErr.Error(), w, ""))...)
+	case len(m.undone) > 0 && m.undone[0].Same && len(m.undone[0].LeftAlone) > 0:
+		out = append(out, styled(m.st.ok, wrap(m.t("tui.undone.rest"), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same:
 		out = append(out, m.st.ok.Render(m.t("tui.undone")))
 	case len(m.undone) > 0:

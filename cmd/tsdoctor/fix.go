@@ -411,7 +411,10 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 			for _, m := range uj.LeftAlone {
 				fmt.Fprintln(stdout, "  "+m)
 			}
-			if r.Same {
+			switch {
+			case r.Same && len(uj.LeftAlone) > 0:
+				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same.rest"))
+			case r.Same:
 				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same"))
 			}
 			for _, d := range r.Differences {
