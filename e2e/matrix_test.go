@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,13 +75,26 @@ func sweepStale() {
 		if _, err := fmt.Sscanf(prefix, "tsm%d-%d", &pid, &n); err != nil {
 			continue
 		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil && pid != os.Getpid()%10000 {
-			continue // pids are cut to 4 digits: leave what may be alive
+		if pid != os.Getpid()%10000 && mayBeAlive(pid) {
+			continue
 		}
 		if err := lab.Down(prefix); err != nil {
 			fmt.Fprintf(os.Stderr, "remove stale lab %s: %v\n", prefix, err)
 		}
 	}
+}
+
+// mayBeAlive: pids are cut to 4 digits in the prefix, so any live process
+// whose pid ends in them may own the lab (another e2e run, e.g. 31659 for
+// tsm1659): leave it.
+func mayBeAlive(cut int) bool {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if pid, err := strconv.Atoi(p.Name()); err == nil && pid%10000 == cut {
+			return true
+		}
+	}
+	return false
 }
 
 // needRoot skips a test that cannot run here, saying why.
