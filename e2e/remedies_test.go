@@ -77,7 +77,8 @@ func blocked(rep checks.CheckJSON, addr string) bool {
 // on every backend: broken → fix → DNS answers → restart tailscaled →
 // exactly what the remedy promised (1 lost; 2 restored when its unit's
 // script runs; 3 restored by the running guard; 5 stays off) → undo → the
-// state is as before.
+// state is as before. Then, on the same daemon, undo after each change
+// tailscaled can go through in between (testUndoAfterChanges).
 func TestRemediesRealTailscaled(t *testing.T) {
 	needRoot(t)
 	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
@@ -170,6 +171,7 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 	if rep, raw := check(t, n); !blocked(rep, lab.InternalDNS1) {
 		t.Errorf("after undo the host should be broken as before:\n%s", raw)
 	}
+	testUndoAfterChanges(t, n, remedy)
 }
 
 // stopGuard ends a guard started with n.Command (ip netns exec execs it, so
