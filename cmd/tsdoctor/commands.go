@@ -50,7 +50,7 @@ func commands() []command {
 			Flags: flagsOf(checkFlagSet), Values: map[string][]string{"lang": {"en", "zh"}, "only": stepIDs()}},
 		{Name: "fix", Summary: "apply a remedy: show the plan, ask, record, apply, verify",
 			Flags: flagsOf(fixFlagSet), Values: map[string][]string{"lang": {"en", "zh"}, "remedy": {"1", "2", "3", "4", "5", "6"}, "shape": {"narrow", "conntrack", "wide"}}},
-		{Name: "undo", Summary: "revert the last change tsdoctor made (--all: every one), then compare with the state recorded before",
+		{Name: "undo", Summary: "revert the last change tsdoctor made (--all: every one), then compare with the state recorded before; a chain tailscaled has rebuilt since is left as tailscaled has it",
 			Flags: flagsOf(undoFlagSet), Values: langs},
 		{Name: "guard", Summary: "keep the whitelist at the top of ts-input whenever tailscaled rebuilds its chains",
 			Flags: flagsOf(guardFlagSet), Values: map[string][]string{"shape": {"narrow", "conntrack", "wide"}}},
