@@ -29,7 +29,9 @@ func (h *Host) theirState(ctx context.Context, ref firewall.ChainRef) (ChainStat
 	}
 	c, err := h.Firewall.Reread(ctx, ref)
 	if err != nil {
-		return st, nil
+		// Interrupted is not gone: a chain misjudged as gone would keep
+		// undo from putting back what it should.
+		return st, ctx.Err()
 	}
 	st.Exists, st.Rules = true, []string{}
 	for _, r := range c.Rules {
