@@ -60,6 +60,11 @@ func (Net) DNS(ctx context.Context, server netip.AddrPort, network, name string)
 	if err != nil {
 		return failure(err, time.Since(start), ctx)
 	}
+	return answer(r, rtt)
+}
+
+// answer is the Result of a DNS reply.
+func answer(r *dns.Msg, rtt time.Duration) Result {
 	var ans []string
 	for _, rr := range r.Answer {
 		if a, ok := rr.(*dns.A); ok {

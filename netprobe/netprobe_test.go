@@ -92,3 +92,28 @@ func TestTCPAndHTTP(t *testing.T) {
 		t.Errorf("closed port: %+v, want a refusal, not a timeout", r)
 	}
 }
+
+// A prepared probe knows its local port before it sends and still gets its
+// answer. (That the replies really go to that port, the nftables trace's
+// lab test proves: it marks only replies to it and sees all four.)
+func TestPreparedDNS(t *testing.T) {
+	ap := serveDNS(t)
+	for _, network := range []string{"udp", "tcp"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		p, err := Net{}.PrepareDNS(ctx, ap, network)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LocalPort == 0 {
+			t.Errorf("%s: no local port", network)
+		}
+		r := p.Exchange(ctx, "example.com")
+		cancel()
+		if !r.OK || r.Detail != "NOERROR 93.184.215.14" {
+			t.Errorf("%s: %+v", network, r)
+		}
+	}
+	if _, err := (Net{}).PrepareDNS(context.Background(), ap, "sctp"); err == nil {
+		t.Error("an unknown network must be an error")
+	}
+}
