@@ -250,11 +250,12 @@ func TestLabTrace(t *testing.T) {
 }
 
 // TestLabSweepAfterKill kills a process holding a trace table with SIGKILL;
-// the table outlives it, and Sweep (what the next run does first) removes it.
+// the table outlives it, and Sweep (what the next run does first) removes it,
+// but not the table of a process that still runs.
 func TestLabSweepAfterKill(t *testing.T) {
 	l := startLab(t, "new-order")
 	cmd := l.Command(context.Background(), os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=hang", "NFTRACE_ID=4242-1")
+	cmd.Env = append(os.Environ(), helperEnv+"=hang", "NFTRACE_ID=999999999-1")
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -269,7 +270,7 @@ func TestLabSweepAfterKill(t *testing.T) {
 	// `ip netns exec` execs the helper in its own process: kill that.
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	if s := nftTables(t, l); !strings.Contains(s, TableName("4242-1")) {
+	if s := nftTables(t, l); !strings.Contains(s, TableName("999999999-1")) {
 		t.Fatalf("the killed process's table is not there to sweep:\n%s", s)
 	}
 	fd, err := os.Open(filepath.Join("/run/netns", l.ECS()))
@@ -278,11 +279,22 @@ func TestLabSweepAfterKill(t *testing.T) {
 	}
 	defer fd.Close()
 	swept, err := Sweep(context.Background(), int(fd.Fd()))
-	if err != nil || len(swept) != 1 || swept[0] != TableName("4242-1") {
+	if err != nil || len(swept) != 1 || swept[0] != TableName("999999999-1") {
 		t.Fatalf("sweep = %v, %v", swept, err)
 	}
 	if s := nftTables(t, l); strings.Contains(s, TablePrefix) {
 		t.Errorf("a trace table is left after the sweep:\n%s", s)
+	}
+	// A table of a live process is its trace in progress: left alone.
+	live := fmt.Sprintf("%d-7", os.Getpid())
+	if b, err := l.Command(context.Background(), "nft", "add", "table", "ip", TableName(live)).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if swept, err := Sweep(context.Background(), int(fd.Fd())); err != nil || len(swept) != 0 {
+		t.Errorf("sweep removed a live process's table: %v, %v", swept, err)
+	}
+	if err := Remove(context.Background(), int(fd.Fd()), live); err != nil {
+		t.Fatal(err)
 	}
 	if again, err := Sweep(context.Background(), int(fd.Fd())); err != nil || len(again) != 0 {
 		t.Errorf("second sweep = %v, %v; want nothing", again, err)

@@ -140,3 +140,30 @@ func Run(ctx context.Context, netnsFd int, id string, probes []Probe, timeout ti
 	wg.Wait()
 	return s.Stop(ctx)
 }
+
+// Tracer is what the checks need of nftables tracing; Namespace is the real
+// one, tests of the checks substitute theirs.
+type Tracer interface {
+	Run(ctx context.Context, id string, probes []Probe, timeout time.Duration) (Result, error)
+	// Handles lists a chain's rule handles (for Annotate).
+	Handles(ctx context.Context) HandleLister
+	// Sweep removes trace tables left by killed processes.
+	Sweep(ctx context.Context) ([]string, error)
+}
+
+// Namespace traces in the network namespace open at Fd (0: this process's).
+type Namespace struct{ Fd int }
+
+var _ Tracer = Namespace{}
+
+func (n Namespace) Run(ctx context.Context, id string, probes []Probe, timeout time.Duration) (Result, error) {
+	return Run(ctx, n.Fd, id, probes, timeout, false)
+}
+
+func (n Namespace) Handles(ctx context.Context) HandleLister {
+	return func(f firewall.Family, table, chain string) ([]uint64, error) {
+		return ChainHandles(ctx, n.Fd, nfproto(f), table, chain)
+	}
+}
+
+func (n Namespace) Sweep(ctx context.Context) ([]string, error) { return Sweep(ctx, n.Fd) }
