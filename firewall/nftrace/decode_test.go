@@ -184,6 +184,45 @@ func TestLabel(t *testing.T) {
 	}
 }
 
+// An empty chain's end comes as a rule event without a handle (seen with
+// the real tailscaled's empty mangle PREROUTING): it is left out, its
+// policy event stays.
+func TestAssembleSkipsEmptyChainEnd(t *testing.T) {
+	pkt := Packet{Src: labServers[0].Addr(), SrcPort: 53, Dst: labServers[1].Addr(), DstPort: 4000, Proto: "udp"}
+	evs := []Event{
+		{ID: 1, Family: 2, Table: "mangle", Chain: "PREROUTING", Type: 3, Verdict: -1, HasVerdict: true, Packet: pkt},
+		{ID: 1, Family: 2, Table: "mangle", Chain: "PREROUTING", Type: 1, Policy: 1, HasPolicy: true},
+		{ID: 1, Family: 2, Table: "filter", Chain: "INPUT", Handle: 4, Type: 3, Verdict: 1, HasVerdict: true, Packet: pkt},
+	}
+	p := Assemble(evs, nil)
+	if len(p) != 1 || p[0].String() != "PREROUTING policy ACCEPT → INPUT handle 4 ACCEPT" || p[0].Packet != pkt {
+		t.Errorf("%+v", p)
+	}
+}
+
+// Two packets of one TCP connection can share a trace id (it hashes the
+// skb's address and flow): their different headers make two paths.
+func TestAssembleSplitsSharedTraceID(t *testing.T) {
+	evs := decodeAll(t, readTrace(t, "new-order-accept"))
+	var tcp []Event
+	for _, e := range evs {
+		if e.Packet.Proto == "tcp" || (len(tcp) > 0 && e.ID == tcp[0].ID && !e.Packet.Valid()) {
+			tcp = append(tcp, e)
+		}
+	}
+	if len(tcp) < 2 {
+		t.Fatal("no TCP events recorded")
+	}
+	one := len(Assemble(tcp, nil))
+	// The same events again under the first one's id, as the kernel can.
+	for i := range tcp {
+		tcp[i].ID = tcp[0].ID
+	}
+	if got := len(Assemble(tcp, nil)); got != one {
+		t.Errorf("%d paths from %d packets sharing one trace id", got, one)
+	}
+}
+
 func TestDecodeBad(t *testing.T) {
 	for _, b := range [][]byte{nil, {2, 0}, {2, 0, 0, 0, 5, 0}, {2, 0, 0, 0, 4, 0, 1, 0}} {
 		if _, err := Decode(b); err == nil {

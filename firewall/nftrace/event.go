@@ -44,13 +44,21 @@ type Event struct {
 	// Packet is decoded from the network and transport headers, which the
 	// kernel sends once per base chain.
 	Packet Packet
+	// fingerprint tells packets apart that share a trace id: the id is a
+	// hash of the skb's address and flow, so two packets of one TCP
+	// connection can get the same one. IP length and id and the transport
+	// header after the ports (TCP sequence and ack, UDP length and
+	// checksum) differ between packets and stay the same across hooks.
+	fingerprint string
 }
 
 // Packet is a packet's identity.
 type Packet struct {
-	Src, Dst         netip.Addr
-	SrcPort, DstPort uint16
-	Proto            string // "udp", "tcp", "icmp" or the protocol number
+	Src     netip.Addr `json:"src"`
+	SrcPort uint16     `json:"sport"`
+	Dst     netip.Addr `json:"dst"`
+	DstPort uint16     `json:"dport"`
+	Proto   string     `json:"proto"` // "udp", "tcp", "icmp" or the protocol number
 }
 
 // Valid reports whether the packet's addresses were decoded.
@@ -119,6 +127,9 @@ func Decode(b []byte) (Event, error) {
 		return e, errors.New("nftrace: trace event without table or chain")
 	}
 	e.Packet = decodePacket(nh, th)
+	if e.Packet.Valid() {
+		e.fingerprint = fingerprint(nh, th)
+	}
 	return e, nil
 }
 
@@ -174,6 +185,19 @@ const (
 	nfStolen = 2
 	nfQueue  = 3
 )
+
+func fingerprint(nh, th []byte) string {
+	var b []byte
+	if nh[0]>>4 == 4 {
+		b = append(b, nh[2:6]...) // total length, identification
+	} else {
+		b = append(b, nh[4:6]...) // payload length
+	}
+	if len(th) > 4 {
+		b = append(b, th[4:min(len(th), 16)]...)
+	}
+	return string(b)
+}
 
 // VerdictName names an event's outcome as check/v1 does: accept, drop,
 // jump, goto, return, continue, queue, stolen, or policy-accept and

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +33,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperTrace())
 	case "hang":
 		os.Exit(helperHang())
+	case "bench":
+		os.Exit(helperBench())
 	}
 	os.Exit(m.Run())
 }
@@ -88,6 +92,61 @@ func helperTrace() int {
 	return 0
 }
 
+// helperBench runs NFTRACE_N traces as the check does (Run, then Annotate)
+// and prints each one's duration in microseconds.
+func helperBench() int {
+	ctx := context.Background()
+	n, _ := strconv.Atoi(os.Getenv("NFTRACE_N"))
+	snap := firewall.Default().Snapshot(ctx)
+	for i := range n {
+		probes, err := labProbes(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		t0 := time.Now()
+		res, err := Run(ctx, 0, fmt.Sprintf("%d-%d", os.Getpid(), i), probes, 400*time.Millisecond, false)
+		if err != nil || len(res.Paths) != len(probes) {
+			fmt.Println("trace:", err, len(res.Paths))
+			return 1
+		}
+		Annotate(res.Paths, snap, Namespace{}.Handles(ctx))
+		fmt.Println(time.Since(t0).Microseconds())
+	}
+	return 0
+}
+
+// BenchmarkTrace: what the packet trace adds to the verdict (goal: ≤ 30
+// ms): creating the table, tracing the four lab DNS replies until each is
+// dropped, removing the table and mapping the hops to rules, in the lab's
+// namespace, on both nf_tables backends. Reports the median.
+//
+//	sudo go test ./firewall/nftrace -run '^$' -bench Trace -benchtime 40x
+func BenchmarkTrace(b *testing.B) {
+	for _, sc := range []string{"new-order", "nftables"} {
+		b.Run(sc, func(b *testing.B) {
+			l := startLab(b, sc)
+			cmd := l.Command(context.Background(), os.Args[0], "-test.run=^$", "-test.bench=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=bench", fmt.Sprintf("NFTRACE_N=%d", b.N))
+			out, err := cmd.Output()
+			if err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			var us []int
+			for _, f := range strings.Fields(string(out)) {
+				v, err := strconv.Atoi(f)
+				if err != nil {
+					b.Fatalf("helper: %s", out)
+				}
+				us = append(us, v)
+			}
+			slices.Sort(us)
+			b.ReportMetric(float64(us[len(us)/2])/1000, "median-ms")
+			b.ReportMetric(float64(us[len(us)*9/10])/1000, "p90-ms")
+		})
+	}
+}
+
 // helperHang installs a trace table and waits to be killed.
 func helperHang() int {
 	if err := Install(context.Background(), 0, os.Getenv("NFTRACE_ID"), []Reply{{Src: labServers[0].Addr(), SrcPort: 53, DstPort: 40000, Proto: "udp"}}); err != nil {
@@ -99,7 +158,7 @@ func helperHang() int {
 	return 0
 }
 
-func startLab(t *testing.T, scenario string) *lab.Lab {
+func startLab(t testing.TB, scenario string) *lab.Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the lab trace tests need root (network namespaces, nf_tables): run as root, as CI does")

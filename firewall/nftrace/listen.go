@@ -116,7 +116,7 @@ func (l *Listener) Wait(ctx context.Context, cond func([]Event) bool) bool {
 // drainWindow is how long Close keeps reading after the last traced packet
 // was handled: the events are queued on the socket before the packet
 // reaches its socket or is dropped, so this only has to outlast reading them.
-const drainWindow = 5 * time.Millisecond
+const drainWindow = time.Millisecond
 
 // Close reads what is queued, stops listening and returns every event. lost
 // says the kernel dropped events because the socket's buffer overflowed.

@@ -112,19 +112,30 @@ func (p Path) String() string {
 // the packets were first seen, leaving out the events of tsdoctor's own
 // trace table and of packets keep rejects (nil keeps all).
 func Assemble(events []Event, keep func(Packet) bool) []Path {
-	var order []uint32
-	byID := map[uint32]*Path{}
+	type cur struct {
+		p  *Path
+		fp string
+	}
+	var order []*Path
+	byID := map[uint32]*cur{}
 	for _, e := range events {
-		p, ok := byID[e.ID]
-		if !ok {
-			p = &Path{}
-			byID[e.ID] = p
-			order = append(order, e.ID)
+		c, ok := byID[e.ID]
+		if !ok || (e.fingerprint != "" && c.fp != "" && e.fingerprint != c.fp) {
+			// A new packet, or another packet under the same trace id.
+			c = &cur{p: &Path{}}
+			byID[e.ID] = c
+			order = append(order, c.p)
 		}
+		p := c.p
 		if !p.Packet.Valid() && e.Packet.Valid() {
-			p.Packet = e.Packet
+			c.fp, p.Packet = e.fingerprint, e.Packet
 		}
 		if e.Family == unix.NFPROTO_IPV4 && strings.HasPrefix(e.Table, TablePrefix) {
+			continue
+		}
+		if e.Type == unix.NFT_TRACETYPE_RULE && e.Handle == 0 && e.VerdictName() == "continue" {
+			// The end of a chain without rules (the kernel names no rule):
+			// its policy or return event follows and says it all.
 			continue
 		}
 		h := Hop{Family: family(e.Family), Table: e.Table, Chain: e.Chain, Handle: e.Handle, Verdict: e.VerdictName()}
@@ -134,8 +145,7 @@ func Assemble(events []Event, keep func(Packet) bool) []Path {
 		p.Hops = append(p.Hops, h)
 	}
 	var out []Path
-	for _, id := range order {
-		p := byID[id]
+	for _, p := range order {
 		if len(p.Hops) == 0 || (keep != nil && !keep(p.Packet)) {
 			continue
 		}

@@ -92,14 +92,6 @@ func (s *Session) Stop(ctx context.Context) (Result, error) {
 	return res, errors.Join(rmErr, lerr)
 }
 
-// Annotate fills in the paths' rule texts from snap and the namespace's
-// chains (see the package function).
-func (s *Session) Annotate(ctx context.Context, res *Result, snap *firewall.Snapshot) {
-	Annotate(res.Paths, snap, func(f firewall.Family, table, chain string) ([]uint64, error) {
-		return ChainHandles(ctx, s.netnsFd, nfproto(f), table, chain)
-	})
-}
-
 // Probe is one probe to trace: the reply it expects and a function that
 // sends it and waits for the answer until ctx ends.
 type Probe struct {
