@@ -55,6 +55,7 @@ type run struct {
 	rt     lazy[routeFacts]
 	probes lazy[*probeSet]
 	trc    lazy[traceFacts]
+	ptr    lazy[pathFacts]
 	isECS  lazy[bool]
 	static lazy[[]staticService]
 }
@@ -63,6 +64,8 @@ type fwFacts struct {
 	snap  *firewall.Snapshot // nil when not readable
 	err   i18n.Msg
 	swept []firewall.Rule // leftover trace rules removed at start
+	// sweptTables are trace tables of killed runs removed at start.
+	sweptTables []string
 }
 
 type routeFacts struct {
@@ -83,6 +86,9 @@ func (r *run) firewall() fwFacts {
 			f.swept = sweepTraceRules(context.WithoutCancel(r.ctx), r.env.Firewall, snap)
 			if len(f.swept) > 0 {
 				f.snap = r.env.Firewall.Snapshot(r.ctx)
+			}
+			if r.env.NFTrace != nil {
+				f.sweptTables, _ = r.env.NFTrace.Sweep(context.WithoutCancel(r.ctx))
 			}
 		}
 		return f

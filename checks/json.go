@@ -2,6 +2,7 @@ package checks
 
 import (
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
@@ -18,7 +19,10 @@ type CheckJSON struct {
 	Tailscale TailscaleJSON    `json:"tailscale"`
 	Steps     []StepJSON       `json:"steps"`
 	Hint      string           `json:"hint,omitempty"`
-	ElapsedMS int64            `json:"elapsed_ms"`
+	// Paths are the replies' ways through nf_tables, rule by rule (with
+	// --trace, on the nf_tables backends).
+	Paths     []nftrace.Path `json:"paths,omitempty"`
+	ElapsedMS int64          `json:"elapsed_ms"`
 }
 
 type CulpritJSON struct {
@@ -83,6 +87,7 @@ func (rep Report) JSON(l i18n.Lang) CheckJSON {
 			s.Evidence = append(s.Evidence, e.String(l))
 		}
 		out.Steps = append(out.Steps, s)
+		out.Paths = append(out.Paths, f.Paths...)
 	}
 	return out
 }

@@ -23,6 +23,9 @@ func rules(ctx context.Context, r *run) Finding {
 	for _, sw := range fw.swept {
 		f.add("rules.swept", sw.Text)
 	}
+	for _, t := range fw.sweptTables {
+		f.add("rules.swepttable", t)
+	}
 	for _, b := range fw.snap.Backends {
 		if b.Err != "" {
 			f.add("rules.backenderr", b.Backend, b.Err)

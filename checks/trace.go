@@ -53,6 +53,9 @@ func trace(ctx context.Context, r *run) Finding {
 		}
 	}
 	if r.opts.Trace {
+		// The packet trace first: the LOG rule would show in its paths.
+		pt := r.pathTrace(ctx, ps)
+		f.Evidence, f.Commands, f.Paths = append(f.Evidence, pt.evidence...), append(f.Commands, pt.commands...), pt.paths
 		t := r.logTrace(ctx, ps, culprit)
 		f.Evidence = append(f.Evidence, t.evidence...)
 		f.Commands = append(f.Commands,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/netprobe"
@@ -38,6 +39,9 @@ type Finding struct {
 	// Explain is the i18n key of the step's longer explanation.
 	Explain string        `json:"explain"`
 	Elapsed time.Duration `json:"elapsed"`
+	// Paths are the replies' ways through nf_tables (the trace step, with
+	// the packet trace).
+	Paths []nftrace.Path `json:"paths,omitempty"`
 }
 
 func (f *Finding) add(key string, args ...any) { f.Evidence = append(f.Evidence, i18n.M(key, args...)) }
@@ -69,6 +73,8 @@ type Env struct {
 	Probe     netprobe.Prober
 	// KernelLog opens the kernel log for the LOG trace.
 	KernelLog func() (*hostinfo.KernelLog, error)
+	// NFTrace runs nftables packet traces (nftrace.Namespace); nil: none.
+	NFTrace nftrace.Tracer
 	// Root: the process may read and change the firewall.
 	Root bool
 	// Interface reports whether a network interface exists.
@@ -87,7 +93,8 @@ type Options struct {
 	Internet []netip.AddrPort
 	// QueryName is the name asked of every resolver.
 	QueryName string
-	// Trace runs the article's LOG trace (inserts a temporary LOG rule).
+	// Trace runs the packet trace (a temporary nftables table) and the
+	// article's LOG trace (a temporary LOG rule), both always removed.
 	Trace bool
 	// TraceID names the trace rule (TraceSpec); empty: a fresh one. The
 	// wizard sets it so the rule it shows is the rule inserted.

@@ -83,8 +83,8 @@ func validate(t *testing.T, s *jsonschema.Schema, name string, out []byte) {
 
 // TestJSONSchemas: real output of check, fix (dry run, apply, node
 // attribute pending) and undo against the real tailscaled validates against
-// the documented schemas, and so do the examples in docs/examples. The
-// schemas can fail: a document missing a required field is rejected.
+// the documented schemas (check --trace with its paths too), and so do the
+// examples in docs/examples. The schemas can fail: a document missing a required field is rejected.
 func TestJSONSchemas(t *testing.T) {
 	checkS, fixS := compileSchemas(t)
 	if err := checkS.Validate(map[string]any{"schema": "tsdoctor.check/v1"}); err == nil {
@@ -102,14 +102,19 @@ func TestJSONSchemas(t *testing.T) {
 		out  []byte
 	}{
 		{"check-blocked", checkS, run("check", "--json")},
+		{"check-trace-blocked", checkS, run("check", "--json", "--trace", "--only", "trace")},
 		{"fix-whitelist-dry-run", fixS, run("fix", "--json", "--remedy", "2", "--dry-run")},
 		{"fix-whitelist", fixS, run("fix", "--json", "--yes", "--remedy", "2")},
 		{"check-healthy", checkS, run("check", "--json")},
+		{"check-trace-whitelisted", checkS, run("check", "--json", "--trace", "--only", "trace")},
 		{"undo", fixS, run("undo", "--json")},
 		{"fix-node-attr-pending", fixS, run("fix", "--json", "--yes", "--remedy", "6")},
 	}
 	for _, d := range docs {
 		validate(t, d.s, d.name, d.out)
+		if strings.HasPrefix(d.name, "check-trace") && !strings.Contains(string(d.out), `"paths"`) {
+			t.Errorf("%s has no paths:\n%s", d.name, d.out)
+		}
 		path := filepath.Join("..", "docs", "examples", d.name+".json")
 		if *updateExamples {
 			if err := os.WriteFile(path, d.out, 0o644); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/netprobe"
@@ -31,6 +32,7 @@ func hostEnv() checks.Env {
 		Paths:     rootPaths(),
 		Probe:     netprobe.Net{},
 		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
+		NFTrace:   nftrace.Namespace{},
 		Root:      root,
 		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
 		Now:       time.Now,
@@ -77,7 +79,7 @@ func checkFlagSet() (*flag.FlagSet, checkFlags) {
 	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
 	v.timeout = fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
 	v.probeTimeout = fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
-	v.traceLog = fs.Bool("trace", false, "also run the article's LOG trace (inserts a temporary LOG rule, always removed)")
+	v.traceLog = fs.Bool("trace", false, "also trace the replies: their path rule by rule (nftables tracing, a temporary table) and the article's LOG trace (a temporary LOG rule); both always removed")
 	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
 	v.only = fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
 	v.list = fs.Bool("list", false, "list the checks and exit")
