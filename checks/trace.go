@@ -52,10 +52,12 @@ func trace(ctx context.Context, r *run) Finding {
 			}
 		}
 	}
-	if r.opts.Trace {
+	if r.opts.Trace || r.opts.PathTrace {
 		// The packet trace first: the LOG rule would show in its paths.
 		pt := r.pathTrace(ctx, ps)
 		f.Evidence, f.Commands, f.Paths = append(f.Evidence, pt.evidence...), append(f.Commands, pt.commands...), pt.paths
+	}
+	if r.opts.Trace {
 		t := r.logTrace(ctx, ps, culprit)
 		f.Evidence = append(f.Evidence, t.evidence...)
 		f.Commands = append(f.Commands,

@@ -96,6 +96,9 @@ type Options struct {
 	// Trace runs the packet trace (a temporary nftables table) and the
 	// article's LOG trace (a temporary LOG rule), both always removed.
 	Trace bool
+	// PathTrace runs only the packet trace (the wizard's verify screen
+	// traces again after a remedy, with the consent given for Trace).
+	PathTrace bool
 	// TraceID names the trace rule (TraceSpec); empty: a fresh one. The
 	// wizard sets it so the rule it shows is the rule inserted.
 	TraceID string

@@ -27,8 +27,11 @@ type Engine interface {
 	// TraceCommand is the LOG rule the trace would insert, for the
 	// confirmation.
 	TraceCommand(rep checks.Report) string
-	// Trace runs the article's LOG trace.
+	// Trace runs the packet trace and the article's LOG trace.
 	Trace(ctx context.Context) checks.Finding
+	// PathTrace runs the packet trace alone (the verify screen, after a
+	// remedy): the trace finding with its paths.
+	PathTrace(ctx context.Context) checks.Finding
 	// Applies, Plan, Apply, Verify and Undo are the remedies' machinery.
 	Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg)
 	Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error)
@@ -77,6 +80,16 @@ func (e *HostEngine) Trace(ctx context.Context) checks.Finding {
 	o := e.Options
 	o.Trace = true
 	o.TraceID = e.id()
+	return e.traceStep(ctx, o)
+}
+
+func (e *HostEngine) PathTrace(ctx context.Context) checks.Finding {
+	o := e.Options
+	o.Trace, o.PathTrace = false, true
+	return e.traceStep(ctx, o)
+}
+
+func (e *HostEngine) traceStep(ctx context.Context, o checks.Options) checks.Finding {
 	o.Only = []string{"trace"}
 	rep := checks.Run(ctx, e.Env, o)
 	for _, f := range rep.Steps {

@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
@@ -23,7 +25,7 @@ type fakeEngine struct {
 
 	mu                      sync.Mutex
 	traces, applies, undoes int
-	verifies                int
+	verifies, retraces      int
 	planned                 []fixes.ID
 }
 
@@ -92,7 +94,44 @@ func (e *fakeEngine) Trace(context.Context) checks.Finding {
 	e.traces++
 	e.mu.Unlock()
 	return checks.Finding{ID: "trace", Status: checks.Fail, Summary: i18n.M("trace.sum.culprit", 5, "ts-input", "iptables-nft"),
-		Evidence: []i18n.Msg{i18n.Raw("TSDOCTOR-42: IN=eth0 SRC=100.100.2.136 DST=172.16.1.10 PROTO=UDP SPT=53")}, Explain: "explain.trace"}
+		Evidence: []i18n.Msg{i18n.Raw("TSDOCTOR-42: IN=eth0 SRC=100.100.2.136 DST=172.16.1.10 PROTO=UDP SPT=53")}, Explain: "explain.trace",
+		Paths: fakePaths(false)}
+}
+
+func (e *fakeEngine) PathTrace(context.Context) checks.Finding {
+	e.mu.Lock()
+	e.retraces++
+	e.mu.Unlock()
+	return checks.Finding{ID: "trace", Status: checks.Pass, Summary: i18n.M("trace.sum.still"), Explain: "explain.trace", Paths: fakePaths(true)}
+}
+
+// fakePaths are the lab's four DNS replies as the real packet trace shows
+// them on iptables-nft: dropped by ts-input #5, or after the whitelist
+// accepted by its rules #1 to #4.
+func fakePaths(whitelisted bool) []nftrace.Path {
+	var out []nftrace.Path
+	i := 0
+	for _, src := range []string{"100.100.2.136", "100.100.2.138"} {
+		for _, proto := range []string{"udp", "tcp"} {
+			i++
+			hop := func(chain string, pos int, verdict, target, rule, comment string) nftrace.Hop {
+				return nftrace.Hop{Family: firewall.IPv4, Table: "filter", Chain: chain, Position: pos, Handle: uint64(10 + pos), Rule: rule,
+					Comment: comment, Backend: firewall.IptablesNFT, Verdict: verdict, Target: target}
+			}
+			last := hop("ts-input", 5, "drop", "", drop.Text, "")
+			if whitelisted {
+				last = hop("ts-input", i, "accept", "", fmt.Sprintf("-A ts-input -s %s/32 -p %s -m %s --sport 53 -m comment --comment tsdoctor-whitelist -j ACCEPT", src, proto, proto), "tsdoctor-whitelist")
+			}
+			out = append(out, nftrace.Path{
+				Packet: nftrace.Packet{Src: netip.MustParseAddr(src), SrcPort: 53, Dst: netip.MustParseAddr("172.16.1.10"), DstPort: uint16(40000 + i), Proto: proto},
+				Hops: []nftrace.Hop{
+					{Family: firewall.IPv4, Table: "mangle", Chain: "PREROUTING", Rule: "policy accept", Verdict: "policy-accept"},
+					hop("INPUT", 1, "jump", "ts-input", "-A INPUT -j ts-input", ""),
+					last,
+				}})
+		}
+	}
+	return out
 }
 
 func (e *fakeEngine) Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg) {

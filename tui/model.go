@@ -75,6 +75,10 @@ type Model struct {
 
 	traceAsked, traceRunning, traceDeclined bool
 	trace                                   *checks.Finding
+	// retrace is the packet trace after a remedy (verify screen), run
+	// only when the user agreed to the trace before.
+	retrace   *checks.Finding
+	retracing bool
 
 	applies     []applicability // per remedy, in fixes.All() order
 	sel         int
@@ -111,8 +115,9 @@ type (
 		rep     checks.Report
 		applies []applicability
 	}
-	traceMsg struct{ f checks.Finding }
-	planMsg  struct {
+	traceMsg   struct{ f checks.Finding }
+	retraceMsg struct{ f checks.Finding }
+	planMsg    struct {
 		plan *fixes.Plan
 		err  error
 	}
@@ -216,6 +221,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case appliedMsg:
 		m.entry, m.applyErr, m.verified = msg.entry, msg.err, msg.v
 		m.screen, m.cur = screenVerify, railVerify
+		if msg.err == nil && m.trace != nil && m.eng.Root() {
+			// Show the rule that now lets the replies in.
+			m.retracing, m.retrace = true, nil
+			return m, tea.Batch(m.spin.Tick, func() tea.Msg { return retraceMsg{m.eng.PathTrace(m.ctx)} })
+		}
+		return m, nil
+	case retraceMsg:
+		f := msg.f
+		m.retrace, m.retracing = &f, false
 		return m, nil
 	case undoneMsg:
 		m.undone, m.undoErr = msg.res, msg.err

@@ -54,6 +54,9 @@ func (m *Model) Markdown() string {
 		for _, e := range f.Evidence {
 			fmt.Fprintf(&b, "- %s\n", strings.ReplaceAll(e.String(m.lang), "\n", " "))
 		}
+		if id == "trace" {
+			b.WriteString(m.pathMarkdown(m.t("tui.path.before"), f.Paths))
+		}
 		if len(f.Commands) > 0 {
 			b.WriteString("\n```\n" + strings.Join(f.Commands, "\n") + "\n```\n")
 		}
@@ -84,6 +87,9 @@ func (m *Model) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", d.String(m.lang))
 		}
 		fmt.Fprintf(&b, "- %s\n- %s\n", v.Restart.String(m.lang), v.Reboot.String(m.lang))
+		if m.retrace != nil {
+			b.WriteString(m.pathMarkdown(m.t("tui.path.after"), m.retrace.Paths))
+		}
 	}
 	if len(m.undone) > 0 {
 		fmt.Fprintf(&b, "- undone: same as before = %v\n", m.undone[0].Same)

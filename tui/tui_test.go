@@ -159,6 +159,48 @@ func TestWalkAndApply(t *testing.T) {
 	}
 }
 
+// TestPathDrawn: the trace step draws each reply's path hop by hop with the
+// deciding rule marked; after a remedy the verify screen traces again and
+// shows the whitelist rule that now lets the replies in; the report holds
+// both. In both languages.
+func TestPathDrawn(t *testing.T) {
+	for _, c := range []struct {
+		lang                   i18n.Lang
+		dropped, accepted, why string
+	}{
+		{i18n.EN, "ts-input #5 DROP  ✗ dropped here", "ts-input #1 ACCEPT tsdoctor-whitelist  ✓ let in here", "Each line is a place the reply passed"},
+		{i18n.ZH, "ts-input #5 DROP  ✗ 在此被丢弃", "ts-input #1 ACCEPT tsdoctor-whitelist  ✓ 在此放行", "每一行是回包经过的一处地方"},
+	} {
+		t.Run(string(c.lang), func(t *testing.T) {
+			eng := &fakeEngine{root: true}
+			d := newDriver(t, eng, c.lang, 120, 60)
+			d.press("enter", "enter", "enter", "y")
+			d.want(i18n.T(c.lang, "tui.path.before"), "100.100.2.136 UDP, 100.100.2.136 TCP, 100.100.2.138 UDP, 100.100.2.138 TCP",
+				"PREROUTING policy ACCEPT", "→ INPUT #1 jump ts-input", c.dropped, "-A ts-input -s 100.64.0.0/10 ! -i tailscale0 -j DROP")
+			d.press("w")
+			d.want(c.why)
+			d.press("w", "enter", "enter", "up", "enter", "y")
+			if eng.applies != 1 || eng.retraces != 1 {
+				t.Fatalf("applies %d, traces again %d times", eng.applies, eng.retraces)
+			}
+			d.want(i18n.T(c.lang, "tui.path.after"), c.accepted, "-A ts-input -s 100.100.2.136/32 -p udp")
+			md := d.m.Markdown()
+			for _, want := range []string{"INPUT #1 jump ts-input → ts-input #5 DROP", "ts-input #1 ACCEPT tsdoctor-whitelist", i18n.T(c.lang, "tui.path.after")} {
+				if !strings.Contains(md, want) {
+					t.Errorf("report lacks %q:\n%s", want, md)
+				}
+			}
+		})
+	}
+	// Without the user's yes to the trace, nothing is traced after a remedy.
+	eng := &fakeEngine{root: true}
+	d := newDriver(t, eng, i18n.EN, 120, 60)
+	d.press("enter", "enter", "enter", "n", "enter", "enter", "up", "enter", "y")
+	if eng.applies != 1 || eng.retraces != 0 {
+		t.Errorf("declined trace: applies %d, traced again %d times", eng.applies, eng.retraces)
+	}
+}
+
 func TestTraceDeclined(t *testing.T) {
 	eng := &fakeEngine{root: true}
 	d := newDriver(t, eng, i18n.EN, 80, 24)

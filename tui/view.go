@@ -321,6 +321,7 @@ func (m *Model) traceLines(w int) []string {
 	case m.trace != nil:
 		out = append(out, "", m.st.heading.Render(m.t("tui.rail.trace")))
 		out = append(out, wrap(m.trace.Summary.String(m.lang), w, "")...)
+		out = append(out, m.pathLines(m.t("tui.path.before"), m.trace.Paths, w)...)
 		out = append(out, m.findingLines(*m.trace, w)...)
 	case m.traceRunning:
 		out = append(out, "", m.spin.View()+" "+m.t("tui.trace.running"))
@@ -332,6 +333,7 @@ func (m *Model) traceLines(w int) []string {
 		out = append(out, "")
 		out = append(out, wrap(m.t("tui.trace.counters"), w, "")...)
 		out = append(out, styled(m.st.cmd, wrap("$ "+m.eng.TraceCommand(*m.report), w, "  "))...)
+		out = append(out, wrap(m.t("tui.trace.table"), w, "")...)
 	}
 	return out
 }
@@ -506,6 +508,7 @@ func (m *Model) verifyView(w int) []string {
 		out = append(out, wrap(m.t("tui.onrestart", v.Restart.String(m.lang)), w, "")...)
 		out = append(out, wrap(m.t("tui.onreboot", v.Reboot.String(m.lang)), w, "")...)
 	}
+
 	out = append(out, "", m.st.heading.Render(m.t("tui.next")))
 	if next := m.nextStep(); next != "" {
 		out = append(out, wrap(next, w, "")...)
@@ -527,6 +530,12 @@ func (m *Model) verifyView(w int) []string {
 		for _, l := range m.undone[0].LeftAlone {
 			out = append(out, wrap(l.String(m.lang), w, "  ")...)
 		}
+	}
+	switch {
+	case m.retracing:
+		out = append(out, "", m.spin.View()+" "+m.t("tui.path.tracing"))
+	case m.retrace != nil:
+		out = append(out, m.pathLines(m.t("tui.path.after"), m.retrace.Paths, w)...)
 	}
 	return out
 }

@@ -230,3 +230,48 @@ func BenchmarkCheckTrace(b *testing.B) {
 		}
 	}
 }
+
+// TestWizardTmuxPath: the real wizard in tmux inside the lab, kernel log
+// silent: after the yes, the trace step draws the replies' path to
+// ts-input's DROP; after remedy 2 the verify screen traces again and draws
+// the whitelist rule that now lets them in; no trace table is left.
+func TestWizardTmuxPath(t *testing.T) {
+	holdLogSilent(t)
+	l := startLab(t, "new-order")
+	s := startTmux(t, 100, 30, wizardCommand(l))
+	s.waitFor("Blocked by tailscaled", 10*time.Second)
+	s.keys("Enter", "Enter", "Enter")
+	s.waitFor("Run the LOG trace?", 2*time.Second)
+	s.keys("y")
+	scrollTo := func(want string) string {
+		t.Helper()
+		for i := 0; ; i++ {
+			if c := s.capture(); strings.Contains(c, want) {
+				return c
+			}
+			if i > 80 {
+				t.Fatalf("never showed %q:\n%s", want, s.capture())
+			}
+			s.keys("j")
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	s.waitFor("The replies' path through the firewall", 10*time.Second)
+	screen := scrollTo("ts-input #5 DROP  ✗ dropped here")
+	if !strings.Contains(screen, "    INPUT #1 jump ts-input\n") {
+		t.Errorf("the path lacks INPUT's jump:\n%s", screen)
+	}
+	assertNoTraceTable(t, l)
+	s.keys("Left", "Right", "Enter")
+	s.waitFor("Rule discovery", 2*time.Second)
+	s.keys("Enter")
+	s.waitFor("Pick a remedy", 2*time.Second)
+	s.keys("k", "Enter")
+	s.waitFor("Apply it?", 5*time.Second)
+	s.keys("y")
+	s.waitFor("Verified: Whitelist", 15*time.Second)
+	scrollTo("ts-input #1 ACCEPT tsdoctor-whitelist  ✓ let in here")
+	assertNoTraceTable(t, l)
+	s.keys("u")
+	s.keys("q")
+}
