@@ -184,18 +184,20 @@ func TestLabel(t *testing.T) {
 	}
 }
 
-// An empty chain's end comes as a rule event without a handle (seen with
-// the real tailscaled's empty mangle PREROUTING): it is left out, its
-// policy event stays.
-func TestAssembleSkipsEmptyChainEnd(t *testing.T) {
+// A chain's end comes as a rule event without a handle (seen with the real
+// tailscaled's empty mangle PREROUTING, and ts-input when nothing matched):
+// a base chain's policy event replaces it; a regular chain returns.
+func TestAssembleChainEnd(t *testing.T) {
 	pkt := Packet{Src: labServers[0].Addr(), SrcPort: 53, Dst: labServers[1].Addr(), DstPort: 4000, Proto: "udp"}
 	evs := []Event{
 		{ID: 1, Family: 2, Table: "mangle", Chain: "PREROUTING", Type: 3, Verdict: -1, HasVerdict: true, Packet: pkt},
 		{ID: 1, Family: 2, Table: "mangle", Chain: "PREROUTING", Type: 1, Policy: 1, HasPolicy: true},
-		{ID: 1, Family: 2, Table: "filter", Chain: "INPUT", Handle: 4, Type: 3, Verdict: 1, HasVerdict: true, Packet: pkt},
+		{ID: 1, Family: 2, Table: "filter", Chain: "INPUT", Handle: 4, Type: 3, Verdict: -3, HasVerdict: true, Target: "ts-input", Packet: pkt},
+		{ID: 1, Family: 2, Table: "filter", Chain: "ts-input", Type: 3, Verdict: -1, HasVerdict: true},
+		{ID: 1, Family: 2, Table: "filter", Chain: "INPUT", Type: 1, Policy: 1, HasPolicy: true},
 	}
 	p := Assemble(evs, nil)
-	if len(p) != 1 || p[0].String() != "PREROUTING policy ACCEPT → INPUT handle 4 ACCEPT" || p[0].Packet != pkt {
+	if len(p) != 1 || p[0].String() != "PREROUTING policy ACCEPT → INPUT handle 4 jump ts-input → ts-input return → INPUT policy ACCEPT" || p[0].Packet != pkt {
 		t.Errorf("%+v", p)
 	}
 }

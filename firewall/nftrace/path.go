@@ -133,14 +133,20 @@ func Assemble(events []Event, keep func(Packet) bool) []Path {
 		if e.Family == unix.NFPROTO_IPV4 && strings.HasPrefix(e.Table, TablePrefix) {
 			continue
 		}
-		if e.Type == unix.NFT_TRACETYPE_RULE && e.Handle == 0 && e.VerdictName() == "continue" {
-			// The end of a chain without rules (the kernel names no rule):
-			// its policy or return event follows and says it all.
-			continue
-		}
 		h := Hop{Family: family(e.Family), Table: e.Table, Chain: e.Chain, Handle: e.Handle, Verdict: e.VerdictName()}
 		if h.Verdict == "jump" || h.Verdict == "goto" {
 			h.Target = e.Target
+		}
+		if e.Type == unix.NFT_TRACETYPE_RULE && e.Handle == 0 && h.Verdict == "continue" {
+			// The packet fell off a chain's end (the kernel names no
+			// rule): a regular chain returns to its caller; a base chain's
+			// policy event follows and replaces this.
+			h.Verdict = "return"
+		}
+		if n := len(p.Hops); n > 0 && e.Type == unix.NFT_TRACETYPE_POLICY {
+			if last := p.Hops[n-1]; last.Verdict == "return" && last.Handle == 0 && last.Table == h.Table && last.Chain == h.Chain {
+				p.Hops = p.Hops[:n-1]
+			}
 		}
 		p.Hops = append(p.Hops, h)
 	}
