@@ -56,7 +56,10 @@ func (r *run) pathTrace(ctx context.Context, ps *probeSet) pathFacts {
 			}
 		}()
 		for _, p := range ps.probes {
-			if (p.Kind != "udp" && p.Kind != "tcp") || !p.Addr.Addr().Is4() {
+			// A local stub's (systemd-resolved) replies come over loopback
+			// and are never the ones dropped; its upstreams are probed, and
+			// so traced, directly.
+			if (p.Kind != "udp" && p.Kind != "tcp") || !p.Addr.Addr().Is4() || p.Addr.Addr().IsLoopback() {
 				continue
 			}
 			pp, err := prep.PrepareDNS(ctx, p.Addr, p.Kind)

@@ -46,7 +46,9 @@ func pathOf(rep checks.CheckJSON, src, proto string) *nftrace.Path {
 // nftables tracing; no trace table is left.
 func TestPathTrace(t *testing.T) {
 	holdLogSilent(t)
-	for _, scenario := range []string{"new-order", "nftables", "legacy"} {
+	// ubuntu-stub: resolv.conf names systemd-resolved's 127.0.0.53; the
+	// trace follows the stub to its upstreams, the VPC DNS.
+	for _, scenario := range []string{"new-order", "nftables", "legacy", "ubuntu-stub"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)
 			rep, _, raw := check(t, l, "--trace", "--only", "trace,rules")
