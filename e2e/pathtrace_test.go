@@ -3,9 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
@@ -84,4 +88,59 @@ func assertNoTraceTable(t *testing.T, n *harness.Node) {
 	if strings.Contains(string(out), nftrace.TablePrefix) {
 		t.Errorf("a trace table is left:\n%s", out)
 	}
+}
+
+// TestPathTraceSIGKILLRealDaemon: against the real tailscaled, `check
+// --trace` killed with SIGKILL while its trace table is in place leaves the
+// table; the next run sweeps it and says so, and nothing is left.
+func TestPathTraceSIGKILLRealDaemon(t *testing.T) {
+	needRoot(t)
+	n := startNode(t, "1.102.3", lab.ModeIptablesNFT, lab.VariantDefault)
+	ctx := context.Background()
+	// A third resolver whose port 53 is closed: the daemon's DROP eats the
+	// ICMP error too, so that probe keeps the trace open for its whole
+	// window (300 ms), time enough to kill it.
+	resolv := filepath.Join(n.Lab.RootDir(), "etc", "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver 100.100.2.136\nnameserver 100.100.2.138\nnameserver 100.100.100.200\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	table := func() string {
+		out, _ := n.Command(ctx, "nft", "list", "tables").Output()
+		for _, f := range strings.Fields(string(out)) {
+			if strings.HasPrefix(f, nftrace.TablePrefix) {
+				return f
+			}
+		}
+		return ""
+	}
+	var killed string
+	for attempt := 0; attempt < 5 && killed == ""; attempt++ {
+		cmd := n.Command(ctx, tsdoctor, "check", "--trace", "--only", "trace")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			if name := table(); name != "" {
+				// ip netns exec and env exec: the child is tsdoctor itself.
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+				if table() == name {
+					killed = name
+				}
+				break
+			}
+		}
+		if killed == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}
+	if killed == "" {
+		t.Fatal("could not kill check --trace while its table was in place (5 tries)")
+	}
+	out, _ := n.Command(ctx, tsdoctor, "check", "--json", "--only", "rules").Output()
+	if !strings.Contains(string(out), "packet trace table left by an earlier tsdoctor run: "+killed) {
+		t.Errorf("the rerun does not report sweeping %s:\n%s", killed, out)
+	}
+	assertNoTraceTable(t, n)
 }
