@@ -139,6 +139,10 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 	if opts.Internet == nil {
 		opts.Internet = def.Internet
 	}
+	if (opts.Trace || opts.PathTrace) && opts.TraceID == "" {
+		// One id for the run: the trace table and the LOG rule share it.
+		opts.TraceID = NewTraceID()
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	r := &run{ctx: ctx, env: env, opts: opts}

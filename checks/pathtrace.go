@@ -77,10 +77,7 @@ func (r *run) pathTrace(ctx context.Context, ps *probeSet) pathFacts {
 			t.evidence = append(t.evidence, i18n.M("path.nothing"))
 			return t
 		}
-		id := r.opts.TraceID
-		if id == "" {
-			id = NewTraceID()
-		}
+		id := r.opts.TraceID // set by Run, shared with the LOG rule
 		replies := make([]nftrace.Reply, len(probes))
 		for i, p := range probes {
 			replies[i] = p.Reply
