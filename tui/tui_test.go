@@ -192,9 +192,15 @@ func TestPathDrawn(t *testing.T) {
 			}
 		})
 	}
-	// Without the user's yes to the trace, nothing is traced after a remedy.
-	eng := &fakeEngine{root: true}
+	// On iptables-legacy the verify screen says why there is no path.
+	eng := &fakeEngine{root: true, legacy: true}
 	d := newDriver(t, eng, i18n.EN, 120, 60)
+	d.press("enter", "enter", "enter", "y", "enter", "enter", "up", "enter", "y")
+	d.want(i18n.T(i18n.EN, "tui.path.after"), "iptables-legacy, which has no nftables tracing")
+
+	// Without the user's yes to the trace, nothing is traced after a remedy.
+	eng = &fakeEngine{root: true}
+	d = newDriver(t, eng, i18n.EN, 120, 60)
 	d.press("enter", "enter", "enter", "n", "enter", "enter", "up", "enter", "y")
 	if eng.applies != 1 || eng.retraces != 0 {
 		t.Errorf("declined trace: applies %d, traced again %d times", eng.applies, eng.retraces)

@@ -534,8 +534,16 @@ func (m *Model) verifyView(w int) []string {
 	switch {
 	case m.retracing:
 		out = append(out, "", m.spin.View()+" "+m.t("tui.path.tracing"))
-	case m.retrace != nil:
+	case m.retrace != nil && len(m.retrace.Paths) > 0:
 		out = append(out, m.pathLines(m.t("tui.path.after"), m.retrace.Paths, w)...)
+	case m.retrace != nil:
+		// No path (iptables-legacy, or the trace failed): say why.
+		out = append(out, "", m.st.heading.Render(m.t("tui.path.after")))
+		for _, e := range m.retrace.Evidence {
+			if strings.HasPrefix(e.Key, "path.") {
+				out = append(out, styled(m.st.dim, wrap(e.String(m.lang), w, ""))...)
+			}
+		}
 	}
 	return out
 }
