@@ -72,6 +72,10 @@ type Info struct {
 	Tradeoffs
 }
 
+// Short is the remedy's name in a few words ("whitelist"), for lists
+// generated from All(): the usage line, `fix` without --remedy.
+func (in Info) Short() i18n.Msg { return i18n.M(fmt.Sprintf("fix.%d.short", in.ID)) }
+
 // Remedy is one way out.
 type Remedy interface {
 	Info() Info
@@ -89,12 +93,14 @@ func All() []Remedy {
 
 // ByID returns remedy id, or an error naming the valid ones.
 func ByID(id ID) (Remedy, error) {
+	var valid []string
 	for _, r := range All() {
 		if r.Info().ID == id {
 			return r, nil
 		}
+		valid = append(valid, fmt.Sprintf("%d (%s)", r.Info().ID, r.Info().Short().String(i18n.EN)))
 	}
-	return nil, fmt.Errorf("no remedy %d: choose 1 (delete the DROP), 2 (whitelist), 3 (guard), 4 (public DNS), 5 (netfilter off) or 6 (node attribute)", id)
+	return nil, fmt.Errorf("no remedy %d: choose %s", id, strings.Join(valid, ", "))
 }
 
 // Shape is how narrow the whitelist rules are.
@@ -160,6 +166,38 @@ func ParseAddrs(s string) ([]netip.Addr, error) {
 	return out, nil
 }
 
+// ParseResolvers reads --dns (remedy 4): at least one IPv4 address, none
+// inside 100.64.0.0/10 (the VPC's resolvers are what tailscaled's rule cuts
+// off, so they cannot replace themselves).
+func ParseResolvers(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		a, err := netip.ParseAddr(f)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("%q is not an IPv4 address", f)
+		}
+		if cgnatPrefix.Contains(a) {
+			return nil, fmt.Errorf("%s is inside 100.64.0.0/10, where tailscaled's rule drops the replies", a)
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no resolver given")
+	}
+	return out, nil
+}
+
+// AddrList joins addresses with commas, as the flags take them.
+func AddrList(addrs []netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return strings.Join(s, ",")
+}
+
 // ParseAllow reads --allow: IPv4 addresses inside 100.64.0.0/10 (anything
 // else is not dropped by tailscaled's rule and needs no whitelist).
 func ParseAllow(s string) ([]netip.Addr, error) {
@@ -169,7 +207,7 @@ func ParseAllow(s string) ([]netip.Addr, error) {
 	}
 	for _, a := range addrs {
 		if !cgnatPrefix.Contains(a) {
-			return nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist", a)
+			return nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist; give addresses inside it, e.g. 100.100.2.136,100.100.2.138", a)
 		}
 	}
 	return addrs, nil

@@ -8,7 +8,7 @@ var catalog = map[string]entry{
 	"verdict.degraded": {"DEGRADED: something other than Tailscale's CGNAT rule is wrong (see the ✗ steps).", "异常:问题不在 Tailscale 的 CGNAT 规则(见标 ✗ 的步骤)。"},
 	"verdict.error":    {"COULD NOT CHECK: %s", "无法完成检查:%s"},
 	"verdict.culprit":  {"Culprit: %s %s/%s rule #%d, %d packets dropped so far:\n    %s", "元凶:%s %s/%s 第 %d 条规则,已丢弃 %d 个包:\n    %s"},
-	"verdict.next":     {"Fix it: `sudo tsdoctor` (the wizard) or `sudo tsdoctor fix --remedy N`: 1 delete the DROP, 2 whitelist, 3 guard, 4 public DNS, 5 netfilter off, 6 node attribute.", "修复:运行 `sudo tsdoctor`(向导)或 `sudo tsdoctor fix --remedy N`:1 删除 DROP,2 白名单,3 守护,4 公共 DNS,5 关闭 netfilter,6 节点属性。"},
+	"verdict.next":     {"Fix it: `sudo tsdoctor` (the wizard) or `sudo tsdoctor fix --remedy N`: %s.", "修复:运行 `sudo tsdoctor`(向导)或 `sudo tsdoctor fix --remedy N`:%s。"},
 	"verdict.elapsed":  {"Checked in %s.", "检查耗时 %s。"},
 	"hint.root":        {"a service in 100.64.0.0/10 does not answer, and reading the firewall needs root: rerun with sudo.", "100.64.0.0/10 内的服务没有响应,而读取防火墙需要 root:请用 sudo 重新运行。"},
 	"hint.backend":     {"a service in 100.64.0.0/10 does not answer, and a firewall backend could not be read (%s): fix that and rerun.", "100.64.0.0/10 内的服务没有响应,且有防火墙后端无法读取(%s):请先解决后重新运行。"},

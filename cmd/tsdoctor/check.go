@@ -24,33 +24,35 @@ import (
 	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
-// hostEnv is the real machine as the engine sees it.
-func hostEnv() checks.Env {
-	root := os.Geteuid() == 0
+// hostEnv is the real machine as the engine sees it, its files under root
+// (resolveRoot: "/" on a real host, the lab's root in the lab).
+func hostEnv(root string) checks.Env {
+	touchHost()
+	isRoot := os.Geteuid() == 0
 	env := checks.Env{
 		Tailscale: tailscale.ExecRunner{},
-		Paths:     rootPaths(),
+		Paths:     rootPaths(root),
 		Probe:     netprobe.Net{},
 		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
 		NFTrace:   nftrace.Namespace{},
-		Root:      root,
+		Root:      isRoot,
 		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
 		Now:       time.Now,
 	}
-	if root {
+	if isRoot {
 		env.Firewall = firewall.Default()
 	}
 	return env
 }
 
-// rootPaths are the files the check reads; with TSDOCTOR_ROOT (the lab) the
-// configuration files come from that root, as the remedies write them.
-func rootPaths() hostinfo.Paths {
+// rootPaths are the configuration files the check reads, under root: the
+// same files the remedies write.
+func rootPaths(root string) hostinfo.Paths {
 	p := hostinfo.DefaultPaths
-	if r := os.Getenv("TSDOCTOR_ROOT"); r != "" && r != "/" {
-		p.ResolvConf = filepath.Join(r, p.ResolvConf)
-		p.ResolvedUpstream = filepath.Join(r, p.ResolvedUpstream)
-		p.TailscaleBackup = filepath.Join(r, p.TailscaleBackup)
+	if root != "" && root != "/" {
+		p.ResolvConf = filepath.Join(root, p.ResolvConf)
+		p.ResolvedUpstream = filepath.Join(root, p.ResolvedUpstream)
+		p.TailscaleBackup = filepath.Join(root, p.TailscaleBackup)
 	}
 	return p
 }
@@ -70,6 +72,7 @@ type checkFlags struct {
 	name         *string
 	internet     *string
 	noColor      *bool
+	root         *string
 }
 
 func checkFlagSet() (*flag.FlagSet, checkFlags) {
@@ -87,68 +90,86 @@ func checkFlagSet() (*flag.FlagSet, checkFlags) {
 	v.name = fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
 	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1); output to a pipe or file never has any")
 	v.internet = fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
+	v.root = fs.String("root", "", rootFlagUsage)
 	return fs, v
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer) int {
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs, fv := checkFlagSet()
-	fs.SetOutput(stderr)
-	asJSON, lang, timeout, probeTimeout, traceLog, ecs, only, list, verbose, name, internet := fv.asJSON, fv.lang, fv.timeout, fv.probeTimeout, fv.traceLog, fv.ecs, fv.only, fv.list, fv.verbose, fv.name, fv.internet
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := parseFlags("check", fs, args, stdout); err != nil {
+		return err
 	}
-	l := i18n.FromEnv()
-	if *lang != "" {
-		var ok bool
-		if l, ok = i18n.ParseLang(*lang); !ok {
-			fmt.Fprintf(stderr, "tsdoctor: unknown language %q: use --lang en or --lang zh\n", *lang)
-			return 2
-		}
+	opts, l, root, err := checkOptions(fv)
+	if err != nil {
+		return err
 	}
-	if *list {
+	if *fv.list {
 		for _, id := range checks.StepIDs() {
 			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(l, "step."+id))
 		}
-		return 0
+		return nil
 	}
+	return exitCode(runCheck(opts, l, root, *fv.asJSON, *fv.verbose, *fv.noColor, stdout, stderr))
+}
+
+// checkOptions validates every flag of `tsdoctor check` into the engine's
+// options: a bad value is a usage error, never a degraded diagnosis.
+func checkOptions(fv checkFlags) (checks.Options, i18n.Lang, string, error) {
 	opts := checks.DefaultOptions()
-	opts.Timeout, opts.ProbeTimeout, opts.Trace, opts.ECS, opts.QueryName = *timeout, *probeTimeout, *traceLog, *ecs, *name
-	opts.Internet = nil
-	for _, s := range strings.Split(*internet, ",") {
+	l, err := langFlag("check", *fv.lang)
+	if err != nil {
+		return opts, l, "", err
+	}
+	if err := positive("check", "timeout", *fv.timeout, "8s"); err != nil {
+		return opts, l, "", err
+	}
+	if err := positive("check", "probe-timeout", *fv.probeTimeout, "1.5s"); err != nil {
+		return opts, l, "", err
+	}
+	if *fv.probeTimeout > *fv.timeout {
+		return opts, l, "", usageError("check", "cli.probe.gt", *fv.probeTimeout, *fv.timeout)
+	}
+	if n := strings.TrimSuffix(*fv.name, "."); n == "" || strings.ContainsAny(n, " \t/:") || len(n) > 253 {
+		return opts, l, "", usageError("check", "cli.name", *fv.name)
+	}
+	opts.Timeout, opts.ProbeTimeout, opts.Trace, opts.ECS, opts.QueryName = *fv.timeout, *fv.probeTimeout, *fv.traceLog, *fv.ecs, *fv.name
+	opts.Internet = []netip.AddrPort{}
+	for _, s := range strings.Split(*fv.internet, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		ap, err := netip.ParseAddrPort(s)
 		if err != nil {
-			fmt.Fprintf(stderr, "tsdoctor: --internet: %q is not ip:port (e.g. 223.5.5.5:53)\n", s)
-			return 2
+			return opts, l, "", usageError("check", "cli.internet", s)
 		}
 		opts.Internet = append(opts.Internet, ap)
 	}
-	if opts.Internet == nil {
-		opts.Internet = []netip.AddrPort{}
-	}
-	if *only != "" {
-		for _, id := range strings.Split(*only, ",") {
+	if *fv.only != "" {
+		for _, id := range strings.Split(*fv.only, ",") {
 			id = strings.TrimSpace(id)
 			if !contains(checks.StepIDs(), id) {
-				fmt.Fprintf(stderr, "tsdoctor: unknown check %q: see tsdoctor check --list\n", id)
-				return 2
+				return opts, l, "", usageError("check", "cli.only", id)
 			}
 			opts.Only = append(opts.Only, id)
 		}
 	}
+	root, err := resolveRoot("check", *fv.root)
+	return opts, l, root, err
+}
 
+// runCheck runs the diagnosis and prints it; it returns the verdict's exit
+// code (2 when the output could not be written).
+func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, noColor bool, stdout, stderr io.Writer) int {
 	// Ctrl-C and SIGTERM cancel the run; temporary rules are removed on the
 	// way out because every insert is paired with a deferred delete.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := hostEnv()
-	if !env.Root && !*asJSON {
+	env := hostEnv(root)
+	if !env.Root && !asJSON {
 		fmt.Fprintln(stderr, i18n.T(l, "fw.noroot"))
 	}
 	rep := checks.Run(ctx, env, opts)
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep.JSON(l)); err != nil {
@@ -157,7 +178,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		return rep.Verdict.ExitCode()
 	}
-	printHuman(stdout, rep, l, *verbose, useColor(stdout, *fv.noColor))
+	printHuman(stdout, rep, l, verbose, useColor(stdout, noColor))
 	return rep.Verdict.ExitCode()
 }
 
@@ -214,7 +235,7 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		if c := rep.Culprit; c != nil {
 			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
 		}
-		fmt.Fprintln(w, i18n.T(l, "verdict.next"))
+		fmt.Fprintln(w, i18n.T(l, "verdict.next", remedyList(l)))
 	case checks.Degraded:
 		fmt.Fprintln(w, i18n.T(l, "verdict.degraded"))
 	default:

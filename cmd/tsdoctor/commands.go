@@ -49,7 +49,7 @@ func commands() []command {
 		{Name: "check", Summary: "diagnose: connectivity, DNS, MagicDNS, trace, rules, services; exit 0 healthy, 1 problem, 2 could not check",
 			Flags: flagsOf(checkFlagSet), Values: map[string][]string{"lang": {"en", "zh"}, "only": stepIDs()}},
 		{Name: "fix", Summary: "apply a remedy: show the plan, ask, record, apply, verify",
-			Flags: flagsOf(fixFlagSet), Values: map[string][]string{"lang": {"en", "zh"}, "remedy": {"1", "2", "3", "4", "5", "6"}, "shape": {"narrow", "conntrack", "wide"}}},
+			Flags: flagsOf(fixFlagSet), Values: map[string][]string{"lang": {"en", "zh"}, "remedy": remedyIDs(), "shape": {"narrow", "conntrack", "wide"}}},
 		{Name: "undo", Summary: "revert the last change tsdoctor made (--all: every one), then compare with the state recorded before; a chain tailscaled has rebuilt since is left as tailscaled has it",
 			Flags: flagsOf(undoFlagSet), Values: langs},
 		{Name: "guard", Summary: "keep the whitelist at the top of ts-input whenever tailscaled rebuilds its chains",
@@ -142,10 +142,20 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %s\n      %s\n", c.synopsis(), c.Summary)
 	}
-	fmt.Fprint(w, "\n`tsdoctor COMMAND -h` lists a command's flags.\nExit codes: 0 healthy (or verified), 1 problem found (or not verified), 2 could not check.\n")
+	fmt.Fprint(w, "\nFlags of the wizard:\n")
+	printFlags(w, commands()[0])
+	fmt.Fprint(w, "\n`tsdoctor COMMAND -h` lists a command's flags.\nExit codes: 0 healthy (or verified), 1 problem found (or not verified), 2 could not check or bad input.\n")
 }
 
-func cmdVersion(args []string, stdout, stderr io.Writer) int {
+// noFlags parses the arguments of a command that takes none (but -h).
+func noFlags(cmd string, args []string, stdout io.Writer) error {
+	return parseFlags(cmd, flag.NewFlagSet(cmd, flag.ContinueOnError), args, stdout)
+}
+
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	if err := noFlags("version", args, stdout); err != nil {
+		return err
+	}
 	v, c, d := version, commit, date
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
@@ -161,7 +171,7 @@ func cmdVersion(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "tsdoctor %s\ncommit: %s\nbuilt: %s\ngo: %s %s/%s\n", v, orUnknown(c), orUnknown(d), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return nil
 }
 
 func orUnknown(s string) string {

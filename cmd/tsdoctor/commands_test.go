@@ -16,8 +16,8 @@ func TestCompletionsAndManFromOneTable(t *testing.T) {
 	out := map[string]string{}
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		var b, e bytes.Buffer
-		if code := cmdCompletion([]string{sh}, &b, &e); code != 0 {
-			t.Fatalf("completion %s: %d %s", sh, code, e.String())
+		if err := cmdCompletion([]string{sh}, &b, &e); err != nil {
+			t.Fatalf("completion %s: %v %s", sh, err, e.String())
 		}
 		out[sh] = b.String()
 	}

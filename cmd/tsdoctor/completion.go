@@ -44,18 +44,17 @@ func (f flagInfo) kind(values map[string][]string) valueKind {
 	return valueFree
 }
 
-func cmdCompletion(args []string, stdout, stderr io.Writer) int {
+func cmdCompletion(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprint(stdout, "usage: tsdoctor completion bash|zsh|fish\n\n"+
 			"Prints the completion script for the shell. For example:\n"+
 			"  tsdoctor completion bash > /etc/bash_completion.d/tsdoctor\n"+
 			"  tsdoctor completion zsh > \"${fpath[1]}/_tsdoctor\"\n"+
 			"  tsdoctor completion fish > ~/.config/fish/completions/tsdoctor.fish\n")
-		return 0
+		return nil
 	}
 	if len(args) != 1 {
-		fmt.Fprint(stderr, "tsdoctor completion: name one shell: bash, zsh or fish (see tsdoctor completion -h)\n")
-		return 2
+		return usageError("completion", "cli.completion")
 	}
 	switch args[0] {
 	case "bash":
@@ -65,10 +64,9 @@ func cmdCompletion(args []string, stdout, stderr io.Writer) int {
 	case "fish":
 		fmt.Fprint(stdout, fishCompletion())
 	default:
-		fmt.Fprintf(stderr, "tsdoctor completion: unknown shell %q: use bash, zsh or fish\n", args[0])
-		return 2
+		return usageError("completion", "cli.completion.shell", args[0])
 	}
-	return 0
+	return nil
 }
 
 func spellings(fl []flagInfo) []string {

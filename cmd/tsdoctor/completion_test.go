@@ -42,8 +42,8 @@ func TestCompletionRealShells(t *testing.T) {
 	dir := t.TempDir()
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		var b, e bytes.Buffer
-		if code := cmdCompletion([]string{sh}, &b, &e); code != 0 {
-			t.Fatalf("completion %s: %d %s", sh, code, e.String())
+		if err := cmdCompletion([]string{sh}, &b, &e); err != nil {
+			t.Fatalf("completion %s: %v %s", sh, err, e.String())
 		}
 		name := map[string]string{"bash": "tsdoctor.bash", "zsh": "_tsdoctor", "fish": "tsdoctor.fish"}[sh]
 		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {

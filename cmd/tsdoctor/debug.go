@@ -12,23 +12,26 @@ import (
 )
 
 // cmdDebug holds commands that show what tsdoctor sees, for bug reports.
-func cmdDebug(args []string, stdout, stderr io.Writer) int {
+func cmdDebug(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		printCommandHelp(stdout, "debug")
+		return nil
+	}
 	if len(args) != 1 || args[0] != "firewall" {
-		fmt.Fprintln(stderr, "usage: tsdoctor debug firewall   (print the INPUT path of every backend as JSON)")
-		return 2
+		return usageError("debug", "cli.debug")
 	}
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "tsdoctor debug firewall: reading the firewall needs root: rerun with sudo")
-		return 2
+		return usageError("debug", "cli.debug.noroot")
 	}
+	touchHost()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	snap := firewall.Default().Snapshot(ctx)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(snap); err != nil {
-		fmt.Fprintln(stderr, "tsdoctor:", err)
-		return 2
+		fmt.Fprintln(stderr, "tsdoctor debug: "+oneLine(err.Error()))
+		return exitCode(2)
 	}
-	return 0
+	return nil
 }

@@ -74,32 +74,15 @@ type verificationJSON struct {
 	Details    []string                `json:"details"`
 }
 
-// fixHost is the machine for the remedies. TSDOCTOR_ROOT (or --root) puts
+// fixHost is the machine for the remedies. The root (resolveRoot) puts
 // every file the remedies touch, and the journal, under another directory:
-// the lab uses it so nothing of the host's /etc is ever changed.
+// the lab uses it so nothing of the host's /etc is ever changed. env must
+// read the same root, so the diagnosis sees the files the remedy changes.
 func fixHost(root string, env checks.Env, opts checks.Options) *fixes.Host {
 	h := &fixes.Host{Firewall: env.Firewall, Root: root, Run: fixes.ExecRun, Now: time.Now,
 		Systemd: (root == "" || root == "/") && fixes.SystemdRunning()}
 	h.Diagnose = func(ctx context.Context) checks.Report { return checks.Run(ctx, env, opts) }
 	return h
-}
-
-func defaultRoot() string {
-	if r := os.Getenv("TSDOCTOR_ROOT"); r != "" {
-		return r
-	}
-	return "/"
-}
-
-func parseLang(s string, stderr io.Writer) (i18n.Lang, bool) {
-	if s == "" {
-		return i18n.FromEnv(), true
-	}
-	l, ok := i18n.ParseLang(s)
-	if !ok {
-		fmt.Fprintf(stderr, "tsdoctor: unknown language %q: use --lang en or --lang zh\n", s)
-	}
-	return l, ok
 }
 
 func isTerminal(f *os.File) bool {
@@ -129,7 +112,7 @@ type fixFlags struct {
 func fixFlagSet() (*flag.FlagSet, fixFlags) {
 	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
 	var v fixFlags
-	v.remedy = fs.Int("remedy", 0, "remedy to apply: 1 delete the DROP, 2 whitelist, 3 guard, 4 public DNS, 5 netfilter off, 6 node attribute")
+	v.remedy = fs.Int("remedy", 0, "remedy to apply: "+remedyList(i18n.EN))
 	v.yes = fs.Bool("yes", false, "apply without asking")
 	v.dryRun = fs.Bool("dry-run", false, "show the plan and change nothing")
 	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
@@ -140,50 +123,76 @@ func fixFlagSet() (*flag.FlagSet, fixFlags) {
 	v.interval = fs.Duration("interval", time.Second, "remedy 3 script: how often it polls")
 	v.wait = fs.Duration("wait", 0, "remedy 6: how long to wait for the attribute to go live")
 	v.binary = fs.String("binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
-	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.root = fs.String("root", "", rootFlagUsage)
 	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
 	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
 	return fs, v
 }
 
-func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	fs, fv := fixFlagSet()
-	fs.SetOutput(stderr)
-	remedy, yes, dryRun, asJSON, allow, shape, dnsServers, script, interval, wait, binary, root, lang, ecs := fv.remedy, fv.yes, fv.dryRun, fv.asJSON, fv.allow, fv.shape, fv.dnsServers, fv.script, fv.interval, fv.wait, fv.binary, fv.root, fv.lang, fv.ecs
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := parseFlags("fix", fs, args, stdout); err != nil {
+		return err
 	}
-	l, ok := parseLang(*lang, stderr)
-	if !ok {
-		return 2
-	}
-	r, err := fixes.ByID(fixes.ID(*remedy))
+	r, o, l, root, err := fixOptions(fv)
 	if err != nil {
-		fmt.Fprintln(stderr, "tsdoctor fix:", err)
-		return 2
-	}
-	o := fixes.Options{Interval: *interval, Wait: *wait, Binary: *binary, GuardScript: *script}
-	if o.Shape, err = fixes.ParseShape(*shape); err == nil && *allow != "" {
-		o.Allow, err = fixes.ParseAllow(*allow)
-	}
-	if err == nil {
-		o.Resolvers, err = fixes.ParseAddrs(*dnsServers)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "tsdoctor fix:", err)
-		return 2
+		return err
 	}
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "tsdoctor fix: reading and changing the firewall needs root: rerun with sudo (add --dry-run to only see the plan)")
-		return 2
+		return usageError("fix", "cli.fix.noroot")
 	}
+	return exitCode(applyRemedy(r, o, l, root, fv, stdin, stdout, stderr))
+}
 
+// fixOptions validates every flag of `tsdoctor fix`.
+func fixOptions(fv fixFlags) (r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, err error) {
+	if l, err = langFlag("fix", *fv.lang); err != nil {
+		return
+	}
+	if *fv.remedy == 0 {
+		err = usageError("fix", "cli.fix.noremedy", remedyList(l))
+		return
+	}
+	if r, err = fixes.ByID(fixes.ID(*fv.remedy)); err != nil {
+		err = usageError("fix", "cli.fix.badremedy", *fv.remedy, remedyList(l))
+		return
+	}
+	if err = positive("fix", "interval", *fv.interval, "1s"); err != nil {
+		return
+	}
+	if *fv.wait < 0 {
+		err = usageError("fix", "cli.nonneg", "wait", *fv.wait, "wait", "2m")
+		return
+	}
+	o = fixes.Options{Interval: *fv.interval, Wait: *fv.wait, Binary: *fv.binary, GuardScript: *fv.script}
+	if o.Shape, err = fixes.ParseShape(*fv.shape); err != nil {
+		err = usageError("fix", "raw", err.Error())
+		return
+	}
+	if *fv.allow != "" {
+		if o.Allow, err = fixes.ParseAllow(*fv.allow); err != nil {
+			err = usageError("fix", "raw", "--allow: "+err.Error())
+			return
+		}
+	}
+	if o.Resolvers, err = fixes.ParseResolvers(*fv.dnsServers); err != nil {
+		err = usageError("fix", "cli.fix.dns", err.Error(), fixes.AddrList(fixes.DefaultResolvers))
+		return
+	}
+	root, err = resolveRoot("fix", *fv.root)
+	return
+}
+
+// applyRemedy diagnoses, plans, asks, applies and verifies; it returns the exit
+// code and prints what happened (or one tsdoctor.fix/v1 object).
+func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv fixFlags, stdin *os.File, stdout, stderr io.Writer) int {
+	yes, dryRun, asJSON, wait, ecs := fv.yes, fv.dryRun, fv.asJSON, fv.wait, fv.ecs
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	copts := checks.DefaultOptions()
 	copts.ECS = *ecs
-	env := hostEnv()
-	h := fixHost(*root, env, copts)
+	env := hostEnv(root)
+	h := fixHost(root, env, copts)
 	info := r.Info()
 	out := fixJSON{Schema: SchemaFixV1, DryRun: *dryRun, Remedy: remedyJSON{ID: info.ID, Name: info.Name, Title: info.Title.String(l),
 		Invasive: info.Invasive, SurvivesRestart: info.SurvivesRestart, SurvivesReboot: info.SurvivesReboot}}
@@ -197,7 +206,7 @@ func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	fail := func(err error) int {
 		out.Error = err.Error()
-		fmt.Fprintln(stderr, "tsdoctor fix:", err)
+		fmt.Fprintln(stderr, "tsdoctor fix: "+oneLine(err.Error()))
 		return finish(1)
 	}
 	say := func(format string, a ...any) {
@@ -245,6 +254,10 @@ func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stderr, i18n.T(l, "fixcli.confirm"))
 		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if !strings.HasSuffix(line, "\n") {
+			// End of input without an answer: end the prompt's line.
+			fmt.Fprintln(stderr)
+		}
 		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" && a != "是" {
 			say("%s\n", i18n.T(l, "fixcli.cancelled"))
 			return finish(1)
@@ -367,6 +380,7 @@ type undoFlags struct {
 	asJSON *bool
 	root   *string
 	lang   *string
+	yes    *bool
 }
 
 func undoFlagSet() (*flag.FlagSet, undoFlags) {
@@ -374,29 +388,34 @@ func undoFlagSet() (*flag.FlagSet, undoFlags) {
 	var v undoFlags
 	v.all = fs.Bool("all", false, "undo every change tsdoctor made, newest first")
 	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
-	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.root = fs.String("root", "", rootFlagUsage)
 	v.lang = fs.String("lang", "", "language: en or zh")
+	// Scripts pass --yes to every command that changes the host; undo never
+	// asks (it only puts back what was recorded), so it is accepted as is.
+	v.yes = fs.Bool("yes", false, "accepted for scripts: undo does not ask")
 	return fs, v
 }
 
-func cmdUndo(args []string, stdout, stderr io.Writer) int {
+func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	fs, fv := undoFlagSet()
-	fs.SetOutput(stderr)
-	all, asJSON, root, lang := fv.all, fv.asJSON, fv.root, fv.lang
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := parseFlags("undo", fs, args, stdout); err != nil {
+		return err
 	}
-	l, ok := parseLang(*lang, stderr)
-	if !ok {
-		return 2
+	all, asJSON := fv.all, fv.asJSON
+	l, err := langFlag("undo", *fv.lang)
+	if err != nil {
+		return err
+	}
+	root, err := resolveRoot("undo", *fv.root)
+	if err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "tsdoctor undo: changing the firewall and system files needs root: rerun with sudo")
-		return 2
+		return usageError("undo", "cli.undo.noroot")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h := fixHost(*root, hostEnv(), checks.DefaultOptions())
+	h := fixHost(root, hostEnv(root), checks.DefaultOptions())
 	res, err := fixes.Undo(ctx, h, *all)
 	out := undoJSON{Schema: SchemaFixV1, Undone: []undoneJSON{}}
 	code := 0
@@ -427,7 +446,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		out.Error = err.Error()
-		fmt.Fprintln(stderr, "tsdoctor undo:", err)
+		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(err.Error()))
 		code = 1
 	} else if len(res) == 0 && !*asJSON {
 		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))
@@ -437,7 +456,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	}
-	return code
+	return exitCode(code)
 }
 
 // guardFlags are the flags of `tsdoctor guard`, defined once for parsing,
@@ -463,33 +482,35 @@ func guardFlagSet() (*flag.FlagSet, guardFlags) {
 	return fs, v
 }
 
-func cmdGuard(args []string, stdout, stderr io.Writer) int {
+func cmdGuard(args []string, stdout, stderr io.Writer) error {
 	fs, fv := guardFlagSet()
-	fs.SetOutput(stderr)
-	allow, shape, interval, once, verbose := fv.allow, fv.shape, fv.interval, fv.once, fv.verbose
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := parseFlags("guard", fs, args, stdout); err != nil {
+		return err
 	}
+	once, verbose := fv.once, fv.verbose
 	if *fv.printUnit {
 		fmt.Fprint(stdout, fixes.PackagedGuardUnit("/usr/bin/tsdoctor"))
-		return 0
+		return nil
 	}
-	addrs, err := fixes.ParseAllow(*allow)
-	if err == nil && len(addrs) == 0 {
-		err = errors.New("give the addresses to keep whitelisted: --allow 100.100.2.136,100.100.2.138")
-	}
-	var sh fixes.Shape
-	if err == nil {
-		sh, err = fixes.ParseShape(*shape)
-	}
+	addrs, err := fixes.ParseAllow(*fv.allow)
 	if err != nil {
-		fmt.Fprintln(stderr, "tsdoctor guard:", err)
-		return 2
+		return usageError("guard", "raw", "--allow: "+err.Error())
 	}
+	if len(addrs) == 0 {
+		return usageError("guard", "cli.guard.allow")
+	}
+	sh, err := fixes.ParseShape(*fv.shape)
+	if err != nil {
+		return usageError("guard", "raw", err.Error())
+	}
+	if err := positive("guard", "interval", *fv.interval, "1s"); err != nil {
+		return err
+	}
+	interval := fv.interval
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "tsdoctor guard: changing the firewall needs root: rerun with sudo")
-		return 2
+		return usageError("guard", "cli.guard.noroot")
 	}
+	touchHost()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fw := firewall.Default()
@@ -505,8 +526,8 @@ func cmdGuard(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err := fixes.RunGuard(ctx, fw, o); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		fmt.Fprintln(stderr, "tsdoctor guard: "+oneLine(err.Error()))
+		return exitCode(1)
 	}
-	return 0
+	return nil
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
-func cmdLab(args []string, stdout, stderr io.Writer) int {
+func cmdLab(args []string, stdout, stderr io.Writer) error {
 	self, err := os.Executable()
 	if err != nil {
 		self = os.Args[0]
 	}
-	return lab.Main(args, self, stdout, stderr)
+	return exitCode(lab.Main(args, self, stdout, stderr))
 }

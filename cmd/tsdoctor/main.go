@@ -4,15 +4,20 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// run dispatches to a command and turns what it returns into the exit code;
+// usage errors are printed here and nowhere else.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || len(args[0]) > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" {
+	return finish(dispatch(args, stdout, stderr), argsLang(args), stderr)
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || len(args[0]) > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" && args[0] != "--version" {
 		return cmdWizard(args, stdout, stderr)
 	}
 	switch args[0] {
@@ -36,9 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdMan(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		printUsage(stdout)
-		return 0
+		return nil
 	}
-	fmt.Fprintf(stderr, "tsdoctor: unknown command %q\n\n", args[0])
-	printUsage(stderr)
-	return 2
+	return usageError("", "cli.unknown", args[0])
 }

@@ -18,7 +18,10 @@ func roff(s string) string {
 
 // cmdMan prints tsdoctor(8), built from the same table as the usage and
 // the completions.
-func cmdMan(args []string, stdout, stderr io.Writer) int {
+func cmdMan(args []string, stdout, stderr io.Writer) error {
+	if err := noFlags("man", args, stdout); err != nil {
+		return err
+	}
 	d := date
 	if d == "" {
 		d = time.Now().UTC().Format("2006-01-02")
@@ -59,8 +62,8 @@ that it applies reversibly.
 	}
 	fmt.Fprint(&w, `.SH EXIT STATUS
 0: healthy, the remedy was verified, a dry run, or nothing to fix. 1: the problem was found, or the
-remedy is not (yet) verified. 2: tsdoctor could not check (not root, a backend it cannot read, bad
-flags).
+remedy is not (yet) verified. 2: tsdoctor could not check (not root, a backend it cannot read), or
+bad flags or values: one line on stderr says what to do.
 .SH ENVIRONMENT
 .TP
 .B LANG, LC_ALL, LC_MESSAGES
@@ -70,7 +73,8 @@ choose English or Simplified Chinese (zh_*); \-\-lang overrides.
 no colours in the wizard (as \-\-no\-color).
 .TP
 .B TSDOCTOR_ROOT
-put every file the remedies write, and the journal, under this directory (the lab uses it).
+the host's file system root, as \-\-root (which wins): every file tsdoctor reads (resolv.conf,
+tailscaled's socket) or writes (units, scripts, the journal) lives under it (the lab uses it).
 .TP
 .B TSDOCTOR_ECS
 set to 1 to treat the host as Alibaba Cloud ECS even when its DMI strings do not say so (as
@@ -140,7 +144,7 @@ sudo tsdoctor lab
 .BR iptables (8),
 .BR nft (8)
 `)
-	return 0
+	return nil
 }
 
 // wrapRoff breaks text lines (not requests, not inside .nf) at spaces so

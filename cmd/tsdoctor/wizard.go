@@ -32,23 +32,25 @@ func wizardFlagSet() (*flag.FlagSet, wizardFlags) {
 	var v wizardFlags
 	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
 	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
-	v.root = fs.String("root", defaultRoot(), "directory the remedies' files and the journal live under")
+	v.root = fs.String("root", "", rootFlagUsage)
 	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1)")
 	return fs, v
 }
 
 // cmdWizard starts the interactive wizard; without a terminal it prints the
 // check instead, as scripts expect.
-func cmdWizard(args []string, stdout, stderr io.Writer) int {
+func cmdWizard(args []string, stdout, stderr io.Writer) error {
 	fs, fv := wizardFlagSet()
-	fs.SetOutput(stderr)
-	lang, ecs, root := fv.lang, fv.ecs, fv.root
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := parseFlags("", fs, args, stdout); err != nil {
+		return err
 	}
-	l, ok := parseLang(*lang, stderr)
-	if !ok {
-		return 2
+	l, err := langFlag("", *fv.lang)
+	if err != nil {
+		return err
+	}
+	root, err := resolveRoot("", *fv.root)
+	if err != nil {
+		return err
 	}
 	var progOpts []tea.ProgramOption
 	if *fv.noColor || os.Getenv("NO_COLOR") != "" {
@@ -56,22 +58,18 @@ func cmdWizard(args []string, stdout, stderr io.Writer) int {
 		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.Ascii),
 			tea.WithEnvironment(append(os.Environ(), "NO_COLOR=1")))
 	}
+	opts := checks.DefaultOptions()
+	opts.ECS = *fv.ecs
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
-		checkArgs := []string{"--lang", string(l)}
-		if *ecs {
-			checkArgs = append(checkArgs, "--ecs")
-		}
-		return cmdCheck(checkArgs, stdout, stderr)
+		return exitCode(runCheck(opts, l, root, false, false, *fv.noColor, stdout, stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	env := hostEnv()
-	opts := checks.DefaultOptions()
-	opts.ECS = *ecs
-	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(*root, env, opts), Fix: fixes.Options{Interval: time.Second}}
+	env := hostEnv(root)
+	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(root, env, opts), Fix: fixes.Options{Interval: time.Second}}
 	if err := tui.Run(ctx, eng, tui.Options{Lang: l}, progOpts...); err != nil {
-		fmt.Fprintln(stderr, "tsdoctor:", err)
-		return 2
+		fmt.Fprintln(stderr, "tsdoctor: "+oneLine(err.Error()))
+		return exitCode(2)
 	}
-	return 0
+	return nil
 }

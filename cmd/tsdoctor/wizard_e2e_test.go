@@ -50,10 +50,14 @@ func TestWizardTeatestLab(t *testing.T) {
 }
 
 func wizardTeatest(t *testing.T) {
-	env := hostEnv()
+	root, err := resolveRoot("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := hostEnv(root)
 	opts := checks.DefaultOptions()
 	opts.ECS = true
-	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(defaultRoot(), env, opts), Fix: fixes.Options{}}
+	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(root, env, opts), Fix: fixes.Options{}}
 	m := tui.New(context.Background(), eng, tui.Options{Lang: i18n.EN, ReportDir: t.TempDir()})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
 	wait := func(s string) {

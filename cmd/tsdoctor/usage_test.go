@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// noHost makes any command that gets past its validation panic before it
+// probes the network or touches the firewall of the machine running tests.
+func noHost(t *testing.T) {
+	forbidHost = true
+	t.Cleanup(func() { forbidHost = false })
+}
+
+// whatToDo: a usage error's line says what to do next.
+var whatToDo = regexp.MustCompile("(run `|see `|e\\.g\\.|例如|use |give |choose |rerun|请|运行)")
+
+// TestUsageErrors runs every command with bad flags and values. Each must
+// exit 2 with exactly one line on stderr, ending in a newline, that says what
+// to do, and nothing on stdout: no diagnosis, no flag list printed twice, no
+// message glued to another.
+func TestUsageErrors(t *testing.T) {
+	noHost(t)
+	t.Setenv("TSDOCTOR_ROOT", "")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("LC_ALL", "")
+	notDir := t.TempDir() + "/nope"
+	cases := map[string][][]string{
+		"": {
+			{"--bogus"}, {"--lang", "fr"}, {"--root", "relative/dir"}, {"--root", notDir}, {"--ecs=maybe"},
+		},
+		"check": {
+			{"check", "--timeout", "-1s"}, {"check", "--timeout", "0"}, {"check", "--probe-timeout", "0"},
+			{"check", "--probe-timeout", "-2s"}, {"check", "--probe-timeout", "9s", "--timeout", "2s"},
+			{"check", "--timeout", "soon"}, {"check", "--lang", "fr"}, {"check", "--only", "dns,nope"},
+			{"check", "--internet", "223.5.5.5"}, {"check", "--name", ""}, {"check", "--name", "a b"},
+			{"check", "--bogus"}, {"check", "stray"}, {"check", "--root", notDir}, {"check", "--json=perhaps"},
+			{"check", "--lang", "zh", "--timeout", "-1s"},
+		},
+		"fix": {
+			{"fix"}, {"fix", "--yes"}, {"fix", "--remedy", "0"}, {"fix", "--remedy", "9"}, {"fix", "--remedy", "-1"},
+			{"fix", "--remedy", "two"}, {"fix", "--remedy", "4", "--dns", "notanip"}, {"fix", "--remedy", "4", "--dns", ""},
+			{"fix", "--remedy", "4", "--dns", "100.100.2.136"}, {"fix", "--remedy", "2", "--allow", "8.8.8.8"},
+			{"fix", "--remedy", "2", "--allow", "x"}, {"fix", "--remedy", "2", "--shape", "round"},
+			{"fix", "--remedy", "3", "--interval", "0"}, {"fix", "--remedy", "3", "--interval", "-1s"},
+			{"fix", "--remedy", "6", "--wait", "-1m"}, {"fix", "--remedy", "1", "--lang", "fr"},
+			{"fix", "--remedy", "1", "--root", "rel"}, {"fix", "--remedy", "1", "extra"}, {"fix", "--lang", "zh"},
+		},
+		"undo": {
+			{"undo", "--bogus"}, {"undo", "--lang", "fr"}, {"undo", "--root", notDir}, {"undo", "now"},
+		},
+		"guard": {
+			{"guard"}, {"guard", "--allow", "8.8.8.8"}, {"guard", "--allow", "100.100.2.136", "--interval", "0"},
+			{"guard", "--allow", "100.100.2.136", "--shape", "x"}, {"guard", "--bogus"},
+		},
+		"debug":      {{"debug"}, {"debug", "rules"}, {"debug", "firewall", "extra"}},
+		"version":    {{"version", "--json"}, {"version", "extra"}},
+		"completion": {{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}},
+		"man":        {{"man", "--bogus"}, {"man", "8"}},
+		"lab":        {}, // the lab's own usage is tested in package lab
+		"unknown":    {{"frobnicate"}, {"chek"}},
+	}
+	for _, c := range commands() {
+		if _, ok := cases[c.Name]; !ok {
+			t.Errorf("command %q has no bad-input cases here: add some", c.Name)
+		}
+	}
+	for name, list := range cases {
+		for _, args := range list {
+			var stdout, stderr bytes.Buffer
+			code := run(args, &stdout, &stderr)
+			e := stderr.String()
+			if code != 2 || stdout.Len() != 0 || strings.Count(e, "\n") != 1 || !strings.HasSuffix(e, "\n") ||
+				!strings.HasPrefix(e, "tsdoctor") || !whatToDo.MatchString(e) {
+				t.Errorf("%s: tsdoctor %q: exit %d, stdout %q, stderr %q; want exit 2, no stdout, one line saying what to do",
+					name, args, code, stdout.String(), e)
+			}
+		}
+	}
+}
+
+// TestUsageErrorMessages pins the messages the issue named.
+func TestUsageErrorMessages(t *testing.T) {
+	noHost(t)
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("LC_ALL", "")
+	for _, c := range []struct {
+		args []string
+		want []string
+		not  []string
+	}{
+		// Asks for --remedy N and lists every remedy, from the remedies' table.
+		{[]string{"fix"}, []string{"--remedy N", "1 delete the DROP", "4 public DNS", "6 node attribute"}, []string{"no remedy 0"}},
+		{[]string{"fix", "--lang", "zh"}, []string{"--remedy N", "1 删除 DROP", "6 节点属性"}, nil},
+		// Public resolvers as the example, never the VPC's own.
+		{[]string{"fix", "--remedy", "4", "--dns", "notanip"}, []string{"public", "223.5.5.5,223.6.6.6"}, []string{"100.100.2.136"}},
+		{[]string{"check", "--timeout", "-1s"}, []string{"--timeout -1s", "e.g. --timeout 8s"}, nil},
+		{[]string{"check", "--probe-timeout", "0"}, []string{"--probe-timeout 0s"}, nil},
+	} {
+		var stdout, stderr bytes.Buffer
+		run(c.args, &stdout, &stderr)
+		for _, w := range c.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("tsdoctor %q: %q lacks %q", c.args, stderr.String(), w)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(stderr.String(), w) {
+				t.Errorf("tsdoctor %q: %q has %q", c.args, stderr.String(), w)
+			}
+		}
+	}
+}
+
+// TestHelpAndYes: -h prints the command's flags once, to stdout, exit 0;
+// undo accepts --yes, as scripts pass it to every changing command.
+func TestHelpAndYes(t *testing.T) {
+	noHost(t)
+	for _, c := range commands() {
+		args := []string{"-h"}
+		if c.Name != "" {
+			args = []string{c.Name, "-h"}
+		}
+		if c.Name == "lab" {
+			continue
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 || stderr.Len() != 0 || !strings.Contains(stdout.String(), c.synopsis()+"\n") {
+			t.Errorf("tsdoctor %q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
+		}
+		for _, f := range flagList(c) {
+			if strings.Count(stdout.String(), "--"+f.Name+"\n") != 1 {
+				t.Errorf("tsdoctor %q: --%s listed %d times", args, f.Name, strings.Count(stdout.String(), "--"+f.Name+"\n"))
+			}
+		}
+	}
+	fs, _ := undoFlagSet()
+	if err := fs.Parse([]string{"--yes"}); err != nil {
+		t.Errorf("undo --yes: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		var stdout, stderr bytes.Buffer
+		// Past the flags, without root: the one-line "rerun with sudo".
+		if code := run([]string{"undo", "--yes"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "sudo") || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("undo --yes without root: exit %d, %q", code, stderr.String())
+		}
+	}
+}
