@@ -9,10 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // NodeAttrDisableCGNATDrop is the node attribute (tailscaled ≥ 1.98) that turns
@@ -24,8 +29,74 @@ type Runner interface {
 	Run(ctx context.Context, args ...string) (stdout []byte, err error)
 }
 
-// ExecRunner runs the real CLI found on PATH (or at Path).
-type ExecRunner struct{ Path string }
+// ExecRunner runs the real CLI found on PATH (or at Path). Socket is
+// tailscaled's LocalAPI socket the CLI talks to (DefaultSocket under the
+// host's root), probed directly before asking the CLI anything that needs
+// the daemon; "" skips the probe.
+type ExecRunner struct{ Path, Socket string }
+
+// DefaultSocket is where tailscaled listens on Linux, as the CLI expects it
+// (paths.DefaultTailscaledSocket; /run/tailscale under systemd is the same
+// directory).
+const DefaultSocket = "/var/run/tailscale/tailscaled.sock"
+
+// Socket is what a connect to tailscaled's LocalAPI socket says.
+type Socket string
+
+const (
+	SocketListening Socket = "listening"
+	// SocketStale: the file is there but nobody accepts connections:
+	// tailscaled died without cleaning up (kill -9, OOM, a crash).
+	SocketStale  Socket = "stale"
+	SocketAbsent Socket = "absent"
+	SocketNone   Socket = "" // not probed, or nothing certain
+)
+
+// SocketProber is a Runner that can probe tailscaled's socket itself. The
+// CLI cannot be asked instead: against a dead daemon it retries for two
+// seconds after its own start (safesocket's "tailscaled still starting"),
+// so every check of a crashed tailscaled would cost 2 s.
+type SocketProber interface {
+	ProbeSocket() Socket
+}
+
+// ProbeSocket connects to the socket at path once. A refused connection on
+// an existing socket file is certain death (the kernel answers at once);
+// anything else is not certain and leaves the judgement to the CLI.
+func ProbeSocket(path string) Socket {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return SocketAbsent
+	}
+	if err != nil || fi.Mode()&fs.ModeSocket == 0 {
+		return SocketNone
+	}
+	c, err := net.DialTimeout("unix", path, 200*time.Millisecond)
+	if err == nil {
+		c.Close()
+		return SocketListening
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return SocketStale
+	}
+	return SocketNone
+}
+
+func (r ExecRunner) ProbeSocket() Socket {
+	if r.Socket == "" {
+		return SocketNone
+	}
+	return ProbeSocket(r.Socket)
+}
+
+// CallTimeout bounds each CLI call: a hung tailscaled (or CLI) must not hold
+// the diagnosis for the whole check's deadline. The CLI normally answers in
+// tens of milliseconds.
+var CallTimeout = time.Second
+
+// ErrDaemonDead means tailscaled's socket refused the connection: the daemon
+// is not running, and the CLI was not asked.
+var ErrDaemonDead = errors.New("tailscaled is not running: its socket is there but nobody listens (it was killed or crashed)")
 
 // ErrNotInstalled means there is no tailscale CLI on this host.
 var ErrNotInstalled = errors.New("tailscale CLI not found")
@@ -79,8 +150,10 @@ type State struct {
 	// NodeAttr: the tailnet grants disable-linux-cgnat-drop-rule (the key
 	// is in Self.CapMap). CGNATDropOff: and this tailscaled honours it
 	// (1.98.0 and later, or a version that could not be read).
-	NodeAttr        bool     `json:"node_attr_granted"`
-	CGNATDropOff    bool     `json:"cgnat_drop_disabled"`
+	NodeAttr     bool `json:"node_attr_granted"`
+	CGNATDropOff bool `json:"cgnat_drop_disabled"`
+	// Socket is what a direct probe of tailscaled's socket found.
+	Socket          Socket   `json:"socket,omitempty"`
 	TailscaleIPs    []string `json:"tailscale_ips,omitempty"`
 	HostName        string   `json:"host_name,omitempty"`
 	DNSName         string   `json:"dns_name,omitempty"`
@@ -100,20 +173,34 @@ func Read(ctx context.Context, r Runner) State {
 		vOut, sOut, pOut []byte
 		vErr, sErr, pErr error
 	)
+	if p, ok := r.(SocketProber); ok {
+		st.Socket = p.ProbeSocket()
+	}
 	run := func(out *[]byte, e *error, args ...string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			*out, *e = r.Run(ctx, args...)
+			cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+			defer cancel()
+			*out, *e = r.Run(cctx, args...)
+			if *e != nil && cctx.Err() != nil && ctx.Err() == nil {
+				*e = fmt.Errorf("tailscale %s: no answer within %v (tailscaled or its CLI hangs)", strings.Join(args, " "), CallTimeout)
+			}
 		}()
 	}
+	// `version` needs no daemon; status and prefs do, and are not asked of a
+	// dead one.
 	run(&vOut, &vErr, "version", "--json")
-	run(&sOut, &sErr, "status", "--json")
-	run(&pOut, &pErr, "debug", "prefs")
+	if st.Socket == SocketStale {
+		sErr, pErr = ErrDaemonDead, ErrDaemonDead
+	} else {
+		run(&sOut, &sErr, "status", "--json")
+		run(&pOut, &pErr, "debug", "prefs")
+	}
 	wg.Wait()
 
 	if errors.Is(vErr, ErrNotInstalled) {
-		return State{Installed: false}
+		return State{Installed: false, Socket: st.Socket}
 	}
 	st.Installed = true
 	note := func(err error) {
@@ -144,11 +231,13 @@ func Read(ctx context.Context, r Runner) State {
 		}
 	} else {
 		note(sErr)
-		if strings.Contains(sErr.Error(), "doesn't appear to be running") || strings.Contains(sErr.Error(), "connect") {
-			st.BackendState = "NotRunning"
+		if errors.Is(sErr, ErrDaemonDead) || strings.Contains(sErr.Error(), "doesn't appear to be running") || strings.Contains(sErr.Error(), "connect") {
+			st.BackendState = NotRunning
 		}
 	}
-	if pErr == nil {
+	if errors.Is(pErr, ErrDaemonDead) {
+		pErr = nil // said once, with status
+	} else if pErr == nil {
 		p, err := ParsePrefsJSON(pOut)
 		note(err)
 		if err == nil {
@@ -156,7 +245,7 @@ func Read(ctx context.Context, r Runner) State {
 			st.AcceptDNS = p.CorpDNS
 			st.AdvertiseRoutes, st.ExitNode = p.Routes, p.ExitNode
 		}
-	} else {
+	} else if pErr != nil {
 		note(pErr)
 	}
 	if st.Version == "" {
@@ -165,6 +254,13 @@ func Read(ctx context.Context, r Runner) State {
 	st.CGNATDropOff = st.NodeAttr && st.HonoursNodeAttr()
 	return st
 }
+
+// NotRunning is State.BackendState when tailscaled does not answer at all.
+const NotRunning = "NotRunning"
+
+// DaemonDown reports whether tailscaled is known not to run: its CLI could
+// not reach it, or its socket refused the connection.
+func (st State) DaemonDown() bool { return st.Installed && st.BackendState == NotRunning }
 
 // HonoursNodeAttr reports whether this tailscaled knows the node attribute
 // disable-linux-cgnat-drop-rule (since 1.98.0). An unreadable version counts

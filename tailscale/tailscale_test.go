@@ -3,10 +3,14 @@ package tailscale
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -136,4 +140,99 @@ func mustReadF(f *testing.F, name string) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// staleSocket leaves a socket file nobody listens on, as a tailscaled killed
+// with SIGKILL does.
+func staleSocket(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tailscaled.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	return path
+}
+
+func TestProbeSocket(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.sock")
+	ln, err := net.Listen("unix", live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	for path, want := range map[string]Socket{
+		live: SocketListening, staleSocket(t): SocketStale, filepath.Join(dir, "none"): SocketAbsent, file: SocketNone,
+	} {
+		if got := ProbeSocket(path); got != want {
+			t.Errorf("ProbeSocket(%s) = %q, want %q", filepath.Base(path), got, want)
+		}
+	}
+}
+
+// probingRunner is a CLI whose daemon calls behave as the real CLI's do
+// against a dead tailscaled (it keeps retrying for seconds), and which
+// records what it was asked.
+type probingRunner struct {
+	socket string
+	mu     sync.Mutex
+	calls  []string
+}
+
+func (p *probingRunner) ProbeSocket() Socket { return ProbeSocket(p.socket) }
+
+func (p *probingRunner) Run(ctx context.Context, args ...string) ([]byte, error) {
+	p.mu.Lock()
+	p.calls = append(p.calls, strings.Join(args, " "))
+	p.mu.Unlock()
+	if args[0] == "version" {
+		return []byte(`{"majorMinorPatch":"1.102.3"}`), nil
+	}
+	<-ctx.Done() // the real CLI: "tailscaled still starting", retrying
+	return nil, ctx.Err()
+}
+
+// TestReadCrashedDaemon: with tailscaled's socket stale, Read does not ask
+// the CLI anything that needs the daemon (each such call costs the real CLI
+// 2 s) and says the daemon is down. Before the socket probe, status and
+// prefs were asked and waited.
+func TestReadCrashedDaemon(t *testing.T) {
+	r := &probingRunner{socket: staleSocket(t)}
+	st := Read(context.Background(), r)
+	if !st.DaemonDown() || st.Socket != SocketStale || st.Version != "1.102.3" {
+		t.Errorf("state = %+v; want installed, daemon down, socket stale", st)
+	}
+	if !slices.Equal(r.calls, []string{"version --json"}) {
+		t.Errorf("CLI asked %q; want only the version (no daemon call)", r.calls)
+	}
+}
+
+// TestReadHungCLI: a CLI (or tailscaled) that never answers costs at most
+// CallTimeout per call, not the whole check's deadline, and is not mistaken
+// for a dead daemon.
+func TestReadHungCLI(t *testing.T) {
+	old := CallTimeout
+	CallTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { CallTimeout = old })
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, "tailscaled.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := &probingRunner{socket: filepath.Join(dir, "tailscaled.sock")}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := Read(ctx, r)
+	if st.DaemonDown() || st.Socket != SocketListening || !strings.Contains(strings.Join(st.Errors, "|"), "no answer within") {
+		t.Errorf("state = %+v; want a listening socket, not down, and the hang named", st)
+	}
+	if ctx.Err() != nil {
+		t.Error("Read waited for the whole deadline")
+	}
 }

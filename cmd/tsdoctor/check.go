@@ -30,7 +30,7 @@ func hostEnv(root string) checks.Env {
 	touchHost()
 	isRoot := os.Geteuid() == 0
 	env := checks.Env{
-		Tailscale: tailscale.ExecRunner{},
+		Tailscale: tailscale.ExecRunner{Socket: filepath.Join(root, tailscale.DefaultSocket)},
 		Paths:     rootPaths(root),
 		Probe:     netprobe.Net{},
 		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
