@@ -223,6 +223,7 @@ func (r *run) verdict(rep *Report) {
 		}
 	}
 	snap := r.firewall().snap
+	rep.Orphaned = Orphaned(rep.Tailscale, snap)
 	switch {
 	case rep.Culprit != nil:
 		rep.Verdict = Blocked
@@ -239,6 +240,14 @@ func (r *run) verdict(rep *Report) {
 	default:
 		rep.Verdict = Healthy
 	}
+}
+
+// Orphaned reports whether tailscaled's rules outlived it: the daemon is
+// known not to run and ts-* chains are still on some backend. tailscaled
+// removes them when it stops cleanly, so they were left by a kill or a crash,
+// and nothing will update or remove them until tailscaled starts again.
+func Orphaned(ts tailscale.State, snap *firewall.Snapshot) bool {
+	return ts.DaemonDown() && snap != nil && len(snap.TailscaleBackends()) > 0
 }
 
 // unreadable describes the backends that exist here but could not be read.

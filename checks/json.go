@@ -23,6 +23,8 @@ type CheckJSON struct {
 	// --trace, on the nf_tables backends).
 	Paths     []nftrace.Path `json:"paths,omitempty"`
 	ElapsedMS int64          `json:"elapsed_ms"`
+	// OrphanedRules: tailscaled is not running, its rules are still here.
+	OrphanedRules bool `json:"orphaned_rules"`
 }
 
 type CulpritJSON struct {
@@ -44,6 +46,9 @@ type TailscaleJSON struct {
 	AcceptDNS     *bool  `json:"accept_dns,omitempty"`
 	NodeAttr      bool   `json:"node_attr_granted"`   // the tailnet grants disable-linux-cgnat-drop-rule
 	CGNATDropOff  bool   `json:"cgnat_drop_disabled"` // granted and honoured (tailscaled >= 1.98)
+	// Socket: what connecting to tailscaled's socket found (listening,
+	// stale: there but refused, absent); empty when not probed.
+	Socket string `json:"socket,omitempty"`
 }
 
 type StepJSON struct {
@@ -65,8 +70,10 @@ func (rep Report) JSON(l i18n.Lang) CheckJSON {
 		Tailscale: TailscaleJSON{
 			Installed: rep.Tailscale.Installed, Version: rep.Tailscale.Version, BackendState: rep.Tailscale.BackendState,
 			NetfilterMode: string(rep.Tailscale.NetfilterMode), AcceptDNS: rep.Tailscale.AcceptDNS, NodeAttr: rep.Tailscale.NodeAttr, CGNATDropOff: rep.Tailscale.CGNATDropOff,
+			Socket: string(rep.Tailscale.Socket),
 		},
-		ElapsedMS: rep.Elapsed.Milliseconds(),
+		ElapsedMS:     rep.Elapsed.Milliseconds(),
+		OrphanedRules: rep.Orphaned,
 	}
 	if out.Blocked == nil {
 		out.Blocked = []BlockedService{}

@@ -47,6 +47,10 @@ func rules(ctx context.Context, r *run) Finding {
 		}
 	}
 	tsBackends := fw.snap.TailscaleBackends()
+	if len(tsBackends) > 0 && r.tailscale().DaemonDown() {
+		// First, so the wizard and `check -v` show it above the rules.
+		f.Evidence = append([]i18n.Msg{i18n.M("rules.orphaned")}, f.Evidence...)
+	}
 	if len(tsBackends) > 1 {
 		f.add("rules.multi", fmt.Sprint(tsBackends))
 	}

@@ -129,6 +129,9 @@ type Report struct {
 	Steps     []Finding        `json:"steps"`
 	// Firewall is the INPUT path as read, for the rules step and the fixes.
 	Firewall *firewall.Snapshot `json:"-"`
+	// Orphaned: tailscaled is not running but its ts-* rules are still in
+	// the firewall (it was killed or crashed before it could remove them).
+	Orphaned bool `json:"orphaned"`
 	// Hint says what to do when the verdict is Error.
 	Hint    i18n.Msg      `json:"hint,omitzero"`
 	Elapsed time.Duration `json:"elapsed"`

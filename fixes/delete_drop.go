@@ -28,6 +28,9 @@ func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Option
 	if len(drops) == 0 {
 		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to delete (run `tsdoctor check`)")
 	}
+	if rep.Orphaned {
+		return orphanedPlan(rep), nil
+	}
 	p := &Plan{Remedy: DeleteDropID}
 	byBackend := map[firewall.Backend][]firewall.Change{}
 	var order []firewall.Backend

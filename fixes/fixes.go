@@ -259,13 +259,18 @@ type FileWrite struct {
 	Remove  bool   `json:"remove,omitempty"`
 }
 
-// CommandPair is a command and the one that reverses it.
+// CommandPair is a command and the one that reverses it. A command nothing
+// reverses says so in NotUndone, and undo reports it instead of claiming
+// everything is as before.
 type CommandPair struct {
 	Do   []string `json:"do"`
 	Undo []string `json:"undo,omitempty"`
 	// Netfilter is the netfilter mode Do sets. Undo runs only while
 	// tailscaled still has it: a mode someone chose since is theirs.
 	Netfilter tailscale.NetfilterMode `json:"netfilter,omitempty"`
+	// NotUndone: nothing reverses Do; undo reports this instead of
+	// claiming everything is as before.
+	NotUndone string `json:"not_undone,omitempty"`
 }
 
 func firewallStep(c firewall.Change) Step {

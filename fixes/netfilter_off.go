@@ -24,6 +24,8 @@ func (NetfilterOff) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
 	switch {
 	case !ts.Installed:
 		return false, i18n.M("fix.why.notailscale")
+	case rep.Orphaned:
+		return false, i18n.M("fix.why.orphaned")
 	case ts.BackendState != "Running":
 		return false, i18n.M("fix.why.notrunning")
 	case ts.NetfilterMode == tailscale.NetfilterOff:

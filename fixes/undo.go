@@ -216,6 +216,11 @@ func Undo(ctx context.Context, h *Host, all bool) ([]UndoResult, error) {
 		if err != nil {
 			return out, err
 		}
+		for _, a := range e.Actions[:e.Done] {
+			if a.Command != nil && a.Command.NotUndone != "" {
+				res.Differences = append(res.Differences, a.Command.NotUndone)
+			}
+		}
 		res.Same = len(res.Differences) == 0
 		out = append(out, res)
 		if !all {

@@ -27,6 +27,14 @@ var cliCatalog = map[string]entry{
 	"cli.completion":       {"give the shell: tsdoctor completion bash|zsh|fish", "请指明 shell：tsdoctor completion bash|zsh|fish"},
 	"cli.completion.shell": {"unknown shell %q: use bash, zsh or fish", "未知 shell %q：请用 bash、zsh 或 fish"},
 
+	"rules.orphaned":           {"Orphaned: tailscaled is not running, yet its rules are still here. It was killed or crashed before it could remove them, and nothing updates or removes them until tailscaled starts again.", "孤儿规则：tailscaled 未在运行，但它的规则仍然存在。它在清理规则之前被杀死或崩溃了；在 tailscaled 再次启动之前，没有任何东西会更新或删除这些规则。"},
+	"verdict.orphaned":         {"Orphaned: tailscaled is not running (its socket: %s), but its rules are still in the firewall. `sudo tsdoctor fix --remedy 1` removes them (`tailscaled --cleanup`); starting tailscaled again rebuilds them, DROP included.", "孤儿规则：tailscaled 未在运行（其套接字：%s），但它的规则仍在防火墙中。`sudo tsdoctor fix --remedy 1` 会删除它们（`tailscaled --cleanup`）；重新启动 tailscaled 则会重建它们，包括 DROP。"},
+	"fix.why.orphaned":         {"tailscaled is not running and its rules are orphaned: remedy 1 removes them (`tailscaled --cleanup`), or start tailscaled again", "tailscaled 未在运行，其规则已成孤儿：方案 1 会删除它们（`tailscaled --cleanup`），或者重新启动 tailscaled"},
+	"fix.1.orphaned.step":      {"Remove every rule the dead tailscaled left behind (%s), as tailscaled does itself when it stops:", "删除已退出的 tailscaled 留下的全部规则（%s），与 tailscaled 正常停止时自己做的一样："},
+	"fix.1.orphaned.undo":      {"Undo does not put these rules back: they belong to a tailscaled that is no longer running, and the DROP among them is what blocks DNS. tailscaled rebuilds its own rules, DROP included, the next time it starts.", "撤销不会恢复这些规则：它们属于一个已不在运行的 tailscaled，而其中的 DROP 正是阻断 DNS 的原因。tailscaled 下次启动时会重建自己的规则，包括 DROP。"},
+	"fix.1.orphaned.start":     {"The other way out: start tailscaled again (`systemctl start tailscaled`). It removes what is left and builds its rules anew, DROP included; then pick remedy 2, 3 or 6 for DNS.", "另一条路：重新启动 tailscaled（`systemctl start tailscaled`）。它会清除残留并重新建立规则，包括 DROP；之后再为 DNS 选择方案 2、3 或 6。"},
+	"fix.1.orphaned.notundone": {"`tailscaled --cleanup` is not undone: tsdoctor does not re-create the rules of a tailscaled that is gone; starting tailscaled (systemctl start tailscaled) rebuilds them, DROP included", "`tailscaled --cleanup` 不会被撤销：tsdoctor 不会重建已退出的 tailscaled 的规则；启动 tailscaled（systemctl start tailscaled）会重建它们，包括 DROP"},
+
 	"fix.1.short": {"delete the DROP", "删除 DROP"},
 	"fix.2.short": {"whitelist", "白名单"},
 	"fix.3.short": {"guard", "守护"},

@@ -48,6 +48,13 @@ func Main(args []string, self string, stdout, stderr io.Writer) int {
 		return labScenarios(stdout)
 	case "tailscale":
 		return labTailscale(rest, stderr, stdout)
+	case "tailscaled":
+		state, args, ok := stateArg(rest)
+		if !ok {
+			fmt.Fprintln(stderr, "tsdoctor lab tailscaled: give --state FILE -- ARGS...")
+			return 2
+		}
+		return FakeTailscaled(args, state, stdout, stderr)
 	case "up":
 		return labUp(rest, self, stdout, stderr)
 	case "down":
@@ -76,6 +83,16 @@ func labScenarios(stdout io.Writer) int {
 
 // labTailscale: `lab tailscale --state FILE -- ARGS...` (the wrapper's call).
 func labTailscale(args []string, stderr, stdout io.Writer) int {
+	state, args, ok := stateArg(args)
+	if !ok {
+		fmt.Fprintln(stderr, "usage: tsdoctor lab tailscale --state FILE -- ARGS...")
+		return 2
+	}
+	return FakeTailscale(args, state, stdout, stderr)
+}
+
+// stateArg splits the wrappers' `--state FILE -- ARGS...`.
+func stateArg(args []string) (string, []string, bool) {
 	state := ""
 	for len(args) > 0 {
 		a := args[0]
@@ -93,11 +110,7 @@ func labTailscale(args []string, stderr, stdout io.Writer) int {
 		}
 		break
 	}
-	if state == "" {
-		fmt.Fprintln(stderr, "usage: tsdoctor lab tailscale --state FILE -- ARGS...")
-		return 2
-	}
-	return FakeTailscale(args, state, stdout, stderr)
+	return state, args, state != ""
 }
 
 func needRoot(stderr io.Writer) bool {

@@ -104,7 +104,7 @@ func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "tailscale: command not found")
 		return 127
 	}
-	c := &fakeCLI{st: st, stdout: stdout, stderr: stderr}
+	c := &fakeCLI{st: st, stdout: stdout, stderr: stderr, unlock: lock.Close}
 	code := c.run(args)
 	if c.changed {
 		if err := WriteCLIState(stateFile, c.st); err != nil {
@@ -129,6 +129,7 @@ func lockState(stateFile string) (*os.File, error) {
 }
 
 type fakeCLI struct {
+	unlock         func() error // releases the state lock early
 	st             CLIState
 	changed        bool
 	stdout, stderr io.Writer
@@ -152,7 +153,7 @@ func (c *fakeCLI) run(args []string) int {
 		return c.version(rest)
 	}
 	if !c.st.Scenario.Running() {
-		fmt.Fprintln(c.stderr, daemonDown)
+		c.cannotConnect()
 		return 1
 	}
 	switch cmd {
@@ -175,6 +176,57 @@ func (c *fakeCLI) run(args []string) int {
 	return 1
 }
 
+// CLIRetry is how long the real CLI keeps retrying a socket nobody listens
+// on before it gives up (safesocket: "tailscaled still starting" for two
+// seconds after the CLI starts). The lab's crashed tailscaled costs the same.
+var CLIRetry = 2 * time.Second
+
+// cannotConnect fails as the real CLI does against a dead tailscaled.
+func (c *fakeCLI) cannotConnect() {
+	if c.st.Scenario.Variant == VariantCrashed {
+		// Without the state lock: concurrent real CLIs wait side by side.
+		_ = c.unlock()
+		time.Sleep(CLIRetry)
+	}
+	fmt.Fprintln(c.stderr, daemonDown)
+}
+
+// FakeTailscaled is the lab's `tailscaled`: only `tailscaled --cleanup`,
+// which removes every ts-* chain and jump, as the real one does after a
+// crash. The lab has no daemon to start.
+func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] != "--cleanup" && args[0] != "-cleanup" {
+		fmt.Fprintln(stderr, "tailscaled (lab): only `tailscaled --cleanup` exists in the lab")
+		return 2
+	}
+	lock, err := lockState(stateFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
+		return 1
+	}
+	defer lock.Close()
+	b, err := os.ReadFile(stateFile)
+	var st CLIState
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tailscaled (lab): read state: %v\n", err)
+		return 1
+	}
+	if inside, err := sameNetns(st.ECS); err != nil || !inside {
+		fmt.Fprintf(stderr, "tailscaled (lab): refusing to change the firewall outside namespace %s%s\n", st.ECS, errSuffix(err))
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := RemoveRules(ctx, "", st.Scenario); err != nil {
+		fmt.Fprintf(stderr, "tailscaled (lab): cleanup: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 func (c *fakeCLI) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
@@ -190,7 +242,7 @@ func (c *fakeCLI) version(args []string) int {
 		return 2
 	}
 	if *daemon && !c.st.Scenario.Running() {
-		fmt.Fprintln(c.stderr, daemonDown)
+		c.cannotConnect()
 		return 1
 	}
 	v := c.st.Scenario.Version

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,6 +213,16 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := os.WriteFile(filepath.Join(l.BinDir(), "tailscale"), []byte(wrapper), 0o755); err != nil {
 			return err
 		}
+		daemon := "#!/bin/sh\n# tsdoctor lab: fake tailscaled (only --cleanup) for scenario " + l.Scenario.Name + "\n" +
+			"exec " + shellQuote(l.Tsdoctor) + " lab tailscaled --state " + shellQuote(l.StateFile()) + " -- \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(l.BinDir(), "tailscaled"), []byte(daemon), 0o755); err != nil {
+			return err
+		}
+	}
+	if l.Scenario.Variant == VariantCrashed {
+		if err := staleSocket(SocketPath(l.RootDir())); err != nil {
+			return err
+		}
 	}
 	if l.Scenario.Resolver == ResolverStub {
 		if err := l.writeSystemctlGuard(); err != nil {
@@ -219,6 +230,21 @@ func (l *Lab) build(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// staleSocket leaves a socket file nobody listens on, as a killed
+// tailscaled does: connecting to it is refused.
+func staleSocket(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("stale socket: %w", err)
+	}
+	ln.SetUnlinkOnClose(false)
+	return ln.Close()
 }
 
 func (l *Lab) etcDir() string { return filepath.Join("/etc/netns", l.ECS()) }

@@ -8,6 +8,7 @@ package lab
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,10 @@ const (
 	VariantNodeAttr     = "nodeattr"      // the tailnet grants disable-linux-cgnat-drop-rule
 	VariantNetfilterOff = "netfilter-off" // tailscale set --netfilter-mode=off
 	VariantStopped      = "stopped"       // tailscaled installed but not running
+	// VariantCrashed: tailscaled was killed (SIGKILL, OOM, a crash) and could
+	// not clean up: its rules stay, its socket file stays with nobody
+	// listening, and the CLI cannot connect.
+	VariantCrashed = "crashed"
 )
 
 // How the ECS server resolves names.
@@ -44,7 +49,7 @@ var Versions = []string{"1.102.3", "1.96.5"}
 
 var (
 	modes    = []string{ModeIptablesNFT, ModeIptablesLegacy, ModeNFTables}
-	variants = []string{VariantDefault, VariantNodeAttr, VariantNetfilterOff, VariantStopped}
+	variants = []string{VariantDefault, VariantNodeAttr, VariantNetfilterOff, VariantStopped, VariantCrashed}
 )
 
 // Addresses of the lab node and of the VPC's services.
@@ -95,6 +100,8 @@ var named = []namedScenario{
 		"tailscale 1.102.3 running with --netfilter-mode=off: no ts-* rules; DNS works"},
 	{Scenario{"stopped", "1.102.3", ModeIptablesNFT, VariantStopped, true, ResolverDHCP},
 		"tailscale 1.102.3 installed, tailscaled not running: no rules, the CLI cannot connect; DNS works"},
+	{Scenario{"crashed", "1.102.3", ModeIptablesNFT, VariantCrashed, true, ResolverDHCP},
+		"tailscale 1.102.3 killed with SIGKILL: its rules (DROP included) are orphaned, its socket is stale; blocked"},
 	{Scenario{"no-tailscale", "", "", "", false, ResolverDHCP},
 		"no Tailscale at all: no binary, no tailscale0, no rules; DNS works"},
 	{Scenario{"ubuntu-stub", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverStub},
@@ -228,7 +235,14 @@ func (s Scenario) HasRules() bool {
 func (s Scenario) Blocks() bool { return s.HasRules() && !s.nodeAttrActive() }
 
 // Running reports whether tailscaled is running.
-func (s Scenario) Running() bool { return s.Tailscale && s.Variant != VariantStopped }
+func (s Scenario) Running() bool {
+	return s.Tailscale && s.Variant != VariantStopped && s.Variant != VariantCrashed
+}
+
+// SocketPath is tailscaled's socket under root, where tsdoctor looks for it.
+func SocketPath(root string) string {
+	return filepath.Join(root, "var/run/tailscale/tailscaled.sock")
+}
 
 func versionAtLeast(v string, major, minor int) bool {
 	parts := strings.SplitN(v, ".", 3)

@@ -241,6 +241,9 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 	default:
 		fmt.Fprintln(w, i18n.T(l, "verdict.error", rep.Hint.String(l)))
 	}
+	if rep.Orphaned {
+		fmt.Fprintln(w, i18n.T(l, "verdict.orphaned", rep.Tailscale.Socket))
+	}
 	fmt.Fprintln(w, i18n.T(l, "verdict.elapsed", rep.Elapsed.Round(time.Millisecond)))
 }
 
