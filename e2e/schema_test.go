@@ -96,11 +96,12 @@ func TestJSONSchemas(t *testing.T) {
 		out, _ := n.Command(ctx, tsdoctor, args...).Output()
 		return out
 	}
-	docs := []struct {
+	type doc struct {
 		name string
 		s    *jsonschema.Schema
 		out  []byte
-	}{
+	}
+	docs := []doc{
 		{"check-blocked", checkS, run("check", "--json")},
 		{"check-trace-blocked", checkS, run("check", "--json", "--trace", "--only", "trace")},
 		{"fix-whitelist-dry-run", fixS, run("fix", "--json", "--remedy", "2", "--dry-run")},
@@ -110,6 +111,11 @@ func TestJSONSchemas(t *testing.T) {
 		{"undo", fixS, run("undo", "--json")},
 		{"fix-node-attr-pending", fixS, run("fix", "--json", "--yes", "--remedy", "6")},
 	}
+	// tailscaled killed: its rules orphaned, its socket stale.
+	if err := n.KillDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, doc{"check-orphaned", checkS, run("check", "--json")})
 	for _, d := range docs {
 		validate(t, d.s, d.name, d.out)
 		if strings.HasPrefix(d.name, "check-trace") && !strings.Contains(string(d.out), `"paths"`) {

@@ -47,8 +47,9 @@ type Node struct {
 	cancel context.CancelFunc
 }
 
-// Socket is tailscaled's LocalAPI socket.
-func (n *Node) Socket() string { return filepath.Join(n.Dir, "tailscaled.sock") }
+// Socket is tailscaled's LocalAPI socket, where the host's root (the lab's,
+// TSDOCTOR_ROOT) puts it, so tsdoctor finds it as on a real host.
+func (n *Node) Socket() string { return lab.SocketPath(n.Lab.RootDir()) }
 
 // LogFile is where tailscaled's output goes (appended across restarts).
 func (n *Node) LogFile() string { return filepath.Join(n.Dir, "tailscaled.log") }
@@ -126,6 +127,15 @@ func (n *Node) writeWrappers() error {
 	}
 	cli := "#!/bin/sh\nexec " + filepath.Join(n.Bins, "tailscale") + " --socket=" + n.Socket() + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(n.Lab.BinDir(), "tailscale"), []byte(cli), 0o755); err != nil {
+		return err
+	}
+	// The real tailscaled, with the node's firewall mode, for what tsdoctor
+	// runs itself (`tailscaled --cleanup` after a crash).
+	daemon := "#!/bin/sh\nexec env -i " + strings.Join(n.daemonEnv(), " ") + " " + filepath.Join(n.Bins, "tailscaled") + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(n.Lab.BinDir(), "tailscaled"), []byte(daemon), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(n.Socket()), 0o755); err != nil {
 		return err
 	}
 	for _, tool := range []string{"iptables", "ip6tables"} {
@@ -227,6 +237,21 @@ func (n *Node) StopDaemon() error {
 	_ = cmd.Process.Kill()
 	<-exited
 	return errors.New("tailscaled ignored SIGTERM for 10 s and was killed")
+}
+
+// KillDaemon kills tailscaled with SIGKILL, as the OOM killer or `kill -9`
+// does: it cannot clean up, so its rules and its socket file stay.
+func (n *Node) KillDaemon() error {
+	n.mu.Lock()
+	cmd, exited := n.daemon, n.exited
+	n.daemon = nil
+	n.mu.Unlock()
+	if cmd == nil {
+		return errors.New("tailscaled is not running")
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-exited
+	return nil
 }
 
 // Restart stops and starts tailscaled, as `systemctl restart tailscaled`
