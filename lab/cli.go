@@ -64,8 +64,7 @@ func Main(args []string, self string, stdout, stderr io.Writer) int {
 	case "serve":
 		return labServe(rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "tsdoctor lab: unknown command %q\n\n%s", cmd, labUsage)
-	return 2
+	return badArgs(stderr, "", fmt.Errorf("unknown command %q", cmd))
 }
 
 func labScenarios(stdout io.Writer) int {
@@ -121,9 +120,36 @@ func needRoot(stderr io.Writer) bool {
 	return false
 }
 
+// badArgs says what is wrong with the arguments in one line (exit 2), as
+// every tsdoctor command does.
+func badArgs(stderr io.Writer, name string, err error) int {
+	cmd := "tsdoctor lab"
+	if name != "" {
+		cmd += " " + name
+	}
+	fmt.Fprintf(stderr, "%s: %s: run `tsdoctor lab -h` for the usage\n", cmd, strings.Join(strings.Fields(err.Error()), " "))
+	return 2
+}
+
+// parseLab parses a lab command's flags: -h prints the usage (exit 0), a
+// bad flag or (unless rest is allowed) a stray argument is one line, exit 2.
+func parseLab(fs *flag.FlagSet, name string, args []string, rest bool, stdout, stderr io.Writer) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, labUsage)
+			return 0, false
+		}
+		return badArgs(stderr, name, err), false
+	}
+	if !rest && fs.NArg() > 0 {
+		return badArgs(stderr, name, fmt.Errorf("unexpected argument %q", fs.Arg(0))), false
+	}
+	return 0, true
+}
+
 func labFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 	fs := flag.NewFlagSet("tsdoctor lab "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // parseLab says what is wrong, once
 	prefix := fs.String("prefix", DefaultPrefix, "namespace name prefix")
 	scenario := fs.String("scenario", DefaultScenario().Name, "scenario (see `tsdoctor lab scenarios`)")
 	return fs, prefix, scenario
@@ -131,8 +157,11 @@ func labFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 
 func labUp(args []string, self string, stdout, stderr io.Writer) int {
 	fs, prefix, scenario := labFlags("up", stderr)
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code, ok := parseLab(fs, "up", args, false, stdout, stderr); !ok {
+		return code
+	}
+	if _, err := ParseScenario(*scenario); err != nil {
+		return badArgs(stderr, "up", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
 	}
 	if needRoot(stderr) {
 		return 2
@@ -223,8 +252,8 @@ func printEnter(w io.Writer, l *Lab) {
 
 func labDown(args []string, stdout, stderr io.Writer) int {
 	fs, prefix, _ := labFlags("down", stderr)
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code, ok := parseLab(fs, "down", args, false, stdout, stderr); !ok {
+		return code
 	}
 	if needRoot(stderr) {
 		return 2
@@ -239,8 +268,8 @@ func labDown(args []string, stdout, stderr io.Writer) int {
 
 func labShell(args []string, stdout, stderr io.Writer) int {
 	fs, prefix, _ := labFlags("shell", stderr)
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code, ok := parseLab(fs, "shell", args, false, stdout, stderr); !ok {
+		return code
 	}
 	if needRoot(stderr) {
 		return 2
@@ -260,8 +289,8 @@ func labShell(args []string, stdout, stderr io.Writer) int {
 func labServe(args []string, stdout, stderr io.Writer) int {
 	fs, prefix, _ := labFlags("serve", stderr)
 	dir := fs.String("dir", "", "lab directory")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code, ok := parseLab(fs, "serve", args, false, stdout, stderr); !ok {
+		return code
 	}
 	if needRoot(stderr) {
 		return 2
@@ -309,8 +338,11 @@ var Subcommands = [][2]string{
 func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	fs, prefix, scenario := labFlags("", stderr)
 	keep := fs.Bool("keep", false, "leave the lab running afterwards")
-	if fs.Parse(args) != nil {
-		return 2
+	if code, ok := parseLab(fs, "", args, true, stdout, stderr); !ok {
+		return code
+	}
+	if _, err := ParseScenario(*scenario); err != nil {
+		return badArgs(stderr, "", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
 	}
 	checkArgs := fs.Args()
 	if needRoot(stderr) {

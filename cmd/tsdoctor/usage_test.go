@@ -60,8 +60,9 @@ func TestUsageErrors(t *testing.T) {
 		"version":    {{"version", "--json"}, {"version", "extra"}},
 		"completion": {{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}},
 		"man":        {{"man", "--bogus"}, {"man", "8"}},
-		"lab":        {}, // the lab's own usage is tested in package lab
-		"unknown":    {{"frobnicate"}, {"chek"}},
+		"lab": {{"lab", "--bogus"}, {"lab", "frobnicate"}, {"lab", "--scenario", "bogus"}, {"lab", "up", "extra"},
+			{"lab", "up", "--scenario", "bogus"}, {"lab", "down", "--nope"}, {"lab", "shell", "x"}},
+		"unknown": {{"frobnicate"}, {"chek"}},
 	}
 	for _, c := range commands() {
 		if _, ok := cases[c.Name]; !ok {
