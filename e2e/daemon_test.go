@@ -100,7 +100,7 @@ func TestStoppedDaemon(t *testing.T) {
 		t.Errorf("tailscaled stopped, ts-input still has %q (lab stopped scenario has rules: %v)", rules, stopped.HasRules())
 	}
 	rep, raw := check(t, n)
-	if rep.Verdict != checks.Healthy || rep.Tailscale.BackendState == "Running" || !rep.Tailscale.Installed {
+	if rep.Verdict != checks.Healthy || rep.Tailscale.BackendState != "NotRunning" || !rep.Tailscale.Installed || rep.OrphanedRules {
 		t.Errorf("verdict %s, tailscale %+v; want healthy, installed, not running\n%s", rep.Verdict, rep.Tailscale, raw)
 	}
 	t.Logf("stopped: tailscale %+v", rep.Tailscale)

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +180,9 @@ type servers struct {
 	// quit aborts the stub resolver's forwards in flight, which Shutdown
 	// would otherwise wait for.
 	quit context.CancelFunc
-	once sync.Once
+	// daemon is tailscaled's socket while the scenario's tailscaled runs.
+	daemon net.Listener
+	once   sync.Once
 }
 
 func (s *servers) stop() {
@@ -197,7 +201,35 @@ func (s *servers) stop() {
 		if s.tunFD >= 0 {
 			unix.Close(s.tunFD)
 		}
+		if s.daemon != nil {
+			s.daemon.Close()
+		}
 	})
+}
+
+// listenDaemonSocket is tailscaled's LocalAPI socket as a running daemon
+// has it, where the host's root keeps it: tsdoctor probes it before asking
+// the CLI (the fake CLI itself needs no socket). Connections are accepted
+// and closed.
+func listenDaemonSocket(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln, nil
 }
 
 // Serve starts the VPC's DNS and HTTP servers inside the vpc namespace and
@@ -275,6 +307,14 @@ func (l *Lab) Serve(ctx context.Context) error {
 	}
 	// Shutdown of a dns.Server that has not started yet fails, so wait.
 	started.Wait()
+	if l.Scenario.Running() {
+		ln, err := listenDaemonSocket(SocketPath(l.RootDir()))
+		if err != nil {
+			srv.stop()
+			return fmt.Errorf("lab tailscaled socket: %w", err)
+		}
+		srv.daemon = ln
+	}
 	if l.Scenario.Resolver == ResolverStub {
 		if err := l.serveStub(srv); err != nil {
 			srv.stop()

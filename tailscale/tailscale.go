@@ -61,8 +61,9 @@ type SocketProber interface {
 }
 
 // ProbeSocket connects to the socket at path once. A refused connection on
-// an existing socket file is certain death (the kernel answers at once);
-// anything else is not certain and leaves the judgement to the CLI.
+// an existing socket file is certain death (the kernel answers at once), and
+// no file means the CLI, which dials that path, can reach no tailscaled;
+// anything else leaves the judgement to the CLI.
 func ProbeSocket(path string) Socket {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -93,6 +94,13 @@ func (r ExecRunner) ProbeSocket() Socket {
 // the diagnosis for the whole check's deadline. The CLI normally answers in
 // tens of milliseconds.
 var CallTimeout = time.Second
+
+// ErrNoAnswer: a CLI call did not finish within CallTimeout.
+var ErrNoAnswer = errors.New("no answer")
+
+// ErrDaemonAbsent means tailscaled's socket does not exist: the CLI, which
+// talks to it, can reach no tailscaled, and was not asked.
+var ErrDaemonAbsent = errors.New("tailscaled is not running: its socket does not exist")
 
 // ErrDaemonDead means tailscaled's socket refused the connection: the daemon
 // is not running, and the CLI was not asked.
@@ -184,16 +192,21 @@ func Read(ctx context.Context, r Runner) State {
 			defer cancel()
 			*out, *e = r.Run(cctx, args...)
 			if *e != nil && cctx.Err() != nil && ctx.Err() == nil {
-				*e = fmt.Errorf("tailscale %s: no answer within %v (tailscaled or its CLI hangs)", strings.Join(args, " "), CallTimeout)
+				*e = fmt.Errorf("tailscale %s: %w within %v (tailscaled or its CLI hangs)", strings.Join(args, " "), ErrNoAnswer, CallTimeout)
 			}
 		}()
 	}
 	// `version` needs no daemon; status and prefs do, and are not asked of a
 	// dead one.
 	run(&vOut, &vErr, "version", "--json")
-	if st.Socket == SocketStale {
+	switch st.Socket {
+	case SocketStale:
 		sErr, pErr = ErrDaemonDead, ErrDaemonDead
-	} else {
+	case SocketAbsent:
+		// The CLI talks to this socket: with none there it can reach no
+		// tailscaled, and would only retry for seconds before saying so.
+		sErr, pErr = ErrDaemonAbsent, ErrDaemonDead
+	default:
 		run(&sOut, &sErr, "status", "--json")
 		run(&pOut, &pErr, "debug", "prefs")
 	}
@@ -231,7 +244,7 @@ func Read(ctx context.Context, r Runner) State {
 		}
 	} else {
 		note(sErr)
-		if errors.Is(sErr, ErrDaemonDead) || strings.Contains(sErr.Error(), "doesn't appear to be running") || strings.Contains(sErr.Error(), "connect") {
+		if errors.Is(sErr, ErrDaemonDead) || errors.Is(sErr, ErrDaemonAbsent) || strings.Contains(sErr.Error(), "doesn't appear to be running") || strings.Contains(sErr.Error(), "connect") {
 			st.BackendState = NotRunning
 		}
 	}

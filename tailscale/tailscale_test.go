@@ -236,3 +236,17 @@ func TestReadHungCLI(t *testing.T) {
 		t.Error("Read waited for the whole deadline")
 	}
 }
+
+// TestReadAbsentSocket: no socket file is a stopped tailscaled: the CLI,
+// which dials that socket, is not asked anything that needs the daemon (the
+// real one retries for seconds before it says so).
+func TestReadAbsentSocket(t *testing.T) {
+	r := &probingRunner{socket: filepath.Join(t.TempDir(), "tailscaled.sock")}
+	st := Read(context.Background(), r)
+	if !st.DaemonDown() || st.Socket != SocketAbsent || strings.Contains(strings.Join(st.Errors, "|"), "hangs") {
+		t.Errorf("state = %+v; want daemon down, socket absent, not called a hang", st)
+	}
+	if !slices.Equal(r.calls, []string{"version --json"}) {
+		t.Errorf("CLI asked %q; want only the version", r.calls)
+	}
+}
