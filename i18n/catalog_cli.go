@@ -35,6 +35,8 @@ var cliCatalog = map[string]entry{
 	"fix.1.orphaned.start":     {"The other way out: start tailscaled again (`systemctl start tailscaled`). It removes what is left and builds its rules anew, DROP included; then pick remedy 2, 3 or 6 for DNS.", "另一条路：重新启动 tailscaled（`systemctl start tailscaled`）。它会清除残留并重新建立规则，包括 DROP；之后再为 DNS 选择方案 2、3 或 6。"},
 	"fix.1.orphaned.notundone": {"`tailscaled --cleanup` is not undone: tsdoctor does not re-create the rules of a tailscaled that is gone; starting tailscaled (systemctl start tailscaled) rebuilds them, DROP included", "`tailscaled --cleanup` 不会被撤销：tsdoctor 不会重建已退出的 tailscaled 的规则；启动 tailscaled（systemctl start tailscaled）会重建它们，包括 DROP"},
 
+	"tui.rec.orphaned": {"tailscaled is not running and its rules are orphaned: remedy 1 removes them with `tailscaled --cleanup`. Starting tailscaled again rebuilds them, DROP included; then pick 2, 3 or 6.", "tailscaled 未在运行，其规则已成孤儿：方案 1 用 `tailscaled --cleanup` 删除它们。重新启动 tailscaled 会重建规则（包括 DROP），之后再选择方案 2、3 或 6。"},
+
 	"fix.1.short": {"delete the DROP", "删除 DROP"},
 	"fix.2.short": {"whitelist", "白名单"},
 	"fix.3.short": {"guard", "守护"},

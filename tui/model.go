@@ -423,6 +423,12 @@ func (m *Model) recommend() {
 		m.recommended, m.recReason = 0, i18n.M("tui.rec.none")
 		return
 	}
+	if rep.Orphaned {
+		// No tailscaled to rebuild or honour anything: clean up after it.
+		m.recommended, m.recReason = fixes.DeleteDropID, i18n.M("tui.rec.orphaned")
+		m.sel = int(fixes.DeleteDropID) - 1
+		return
+	}
 	m.recommended = fixes.GuardID
 	m.sel = int(fixes.GuardID) - 1
 	reason := i18n.T(m.lang, "tui.rec.guard", rep.Culprit.Backend)
