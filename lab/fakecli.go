@@ -176,57 +176,6 @@ func (c *fakeCLI) run(args []string) int {
 	return 1
 }
 
-// CLIRetry is how long the real CLI keeps retrying a socket nobody listens
-// on before it gives up (safesocket: "tailscaled still starting" for two
-// seconds after the CLI starts). The lab's crashed tailscaled costs the same.
-var CLIRetry = 2 * time.Second
-
-// cannotConnect fails as the real CLI does against a dead tailscaled.
-func (c *fakeCLI) cannotConnect() {
-	if c.st.Scenario.Variant == VariantCrashed {
-		// Without the state lock: concurrent real CLIs wait side by side.
-		_ = c.unlock()
-		time.Sleep(CLIRetry)
-	}
-	fmt.Fprintln(c.stderr, daemonDown)
-}
-
-// FakeTailscaled is the lab's `tailscaled`: only `tailscaled --cleanup`,
-// which removes every ts-* chain and jump, as the real one does after a
-// crash. The lab has no daemon to start.
-func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "--cleanup" && args[0] != "-cleanup" {
-		fmt.Fprintln(stderr, "tailscaled (lab): only `tailscaled --cleanup` exists in the lab")
-		return 2
-	}
-	lock, err := lockState(stateFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
-		return 1
-	}
-	defer lock.Close()
-	b, err := os.ReadFile(stateFile)
-	var st CLIState
-	if err == nil {
-		err = json.Unmarshal(b, &st)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): read state: %v\n", err)
-		return 1
-	}
-	if inside, err := sameNetns(st.ECS); err != nil || !inside {
-		fmt.Fprintf(stderr, "tailscaled (lab): refusing to change the firewall outside namespace %s%s\n", st.ECS, errSuffix(err))
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := RemoveRules(ctx, "", st.Scenario); err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): cleanup: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
 func (c *fakeCLI) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
