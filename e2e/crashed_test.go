@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -130,7 +131,7 @@ func BenchmarkCheckKilledDaemon(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			n, err := harness.Start(context.Background(), harness.Options{Version: "1.102.3", Mode: lab.ModeIptablesNFT,
-				Variant: lab.VariantDefault, Prefix: "tsmb-" + c.name, Logf: b.Logf})
+				Variant: lab.VariantDefault, Prefix: fmt.Sprintf("tsm%d-%d", os.Getpid()%10000, <-prefixes), Logf: b.Logf})
 			if err != nil {
 				b.Fatal(err)
 			}
