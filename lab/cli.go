@@ -362,6 +362,10 @@ func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	// which prints the check when there is no terminal.
 	wargs := []string{"--ecs"}
 	if len(checkArgs) > 0 {
+		// `lab -- check -v` as well as `lab -- -v`: both are the check.
+		if checkArgs[0] == "check" {
+			checkArgs = checkArgs[1:]
+		}
 		wargs = append([]string{"check", "--ecs"}, checkArgs...)
 	}
 	cmd := l.Command(context.Background(), self, wargs...)

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
@@ -64,5 +67,26 @@ func TestOrphanedRulesLab(t *testing.T) {
 	}
 	if rules, err := lab.ReadInputRules(context.Background(), l.ECS(), l.Scenario.Mode); err == nil && len(rules) > 0 {
 		t.Errorf("undo re-created a dead tailscaled's rules: %q", rules)
+	}
+}
+
+// TestLabRunCrashed: `tsdoctor lab --scenario crashed -- check --json`, the
+// documented way to try a shape (scripts/try -- check), runs the check in a
+// fresh lab and removes it again.
+func TestLabRunCrashed(t *testing.T) {
+	if os.Geteuid() != 0 || binary == "" {
+		t.Skip("the lab needs root (network namespaces, firewall): run as root, as CI does")
+	}
+	prefix := fmt.Sprintf("tsr%d", time.Now().UnixNano()%100000)
+	for _, args := range [][]string{{"--", "check", "--json"}, {"--", "--json"}} {
+		cmd := exec.Command(binary, append([]string{"lab", "--scenario", "crashed", "--prefix", prefix}, args...)...)
+		out, err := cmd.Output()
+		var rep checks.CheckJSON
+		if jerr := json.Unmarshal(out, &rep); jerr != nil || rep.Verdict != checks.Blocked || !rep.OrphanedRules {
+			t.Errorf("tsdoctor lab %q: %v %v\n%s", args, err, jerr, out)
+		}
+		if ns, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(ns), prefix) {
+			t.Errorf("lab %s left behind: %s", prefix, ns)
+		}
 	}
 }
