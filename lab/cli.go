@@ -24,8 +24,10 @@ const labUsage = `usage: tsdoctor lab [--scenario S] [--prefix P] [--keep] [-- C
 
 The lab reproduces an Alibaba Cloud ECS server running Tailscale inside its
 VPC, in network namespaces: nothing changes on this machine's own network.
-Plain "tsdoctor lab" brings a lab up, runs "tsdoctor check" inside it and
-tears it down again (keep it with --keep). Needs root.
+Plain "tsdoctor lab" brings a lab up, runs tsdoctor inside it (the wizard on
+a terminal, the check without one; "tsdoctor lab -- check --json" runs
+"tsdoctor check --json") and tears it down again (keep it with --keep).
+Needs root.
 `
 
 // Main runs `tsdoctor lab ARGS...`. self is the path of the tsdoctor binary:
@@ -142,6 +144,10 @@ func parseLab(fs *flag.FlagSet, name string, args []string, rest bool, stdout, s
 		return badArgs(stderr, name, err), false
 	}
 	if !rest && fs.NArg() > 0 {
+		if _, err := ParseScenario(fs.Arg(0)); err == nil {
+			// `lab up legacy`: the scenario is a flag.
+			return badArgs(stderr, name, fmt.Errorf("unexpected argument %q: to choose that scenario, use --scenario %s", fs.Arg(0), fs.Arg(0))), false
+		}
 		return badArgs(stderr, name, fmt.Errorf("unexpected argument %q", fs.Arg(0))), false
 	}
 	return 0, true

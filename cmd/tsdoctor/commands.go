@@ -82,7 +82,8 @@ func labScenarios() []string {
 // page show it.
 type flagInfo struct {
 	Name, Usage, Default string
-	Bool                 bool // takes no value
+	Bool                 bool   // takes no value
+	Value                string // what its value is, e.g. "duration" (empty for a bool)
 }
 
 // Spelling is the flag as typed: -v for one letter, --name otherwise.
@@ -103,7 +104,8 @@ func flagsIn(mk func() *flag.FlagSet) []flagInfo {
 	var out []flagInfo
 	mk().VisitAll(func(f *flag.Flag) {
 		b, ok := f.Value.(interface{ IsBoolFlag() bool })
-		out = append(out, flagInfo{f.Name, f.Usage, f.DefValue, ok && b.IsBoolFlag()})
+		value, _ := flag.UnquoteUsage(f)
+		out = append(out, flagInfo{f.Name, f.Usage, f.DefValue, ok && b.IsBoolFlag(), value})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -144,7 +146,7 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprint(w, "\nFlags of the wizard:\n")
 	printFlags(w, commands()[0])
-	fmt.Fprint(w, "\n`tsdoctor COMMAND -h` lists a command's flags.\nExit codes: 0 healthy (or verified), 1 problem found (or not verified), 2 could not check or bad input.\n")
+	fmt.Fprint(w, "\n`tsdoctor COMMAND -h` lists a command's flags.\nExit codes: 0 healthy, verified, a dry run or nothing to do; 1 problem found, or not verified; 2 could not check, or bad input.\n")
 }
 
 // noFlags parses the arguments of a command that takes none (but -h).

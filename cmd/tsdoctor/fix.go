@@ -131,6 +131,17 @@ func fixFlagSet() (*flag.FlagSet, fixFlags) {
 
 func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	fs, fv := fixFlagSet()
+	// `tsdoctor fix 3` names the remedy as `--remedy 3` does, before or
+	// after the flags (no other flag takes a bare number).
+	args, n := remedyArg(args)
+	if n != "" {
+		args = append(args, "--remedy="+n)
+		fs.SetOutput(io.Discard)
+		if fs.Parse(args[:len(args)-1]) == nil && *fv.remedy != 0 && strconv.Itoa(*fv.remedy) != n {
+			return usageError("fix", "cli.fix.tworemedies", *fv.remedy, n)
+		}
+		fs, fv = fixFlagSet()
+	}
 	if err := parseFlags("fix", fs, args, stdout); err != nil {
 		return err
 	}
@@ -138,10 +149,27 @@ func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
+	if os.Geteuid() != 0 && !*fv.dryRun {
 		return usageError("fix", "cli.fix.noroot")
 	}
 	return exitCode(applyRemedy(r, o, l, root, fv, stdin, stdout, stderr))
+}
+
+// remedyArg takes the remedy given as an argument (`fix 3`) out of args.
+func remedyArg(args []string) ([]string, string) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if _, err := strconv.Atoi(a); err != nil || strings.HasPrefix(a, "-") {
+			continue
+		}
+		if i > 0 && strings.TrimLeft(args[i-1], "-") == "remedy" {
+			continue // the value of --remedy
+		}
+		return append(append([]string{}, args[:i]...), args[i+1:]...), a
+	}
+	return args, ""
 }
 
 // fixOptions validates every flag of `tsdoctor fix`.
@@ -219,6 +247,26 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 	var why i18n.Msg
 	out.Applies, why = r.Applies(h, rep)
 	say("%s %d: %s\n", i18n.T(l, "fixcli.remedy"), info.ID, info.Title.String(l))
+	// A dry run without root (cmdFix allows no other): the firewall could
+	// not be read, so say so, and show what the plan needs rather than
+	// "does not apply".
+	blind := os.Geteuid() != 0
+	if blind {
+		fmt.Fprintln(stderr, i18n.T(l, "fixcli.dryrun.noroot"))
+		if rep.Hint.Key != "" {
+			fmt.Fprintln(stderr, "  "+rep.Hint.String(l))
+		}
+		for _, f := range rep.Steps {
+			if f.ID == "dns" {
+				fmt.Fprintln(stderr, "  "+f.Summary.String(l))
+			}
+		}
+	}
+	if !out.Applies && blind {
+		out.Reason = i18n.T(l, "fixcli.dryrun.needsfw", info.ID)
+		say("%s\n", out.Reason)
+		return finish(0)
+	}
 	if !out.Applies {
 		out.Reason = why.String(l)
 		say("%s\n", i18n.T(l, "fixcli.notapplies", out.Reason))
@@ -237,6 +285,11 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		}
 	}
 	plan, err := r.Plan(ctx, h, rep, o)
+	if err != nil && blind {
+		out.Reason = i18n.T(l, "fixcli.dryrun.needsfw", info.ID)
+		say("%s\n", out.Reason)
+		return finish(0)
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -149,12 +149,22 @@ func printCommandHelp(w io.Writer, name string) {
 
 func printFlags(w io.Writer, c command) {
 	for _, f := range flagList(c) {
-		def := ""
-		if f.Default != "" && f.Default != "false" {
-			def = " (default " + f.Default + ")"
-		}
-		fmt.Fprintf(w, "  --%s\n        %s%s\n", f.Name, f.Usage, def)
+		writeFlag(w, f)
 	}
+}
+
+// writeFlag is one flag as -h shows it: as typed, what its value is, its
+// help and default.
+func writeFlag(w io.Writer, f flagInfo) {
+	def := ""
+	if f.Default != "" && !f.Bool {
+		def = " (default " + f.Default + ")"
+	}
+	spelt := f.Spelling()
+	if f.Value != "" {
+		spelt += " " + f.Value
+	}
+	fmt.Fprintf(w, "  %s\n        %s%s\n", spelt, f.Usage, def)
 }
 
 // positive checks a duration flag that must be above zero.

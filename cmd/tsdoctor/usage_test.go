@@ -48,6 +48,7 @@ func TestUsageErrors(t *testing.T) {
 			{"fix", "--remedy", "3", "--interval", "0"}, {"fix", "--remedy", "3", "--interval", "-1s"},
 			{"fix", "--remedy", "6", "--wait", "-1m"}, {"fix", "--remedy", "1", "--lang", "fr"},
 			{"fix", "--remedy", "1", "--root", "rel"}, {"fix", "--remedy", "1", "extra"}, {"fix", "--lang", "zh"},
+			{"fix", "9"}, {"fix", "3", "--remedy", "2"}, {"fix", "--remedy", "2", "4"}, {"fix", "2", "--shape", "round"},
 		},
 		"undo": {
 			{"undo", "--bogus"}, {"undo", "--lang", "fr"}, {"undo", "--root", notDir}, {"undo", "now"},
@@ -61,7 +62,7 @@ func TestUsageErrors(t *testing.T) {
 		"completion": {{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}},
 		"man":        {{"man", "--bogus"}, {"man", "8"}},
 		"lab": {{"lab", "--bogus"}, {"lab", "frobnicate"}, {"lab", "--scenario", "bogus"}, {"lab", "up", "extra"},
-			{"lab", "up", "--scenario", "bogus"}, {"lab", "down", "--nope"}, {"lab", "shell", "x"}},
+			{"lab", "up", "--scenario", "bogus"}, {"lab", "down", "--nope"}, {"lab", "shell", "x"}, {"lab", "up", "legacy"}},
 		"unknown": {{"frobnicate"}, {"chek"}},
 	}
 	for _, c := range commands() {
@@ -100,6 +101,11 @@ func TestUsageErrorMessages(t *testing.T) {
 		{[]string{"fix", "--remedy", "4", "--dns", "notanip"}, []string{"public", "223.5.5.5,223.6.6.6"}, []string{"100.100.2.136"}},
 		{[]string{"check", "--timeout", "-1s"}, []string{"--timeout -1s", "e.g. --timeout 8s"}, nil},
 		{[]string{"check", "--probe-timeout", "0"}, []string{"--probe-timeout 0s"}, nil},
+		// The remedy as an argument is the remedy, checked like --remedy.
+		{[]string{"fix", "9"}, []string{"no remedy 9"}, []string{"unexpected argument"}},
+		{[]string{"fix", "3", "--remedy", "2"}, []string{"two remedies", "`tsdoctor fix 3`"}, nil},
+		// A scenario given as an argument: say how to give it.
+		{[]string{"lab", "up", "legacy"}, []string{"--scenario legacy"}, nil},
 	} {
 		var stdout, stderr bytes.Buffer
 		run(c.args, &stdout, &stderr)
@@ -112,6 +118,28 @@ func TestUsageErrorMessages(t *testing.T) {
 			if strings.Contains(stderr.String(), w) {
 				t.Errorf("tsdoctor %q: %q has %q", c.args, stderr.String(), w)
 			}
+		}
+	}
+}
+
+// TestRemedyArgument: `tsdoctor fix 3` is `tsdoctor fix --remedy 3`, with
+// flags before or after it; a number that is --remedy's value stays its value.
+func TestRemedyArgument(t *testing.T) {
+	for _, c := range []struct {
+		in     []string
+		out    []string
+		remedy string
+	}{
+		{[]string{"3"}, []string{}, "3"},
+		{[]string{"3", "--yes"}, []string{"--yes"}, "3"},
+		{[]string{"--dry-run", "2", "--json"}, []string{"--dry-run", "--json"}, "2"},
+		{[]string{"--remedy", "2"}, []string{"--remedy", "2"}, ""},
+		{[]string{"-remedy", "2", "--yes"}, []string{"-remedy", "2", "--yes"}, ""},
+		{[]string{"--", "3"}, []string{"--", "3"}, ""},
+	} {
+		out, n := remedyArg(c.in)
+		if n != c.remedy || strings.Join(out, " ") != strings.Join(c.out, " ") {
+			t.Errorf("remedyArg(%q) = %q, %q; want %q, %q", c.in, out, n, c.out, c.remedy)
 		}
 	}
 }
@@ -133,9 +161,17 @@ func TestHelpAndYes(t *testing.T) {
 			t.Errorf("tsdoctor %q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
 		}
 		for _, f := range flagList(c) {
-			if strings.Count(stdout.String(), "--"+f.Name+"\n") != 1 {
-				t.Errorf("tsdoctor %q: --%s listed %d times", args, f.Name, strings.Count(stdout.String(), "--"+f.Name+"\n"))
+			// As typed (-v, --timeout), with what its value is.
+			line := "  " + f.Spelling()
+			if !f.Bool {
+				line += " " + f.Value
 			}
+			if strings.Count(stdout.String(), line+"\n") != 1 {
+				t.Errorf("tsdoctor %q: %q listed %d times:\n%s", args, line, strings.Count(stdout.String(), line+"\n"), stdout.String())
+			}
+		}
+		if strings.Contains(stdout.String(), "--v\n") {
+			t.Errorf("tsdoctor %q spells -v as --v", args)
 		}
 	}
 	fs, _ := undoFlagSet()

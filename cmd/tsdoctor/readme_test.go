@@ -1,0 +1,90 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tsdoctor/tsdoctor/fixes"
+)
+
+var updateReadme = flag.Bool("update-readme", false, "rewrite the READMEs' command reference")
+
+var readmes = []string{"../../README.md", "../../README.zh-CN.md"}
+
+// TestReadmeReference: each README carries the command reference exactly as
+// the binary's -h prints it (every flag of every command, lab's subcommands
+// included), and names every environment variable tsdoctor reads.
+func TestReadmeReference(t *testing.T) {
+	want := referenceMarkdown()
+	block := regexp.MustCompile("(?s)" + regexp.QuoteMeta(referenceBegin) + ".*?" + regexp.QuoteMeta(referenceEnd))
+	for _, name := range readmes {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := string(b)
+		got := block.FindString(doc)
+		if got == "" {
+			t.Errorf("%s has no command reference (%s … %s)", name, referenceBegin, referenceEnd)
+			continue
+		}
+		if got != want {
+			if *updateReadme {
+				if err := os.WriteFile(name, []byte(strings.Replace(doc, got, want, 1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			t.Errorf("%s: the command reference is not what -h prints: go test ./cmd/tsdoctor -run TestReadmeReference -update-readme", name)
+		}
+		for _, env := range []string{"TSDOCTOR_ROOT", "TSDOCTOR_ECS", "NO_COLOR", "LANG"} {
+			if !strings.Contains(doc, env) {
+				t.Errorf("%s does not mention %s", name, env)
+			}
+		}
+	}
+}
+
+// TestReadmeRemediesTable: the remedies table's restart and reboot columns
+// say what each remedy's own Info says (and what verification prints).
+func TestReadmeRemediesTable(t *testing.T) {
+	words := map[string]map[fixes.Lasts]*regexp.Regexp{
+		"../../README.md": {fixes.LastsNo: regexp.MustCompile(`(?i)lost`), fixes.LastsUnit: regexp.MustCompile(`(?i)unit`),
+			fixes.LastsYes: regexp.MustCompile(`(?i)^\**kept\**( \(|$)`)},
+		"../../README.zh-CN.md": {fixes.LastsNo: regexp.MustCompile(`失效|丢失`), fixes.LastsUnit: regexp.MustCompile(`单元`),
+			fixes.LastsYes: regexp.MustCompile(`^\**保持\**(（|$)`)},
+	}
+	for name, w := range words {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The table starts at its header row: | # | remedy | ...
+		table := string(b)
+		if i := regexp.MustCompile(`(?m)^\| # \|`).FindStringIndex(table); i != nil {
+			table = table[i[0]:]
+		} else {
+			t.Fatalf("%s: no remedies table (a row starting with \"| # |\")", name)
+		}
+		for _, r := range fixes.All() {
+			info := r.Info()
+			row := regexp.MustCompile(`(?m)^\| ` + strconv.Itoa(int(info.ID)) + ` \|.*$`).FindString(table)
+			cols := strings.Split(row, "|")
+			if len(cols) < 8 {
+				t.Errorf("%s: no remedies-table row for remedy %d", name, info.ID)
+				continue
+			}
+			for i, lasts := range map[int]fixes.Lasts{5: info.SurvivesRestart, 6: info.SurvivesReboot} {
+				cell := strings.TrimSpace(cols[i])
+				if !w[lasts].MatchString(cell) {
+					t.Errorf("%s: remedy %d, %s column says %q; the binary says %s", name, info.ID,
+						map[int]string{5: "restart", 6: "reboot"}[i], cell, lasts)
+				}
+			}
+		}
+	}
+}
