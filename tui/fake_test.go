@@ -22,6 +22,8 @@ type fakeEngine struct {
 	root bool
 	// diagDelay holds the diagnosis back (first-frame benchmark).
 	diagDelay time.Duration
+	// report, when set, replaces fakeReport (another host shape).
+	report func() checks.Report
 
 	mu                      sync.Mutex
 	traces, applies, undoes int
@@ -71,6 +73,21 @@ func fakeReport() checks.Report {
 	}
 }
 
+// nonECSReport is fakeReport on a host DMI does not call ECS: the
+// metadata service is not probed, so the services step finds nothing and
+// has no evidence (what checks.services returns there).
+func nonECSReport() checks.Report {
+	rep := fakeReport()
+	rep.Blocked = rep.Blocked[:2]
+	for i, f := range rep.Steps {
+		if f.ID == "services" {
+			rep.Steps[i] = checks.Finding{ID: "services", Status: checks.Pass, Summary: i18n.M("svc.sum.none"),
+				Commands: []string{"curl -s http://100.100.100.200/latest/meta-data/", "ip neigh"}, Explain: "explain.services"}
+		}
+	}
+	return rep
+}
+
 func (e *fakeEngine) Root() bool { return e.root }
 
 func (e *fakeEngine) Diagnose(ctx context.Context, progress func(checks.Finding)) checks.Report {
@@ -81,6 +98,9 @@ func (e *fakeEngine) Diagnose(ctx context.Context, progress func(checks.Finding)
 		}
 	}
 	rep := fakeReport()
+	if e.report != nil {
+		rep = e.report()
+	}
 	for _, f := range rep.Steps {
 		progress(f)
 	}

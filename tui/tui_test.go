@@ -207,6 +207,28 @@ func TestPathDrawn(t *testing.T) {
 	}
 }
 
+// TestNotECSWalksEveryStep: on a host not detected as ECS the services
+// step has no evidence; the rule discovery step (which shows the services
+// beside the rules) used to panic with "slice bounds out of range [2:0]".
+// Walk every step to the verification and the undo, in both languages.
+func TestNotECSWalksEveryStep(t *testing.T) {
+	for _, l := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		t.Run(string(l), func(t *testing.T) {
+			eng := &fakeEngine{root: true, report: nonECSReport}
+			d := newDriver(t, eng, l, 120, 40)
+			d.press("enter", "enter", "enter", "n", "enter")
+			d.want(i18n.T(l, "tui.rail.rules"), i18n.T(l, "svc.sum.none"))
+			d.press("enter", "up", "enter", "y")
+			d.want(i18n.T(l, "tui.verified", i18n.T(l, "fix.2.title")))
+			d.press("u")
+			d.want(i18n.T(l, "tui.undone"))
+			if eng.applies != 1 || eng.undoes != 1 {
+				t.Errorf("applies %d undoes %d", eng.applies, eng.undoes)
+			}
+		})
+	}
+}
+
 func TestTraceDeclined(t *testing.T) {
 	eng := &fakeEngine{root: true}
 	d := newDriver(t, eng, i18n.EN, 80, 24)

@@ -263,13 +263,22 @@ func (m *Model) content(w int) []string {
 	return m.stepView(w)
 }
 
+// findingLines is a finding's evidence under its heading; nothing when it
+// has none.
 func (m *Model) findingLines(f checks.Finding, w int) []string {
+	ev := m.evidenceLines(f, w)
+	if len(ev) == 0 {
+		return nil
+	}
+	return append([]string{"", m.st.heading.Render(m.t("tui.evidence"))}, ev...)
+}
+
+// evidenceLines is a finding's evidence as bullets, possibly none (the
+// services step on a host that is not ECS has nothing to show).
+func (m *Model) evidenceLines(f checks.Finding, w int) []string {
 	var out []string
-	if len(f.Evidence) > 0 {
-		out = append(out, "", m.st.heading.Render(m.t("tui.evidence")))
-		for _, e := range f.Evidence {
-			out = append(out, hang(e.String(m.lang), w, "  • ", "    ")...)
-		}
+	for _, e := range f.Evidence {
+		out = append(out, hang(e.String(m.lang), w, "  • ", "    ")...)
 	}
 	return out
 }
@@ -299,8 +308,11 @@ func (m *Model) stepView(w int) []string {
 	out = append(out, m.findingLines(f, w)...)
 	if id == "rules" {
 		if s, ok := m.findings["services"]; ok {
-			out = append(out, "", m.st.heading.Render(m.t("step.services"))+"  "+s.Summary.String(m.lang))
-			out = append(out, m.findingLines(s, w)[2:]...)
+			// Under the rules, as their own paragraph: heading and
+			// summary, then the bullets without a second evidence heading.
+			out = append(out, "")
+			out = append(out, hang(s.Summary.String(m.lang), w, m.st.heading.Render(m.t("step.services"))+"  ", "")...)
+			out = append(out, m.evidenceLines(s, w)...)
 		}
 	}
 	if len(f.Commands) > 0 {
