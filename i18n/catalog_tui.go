@@ -86,6 +86,7 @@ var tuiCatalog = map[string]entry{
 	"tui.key.report":        {"report", "报告"},
 	"tui.key.help":          {"help", "帮助"},
 	"tui.key.quit":          {"quit", "退出"},
+	"tui.toosmall":          {"Enlarge the window: the wizard needs %d×%d, this one is %d×%d. q quits.", "请放大窗口：向导至少需要 %d×%d，当前为 %d×%d。按 q 退出。"},
 	"tui.help.title":        {"Keys", "按键"},
 	"tui.elapsed":           {"%s in %d ms", "%s,用时 %d 毫秒"},
 	"tui.report.title":      {"tsdoctor incident report", "tsdoctor 事故报告"},

@@ -236,9 +236,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case reportMsg:
 		if msg.err != nil {
-			m.status = i18n.T(m.lang, "tui.report.failed", msg.err.Error())
+			m.status = m.t("tui.report.failed", msg.err.Error())
 		} else {
-			m.status = i18n.T(m.lang, "tui.report.saved", msg.path)
+			m.status = m.t("tui.report.saved", msg.path)
 		}
 		return m, nil
 	case tea.KeyPressMsg:

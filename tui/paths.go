@@ -57,7 +57,7 @@ func (m *Model) pathLines(heading string, paths []nftrace.Path, w int) []string 
 			if i == 0 {
 				arrow = "    "
 			}
-			label := h.Label()
+			label := clean(h.Label()) // names and rules come from the host
 			switch {
 			case i == final && g.path.Verdict() == "drop":
 				label = m.st.bad.Render(label + "  ✗ " + m.t("tui.path.dropped"))
@@ -66,7 +66,7 @@ func (m *Model) pathLines(heading string, paths []nftrace.Path, w int) []string 
 			}
 			out = append(out, arrow+label)
 			if h.Rule != "" && (h.Position > 0 || i == final) {
-				out = append(out, styled(m.st.dim, wrap(h.Rule, w, "        "))...)
+				out = append(out, styled(m.st.dim, wrap(clean(h.Rule), w, "        "))...)
 			}
 		}
 		if final < 0 {

@@ -292,7 +292,7 @@ func TestHelpOverlayFromBindings(t *testing.T) {
 func TestResizeKeepsLinesInBounds(t *testing.T) {
 	d := newDriver(t, &fakeEngine{root: true}, i18n.ZH, 80, 24)
 	d.press("enter", "enter", "enter", "enter", "enter")
-	for _, sz := range [][2]int{{80, 24}, {120, 40}, {60, 15}, {200, 50}} {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}, {60, 15}, {200, 50}, {20, 5}, {39, 9}, {40, 10}, {300, 100}} {
 		d.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
 		lines := strings.Split(d.screen(), "\n")
 		if len(lines) != sz[1] {

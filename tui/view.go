@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -15,6 +16,10 @@ import (
 
 const railWidth = 18
 
+// The smallest screen the rail and the content fit on; below it the wizard
+// asks for a larger window (its keys still work).
+const minWidth, minHeight = 40, 10
+
 // View renders the whole screen, in the alternate screen.
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
@@ -23,15 +28,27 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// Render is the screen as text (with styles), exactly width × height.
+// Render is the screen as text (with styles): exactly width × height cells,
+// whatever the report holds and however small the terminal is.
 func (m *Model) Render() string {
-	w, h := max(m.width, 40), max(m.height, 10)
-	header := m.header(w)
-	footer := m.footer(w)
-	bodyH := h - 2 - len(footer)
-	body := m.body(w, bodyH)
-	lines := append([]string{header, m.st.dim.Render(strings.Repeat("─", w))}, body...)
-	lines = append(lines, footer...)
+	w, h := max(m.width, 1), max(m.height, 1)
+	var lines []string
+	if w < minWidth || h < minHeight {
+		lines = wrap(m.t("tui.toosmall", minWidth, minHeight, w, h), w, "")
+	} else {
+		header := m.header(w)
+		footer := splitLines(m.footer(w))
+		// The footer's last line (the keys) stays; a long question gives
+		// way to the body first, then is cut.
+		footer = footer[max(0, len(footer)-(h-3)):]
+		body := m.body(w, h-2-len(footer))
+		lines = append([]string{header, m.st.dim.Render(strings.Repeat("─", w))}, body...)
+		lines = append(lines, footer...)
+	}
+	lines = lines[:min(len(lines), h)]
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
 	for i, l := range lines {
 		lines[i] = fit(l, w)
 	}
@@ -40,16 +57,47 @@ func (m *Model) Render() string {
 
 // fit cuts or pads a line to exactly w cells.
 func fit(s string, w int) string {
-	if lipgloss.Width(s) > w {
+	if ansi.StringWidth(s) > w {
 		s = ansi.Truncate(s, w, "…")
 	}
-	if pad := w - lipgloss.Width(s); pad > 0 {
+	if pad := w - ansi.StringWidth(s); pad > 0 {
 		s += strings.Repeat(" ", pad)
 	}
 	return s
 }
 
-func (m *Model) t(key string, args ...any) string { return i18n.T(m.lang, key, args...) }
+// splitLines makes each element one screen line: a line break inside
+// one (a box, a multi-line message) becomes lines of its own.
+func splitLines(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, strings.Split(l, "\n")...)
+	}
+	return out
+}
+
+// clean makes text from the host safe to draw: valid UTF-8, tabs as
+// spaces, and no control character (a report's text must not move the
+// cursor, clear the screen or retitle the terminal): each shows as U+FFFD.
+func clean(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\t", "    ")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\r':
+			return -1
+		case unicode.IsControl(r):
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// t and s render a message for the screen; clean, because the arguments
+// (addresses, versions, rule text, errors) come from the host.
+func (m *Model) t(key string, args ...any) string { return clean(i18n.T(m.lang, key, args...)) }
+func (m *Model) s(msg i18n.Msg) string            { return clean(msg.String(m.lang)) }
 
 func (m *Model) header(w int) string {
 	title := m.st.title.Render(m.t("tui.title"))
@@ -95,7 +143,7 @@ func (m *Model) footer(w int) []string {
 			out = append(out, m.st.accent.Render(l))
 		}
 	case m.status != "":
-		out = append(out, m.st.accent.Render(m.status))
+		out = append(out, styled(m.st.accent, wrap(m.status, w, ""))...)
 	}
 	out = append(out, m.help.ShortHelpView(m.keys.ShortHelp()))
 	return out
@@ -106,16 +154,16 @@ func (m *Model) body(w, h int) []string {
 	cw := w - railWidth - 3
 	var content []string
 	if m.showHelp {
-		content = m.helpOverlay(cw)
+		content = splitLines(m.helpOverlay(cw))
 	} else {
-		content = m.content(cw)
+		content = splitLines(m.content(cw))
 		// Scroll, keeping the last screenful reachable.
 		if m.scroll > len(content)-h {
 			m.scroll = max(0, len(content)-h)
 		}
 		content = content[min(m.scroll, len(content)):]
 	}
-	out := make([]string, h)
+	out := make([]string, max(h, 0))
 	for i := range out {
 		var r, c string
 		if i < len(rail) {
@@ -209,6 +257,7 @@ func hang(s string, w int, first, rest string) []string {
 // whole; a word wider than the line (a long path, a run of CJK text, which
 // may break anywhere) is cut at the width.
 func wordWrap(s string, width int) []string {
+	width = max(width, 2) // a wide character takes two cells
 	var lines []string
 	for _, para := range strings.Split(s, "\n") {
 		line, lw := "", 0
@@ -278,7 +327,7 @@ func (m *Model) findingLines(f checks.Finding, w int) []string {
 func (m *Model) evidenceLines(f checks.Finding, w int) []string {
 	var out []string
 	for _, e := range f.Evidence {
-		out = append(out, hang(e.String(m.lang), w, "  • ", "    ")...)
+		out = append(out, hang(m.s(e), w, "  • ", "    ")...)
 	}
 	return out
 }
@@ -290,7 +339,7 @@ func (m *Model) stepView(w int) []string {
 	if !ok {
 		return append(out, "", m.spin.View()+" "+m.t("tui.running"))
 	}
-	out = append(out, wrap(m.stepMark(id)+" "+f.Summary.String(m.lang), w, "")...)
+	out = append(out, wrap(m.stepMark(id)+" "+m.s(f.Summary), w, "")...)
 	if f.Elapsed > 0 {
 		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t("step."+id), f.Elapsed.Milliseconds())))
 	}
@@ -311,14 +360,14 @@ func (m *Model) stepView(w int) []string {
 			// Under the rules, as their own paragraph: heading and
 			// summary, then the bullets without a second evidence heading.
 			out = append(out, "")
-			out = append(out, hang(s.Summary.String(m.lang), w, m.st.heading.Render(m.t("step.services"))+"  ", "")...)
+			out = append(out, hang(m.s(s.Summary), w, m.st.heading.Render(m.t("step.services"))+"  ", "")...)
 			out = append(out, m.evidenceLines(s, w)...)
 		}
 	}
 	if len(f.Commands) > 0 {
 		out = append(out, "", m.st.heading.Render(m.t("tui.byhand")))
 		for _, c := range f.Commands {
-			out = append(out, styled(m.st.cmd, wrap("$ "+c, w, "  "))...)
+			out = append(out, styled(m.st.cmd, wrap("$ "+clean(c), w, "  "))...)
 		}
 	}
 	if !m.why {
@@ -332,7 +381,7 @@ func (m *Model) traceLines(w int) []string {
 	switch {
 	case m.trace != nil:
 		out = append(out, "", m.st.heading.Render(m.t("tui.rail.trace")))
-		out = append(out, wrap(m.trace.Summary.String(m.lang), w, "")...)
+		out = append(out, wrap(m.s(m.trace.Summary), w, "")...)
 		out = append(out, m.pathLines(m.t("tui.path.before"), m.trace.Paths, w)...)
 		out = append(out, m.findingLines(*m.trace, w)...)
 	case m.traceRunning:
@@ -344,7 +393,7 @@ func (m *Model) traceLines(w int) []string {
 	case m.report != nil:
 		out = append(out, "")
 		out = append(out, wrap(m.t("tui.trace.counters"), w, "")...)
-		out = append(out, styled(m.st.cmd, wrap("$ "+m.eng.TraceCommand(*m.report), w, "  "))...)
+		out = append(out, styled(m.st.cmd, wrap("$ "+clean(m.eng.TraceCommand(*m.report)), w, "  "))...)
 		out = append(out, wrap(m.t("tui.trace.table"), w, "")...)
 	}
 	return out
@@ -384,11 +433,11 @@ func (m *Model) remediesView(w int) []string {
 		if i == m.sel {
 			cursor = "▸ "
 		}
-		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, info.Title.String(m.lang)), nameW+3)
+		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, m.s(info.Title)), nameW+3)
 		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t("tui.level."+string(info.Invasive)), 8),
 			padStyled(m.lasts(info.SurvivesRestart), 9), padStyled(m.lasts(info.SurvivesReboot), 8))
 		if wide {
-			row += " " + ansi.Truncate(info.Loses.String(m.lang), w-nameW-34, "…")
+			row += " " + ansi.Truncate(m.s(info.Loses), w-nameW-34, "…")
 		}
 		switch {
 		case !ok:
@@ -400,16 +449,16 @@ func (m *Model) remediesView(w int) []string {
 	}
 	out = append(out, "")
 	if m.recReason.Key != "" {
-		out = append(out, styled(m.st.accent, wrap(m.t("tui.recommended", m.recReason.String(m.lang)), w, ""))...)
+		out = append(out, styled(m.st.accent, wrap(m.t("tui.recommended", m.s(m.recReason)), w, ""))...)
 	}
 	r := fixes.All()[m.sel]
 	info := r.Info()
-	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, info.Title.String(m.lang))))
+	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, m.s(info.Title))))
 	if a := m.appliesAt(m.sel); !a.ok {
-		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", a.why.String(m.lang)), w, ""))...)
+		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", m.s(a.why)), w, ""))...)
 	}
-	for _, kv := range [][2]string{{"tui.detail.changes", info.Changes.String(m.lang)}, {"tui.col.loses", info.Loses.String(m.lang)},
-		{"tui.detail.security", info.Security.String(m.lang)}, {"tui.detail.cost", info.Cost.String(m.lang)}} {
+	for _, kv := range [][2]string{{"tui.detail.changes", m.s(info.Changes)}, {"tui.col.loses", m.s(info.Loses)},
+		{"tui.detail.security", m.s(info.Security)}, {"tui.detail.cost", m.s(info.Cost)}} {
 		out = append(out, wrap(m.t(kv[0])+": "+kv[1], w, "")...)
 	}
 	return out
@@ -433,7 +482,7 @@ func padStyled(s string, n int) string {
 
 func (m *Model) planView(w int) []string {
 	info := m.remedy.Info()
-	out := styled(m.st.heading, wrap(m.t("tui.plan.head", int(info.ID), info.Title.String(m.lang)), w, ""))
+	out := styled(m.st.heading, wrap(m.t("tui.plan.head", int(info.ID), m.s(info.Title)), w, ""))
 	switch {
 	case m.planErr != nil:
 		return append(out, "", m.st.bad.Render(m.t("tui.plan.error", m.planErr.Error())))
@@ -442,20 +491,20 @@ func (m *Model) planView(w int) []string {
 	}
 	for i, s := range m.plan.Steps {
 		out = append(out, "")
-		out = append(out, wrap(fmt.Sprintf("%d. %s", i+1, s.Text.String(m.lang)), w, "")...)
+		out = append(out, wrap(fmt.Sprintf("%d. %s", i+1, m.s(s.Text)), w, "")...)
 		if s.Command != "" {
-			out = append(out, styled(m.st.cmd, wrap("$ "+s.Command, w, "   "))...)
+			out = append(out, styled(m.st.cmd, wrap("$ "+clean(s.Command), w, "   "))...)
 		}
 		if s.Content != "" {
 			for _, line := range strings.Split(strings.TrimRight(s.Content, "\n"), "\n") {
-				out = append(out, m.st.dim.Render("   │ ")+line)
+				out = append(out, m.st.dim.Render("   │ ")+clean(line))
 			}
 		}
 	}
 	if len(m.plan.Notes) > 0 {
 		out = append(out, "")
 		for _, n := range m.plan.Notes {
-			out = append(out, hang(n.String(m.lang), w, "! ", "  ")...)
+			out = append(out, hang(m.s(n), w, "! ", "  ")...)
 		}
 	}
 	return out
@@ -486,7 +535,7 @@ func (m *Model) prompt() string {
 func (m *Model) verifyView(w int) []string {
 	info := m.remedy.Info()
 	var out []string
-	title := info.Title.String(m.lang)
+	title := m.s(info.Title)
 	switch {
 	case m.applyErr != nil:
 		out = append(out, styled(m.st.bad, wrap(m.t("tui.applyfailed", m.applyErr.Error()), w, ""))...)
@@ -496,7 +545,7 @@ func (m *Model) verifyView(w int) []string {
 		out = append(out, m.st.bad.Render("✗ "+m.t("tui.notverified", title)))
 	}
 	if m.entry != nil {
-		out = append(out, m.st.dim.Render(m.t("tui.applied", m.entry.ID)))
+		out = append(out, styled(m.st.dim, wrap(m.t("tui.applied", m.entry.ID), w, ""))...)
 	}
 	if v := m.verified; v != nil {
 		out = append(out, "")
@@ -504,21 +553,21 @@ func (m *Model) verifyView(w int) []string {
 		// and Tailscale itself (SSH over Tailscale must still work).
 		for _, f := range v.Report.Steps {
 			if f.ID == "connectivity" {
-				out = append(out, hang(f.Summary.String(m.lang), w, "• ", "  ")...)
+				out = append(out, hang(m.s(f.Summary), w, "• ", "  ")...)
 			}
 		}
 		if ts := v.Report.Tailscale; ts.Installed {
 			out = append(out, hang(m.t("tui.verify.tailscale", ts.Version, ts.BackendState, string(ts.NetfilterMode)), w, "• ", "  ")...)
 		}
 		for _, d := range v.Details {
-			out = append(out, hang(d.String(m.lang), w, "• ", "  ")...)
+			out = append(out, hang(m.s(d), w, "• ", "  ")...)
 		}
 		for _, b := range v.Blocked {
-			out = append(out, styled(m.st.warn, wrap("• "+i18n.T(m.lang, "fixcli.blocked", b.Address.String(), fmt.Sprint(b.Port), b.Service), w, ""))...)
+			out = append(out, styled(m.st.warn, wrap("• "+m.t("fixcli.blocked", b.Address.String(), fmt.Sprint(b.Port), b.Service), w, ""))...)
 		}
 		out = append(out, "")
-		out = append(out, wrap(m.t("tui.onrestart", v.Restart.String(m.lang)), w, "")...)
-		out = append(out, wrap(m.t("tui.onreboot", v.Reboot.String(m.lang)), w, "")...)
+		out = append(out, wrap(m.t("tui.onrestart", m.s(v.Restart)), w, "")...)
+		out = append(out, wrap(m.t("tui.onreboot", m.s(v.Reboot)), w, "")...)
 	}
 
 	out = append(out, "", m.st.heading.Render(m.t("tui.next")))
@@ -527,7 +576,7 @@ func (m *Model) verifyView(w int) []string {
 	}
 	switch {
 	case m.undoErr != nil:
-		out = append(out, styled(m.st.bad, wrap(m.undoErr.Error(), w, ""))...)
+		out = append(out, styled(m.st.bad, wrap(clean(m.undoErr.Error()), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same && len(m.undone[0].LeftAlone) > 0:
 		out = append(out, styled(m.st.ok, wrap(m.t("tui.undone.rest"), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same:
@@ -540,7 +589,7 @@ func (m *Model) verifyView(w int) []string {
 	if len(m.undone) > 0 {
 		// What changed since the fix and was left as tailscaled has it.
 		for _, l := range m.undone[0].LeftAlone {
-			out = append(out, wrap(l.String(m.lang), w, "  ")...)
+			out = append(out, wrap(m.s(l), w, "  ")...)
 		}
 	}
 	switch {
@@ -553,7 +602,7 @@ func (m *Model) verifyView(w int) []string {
 		out = append(out, "", m.st.heading.Render(m.t("tui.path.after")))
 		for _, e := range m.retrace.Evidence {
 			if strings.HasPrefix(e.Key, "path.") {
-				out = append(out, styled(m.st.dim, wrap(e.String(m.lang), w, ""))...)
+				out = append(out, styled(m.st.dim, wrap(m.s(e), w, ""))...)
 			}
 		}
 	}
