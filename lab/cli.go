@@ -16,8 +16,8 @@ import (
 	"time"
 )
 
-const labUsage = `usage: tsdoctor lab [--scenario S] [--prefix P] [--keep] [-- CHECK-ARGS...]
-       tsdoctor lab up [--scenario S] [--prefix P]
+const labUsage = `usage: tsdoctor lab [--scenario S] [--host H] [--prefix P] [--keep] [-- CHECK-ARGS...]
+       tsdoctor lab up [--scenario S] [--host H] [--prefix P]
        tsdoctor lab shell [--prefix P]
        tsdoctor lab down [--prefix P]
        tsdoctor lab scenarios
@@ -27,7 +27,9 @@ VPC, in network namespaces: nothing changes on this machine's own network.
 Plain "tsdoctor lab" brings a lab up, runs tsdoctor inside it (the wizard on
 a terminal, the check without one; "tsdoctor lab -- check --json" runs
 "tsdoctor check --json") and tears it down again (keep it with --keep).
-Needs root.
+--host is what the server looks like to tsdoctor's ECS detection: ecs-dmi
+(default: DMI says Alibaba Cloud ECS, as a real instance), plain (not ECS),
+ecs-flag (the --ecs flag). Needs root.
 `
 
 // Main runs `tsdoctor lab ARGS...`. self is the path of the tsdoctor binary:
@@ -161,18 +163,28 @@ func labFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 	return fs, prefix, scenario
 }
 
+// hostFlag adds --host to the commands that build a lab.
+func hostFlag(fs *flag.FlagSet) *string {
+	return fs.String("host", string(HostECSDMI), "what the server looks like to tsdoctor's ECS detection (`"+strings.Join(HostNames(), "|")+
+		"`): DMI says Alibaba Cloud ECS; a KVM guest, not ECS; this machine's DMI and --ecs")
+}
+
 func labUp(args []string, self string, stdout, stderr io.Writer) int {
 	fs, prefix, scenario := labFlags("up", stderr)
+	host := hostFlag(fs)
 	if code, ok := parseLab(fs, "up", args, false, stdout, stderr); !ok {
 		return code
 	}
 	if _, err := ParseScenario(*scenario); err != nil {
 		return badArgs(stderr, "up", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
 	}
+	if _, err := ParseHost(*host); err != nil {
+		return badArgs(stderr, "up", err)
+	}
 	if needRoot(stderr) {
 		return 2
 	}
-	l, code := upAndServe(*prefix, *scenario, self, stderr)
+	l, code := upAndServe(*prefix, *scenario, *host, self, stderr)
 	if l == nil {
 		return code
 	}
@@ -182,15 +194,20 @@ func labUp(args []string, self string, stdout, stderr io.Writer) int {
 
 // upAndServe builds the lab and starts its background server. On failure
 // it returns a nil Lab and the exit code, having said what went wrong.
-func upAndServe(prefix, scenario, self string, stderr io.Writer) (*Lab, int) {
+func upAndServe(prefix, scenario, host, self string, stderr io.Writer) (*Lab, int) {
 	s, err := ParseScenario(scenario)
 	if err != nil {
 		fmt.Fprintf(stderr, "tsdoctor lab: %v\nList them with: tsdoctor lab scenarios\n", err)
 		return nil, 2
 	}
+	h, err := ParseHost(host)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsdoctor lab: %v\n", err)
+		return nil, 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	l, err := Up(ctx, Options{Prefix: prefix, Scenario: s, Tsdoctor: self})
+	l, err := Up(ctx, Options{Prefix: prefix, Scenario: s, Tsdoctor: self, Host: h})
 	if err != nil {
 		fmt.Fprintf(stderr, "tsdoctor lab: %v\n", err)
 		return nil, 1
@@ -245,14 +262,14 @@ func printEnter(w io.Writer, l *Lab) {
 	if l.Prefix != DefaultPrefix {
 		pf = " --prefix " + l.Prefix
 	}
-	fmt.Fprintf(w, "lab %s is up: scenario %s\n  %s\n", l.Prefix, l.Scenario.Name, l.Scenario.Description())
+	fmt.Fprintf(w, "lab %s is up: scenario %s\n  %s\n  host %s: %s\n", l.Prefix, l.Scenario.Name, l.Scenario.Description(), l.Host, l.Host.Description())
 	fmt.Fprintf(w, "  server namespace %s: eth0 %s, gateway %s", l.ECS(), ECSAddr, GatewayAddr)
 	if l.Scenario.Tailscale {
 		fmt.Fprintf(w, ", tailscale0 %s", NodeIP)
 	}
 	fmt.Fprintf(w, "\n  VPC namespace %s: DNS %s %s, metadata %s, mirror %s, public DNS %s %s, example.com %s\n",
 		l.VPC(), InternalDNS1, InternalDNS2, MetadataAddr, MirrorAddr, PublicDNS1, PublicDNS2, ExampleAddr)
-	fmt.Fprintf(w, "Enter it:\n  sudo tsdoctor lab shell%s\n  sudo ip netns exec %s env PATH=%s:$PATH tsdoctor check\n", pf, l.ECS(), l.BinDir())
+	fmt.Fprintf(w, "Enter it:\n  sudo tsdoctor lab shell%s\n  sudo ip netns exec %s env PATH=%s:$PATH tsdoctor check   (this machine's DMI, not the lab's host shape)\n", pf, l.ECS(), l.BinDir())
 	fmt.Fprintf(w, "Remove it:\n  sudo tsdoctor lab down%s\n", pf)
 }
 
@@ -327,6 +344,9 @@ func labServe(args []string, stdout, stderr io.Writer) int {
 // man page.
 func FlagSet(sub string) *flag.FlagSet {
 	fs, _, _ := labFlags(sub, io.Discard)
+	if sub == "" || sub == "up" {
+		hostFlag(fs)
+	}
 	if sub == "" {
 		fs.Bool("keep", false, "leave the lab running afterwards")
 	}
@@ -343,6 +363,7 @@ var Subcommands = [][2]string{
 
 func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	fs, prefix, scenario := labFlags("", stderr)
+	host := hostFlag(fs)
 	keep := fs.Bool("keep", false, "leave the lab running afterwards")
 	if code, ok := parseLab(fs, "", args, true, stdout, stderr); !ok {
 		return code
@@ -350,29 +371,32 @@ func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	if _, err := ParseScenario(*scenario); err != nil {
 		return badArgs(stderr, "", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
 	}
+	if _, err := ParseHost(*host); err != nil {
+		return badArgs(stderr, "", err)
+	}
 	checkArgs := fs.Args()
 	if needRoot(stderr) {
 		return 2
 	}
-	l, code := upAndServe(*prefix, *scenario, self, stderr)
+	l, code := upAndServe(*prefix, *scenario, *host, self, stderr)
 	if l == nil {
 		return code
 	}
-	fmt.Fprintf(stderr, "lab %s up (scenario %s); running tsdoctor inside %s\n", l.Prefix, l.Scenario.Name, l.ECS())
+	fmt.Fprintf(stderr, "lab %s up (scenario %s, host %s); running tsdoctor inside %s\n", l.Prefix, l.Scenario.Name, l.Host, l.ECS())
 	// Ctrl-C reaches the check (same process group); stay alive to clean up.
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, os.Interrupt)
 	defer signal.Stop(sigc)
-	// The lab is an ECS instance, though DMI inside it shows the host's
-	// (TSDOCTOR_ECS=1 in the lab says so). Without arguments: the wizard,
-	// which prints the check when there is no terminal.
-	wargs := []string{"--ecs"}
+	// The host shape (its DMI, or TSDOCTOR_ECS=1) is set by l.Command.
+	// Without arguments: the wizard, which prints the check when there is
+	// no terminal.
+	var wargs []string
 	if len(checkArgs) > 0 {
 		// `lab -- check -v` as well as `lab -- -v`: both are the check.
 		if checkArgs[0] == "check" {
 			checkArgs = checkArgs[1:]
 		}
-		wargs = append([]string{"check", "--ecs"}, checkArgs...)
+		wargs = append([]string{"check"}, checkArgs...)
 	}
 	cmd := l.Command(context.Background(), self, wargs...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr

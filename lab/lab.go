@@ -29,6 +29,7 @@ type Options struct {
 	Scenario Scenario // zero value: DefaultScenario()
 	Dir      string   // state directory; default /run/tsdoctor-lab/<prefix>
 	Tsdoctor string   // tsdoctor binary the tailscale wrapper execs; default os.Executable()
+	Host     Host     // how the server looks to ECS detection; default HostECSDMI
 }
 
 // Lab is a running lab. Its exported fields are saved to <Dir>/lab.json so
@@ -38,6 +39,7 @@ type Lab struct {
 	Scenario Scenario `json:"scenario"`
 	Dir      string   `json:"dir"`
 	Tsdoctor string   `json:"tsdoctor"`
+	Host     Host     `json:"host"`
 	// TunKind is how tailscale0 was made: "dummy", or "tun" where the kernel
 	// has no dummy driver (a persistent tun device, as tailscaled uses).
 	TunKind string `json:"tunKind,omitempty"`
@@ -85,6 +87,10 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := o.Scenario.Validate(); err != nil {
 		return nil, err
 	}
+	host, err := ParseHost(string(o.Host))
+	if err != nil {
+		return nil, err
+	}
 	if o.Dir == "" {
 		o.Dir = DefaultDir(o.Prefix)
 	}
@@ -107,7 +113,7 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 			return nil, fmt.Errorf("the lab needs %s: install iproute2, iptables and nftables", tool)
 		}
 	}
-	l := &Lab{Prefix: o.Prefix, Scenario: o.Scenario, Dir: o.Dir, Tsdoctor: o.Tsdoctor}
+	l := &Lab{Prefix: o.Prefix, Scenario: o.Scenario, Dir: o.Dir, Tsdoctor: o.Tsdoctor, Host: host}
 	// A lab of this process with the same prefix may still be serving.
 	if old, ok := live.Load(o.Prefix); ok {
 		old.(*Lab).stopServers()
@@ -198,6 +204,12 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err
 	}
+	if err := l.writeDMI(); err != nil {
+		return err
+	}
+	if err := l.checkHost(ctx); err != nil {
+		return err
+	}
 	if err := writeJSON(filepath.Join(l.Dir, "lab.json"), l); err != nil {
 		return err
 	}
@@ -251,6 +263,16 @@ func (l *Lab) etcDir() string { return filepath.Join("/etc/netns", l.ECS()) }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// ShellJoin quotes args for sh, so a command of the lab (Command's Args,
+// which carry a script of their own) can be run from a shell, e.g. in tmux.
+func ShellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -285,10 +307,15 @@ func openDir(dir string) (*Lab, error) {
 }
 
 // Command runs name inside the ECS namespace with the lab's bin directory
-// first on PATH, so `tailscale` is the fake CLI.
+// first on PATH, so `tailscale` is the fake CLI, on the lab's host shape
+// (its DMI, or TSDOCTOR_ECS=1).
 func (l *Lab) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	full := append([]string{"netns", "exec", l.ECS(), "env", "PATH=" + l.pathEnv(),
-		"TSDOCTOR_ROOT=" + l.RootDir(), "TSDOCTOR_ECS=1", name}, args...)
+	full := append([]string{"netns", "exec", l.ECS()}, l.hostArgs()...)
+	full = append(full, "env", "PATH="+l.pathEnv(), "TSDOCTOR_ROOT="+l.RootDir())
+	if l.Host == HostECSFlag {
+		full = append(full, "TSDOCTOR_ECS=1")
+	}
+	full = append(append(full, name), args...)
 	return exec.CommandContext(ctx, "ip", full...)
 }
 

@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 			os.Exit(Main(os.Args[2:], self(), os.Stdout, os.Stderr))
 		case "check":
 			os.Exit(fakeCheck(os.Args[2:]))
+		case "hostshape":
+			os.Exit(hostShape())
 		}
 	}
 	os.Exit(m.Run())
@@ -56,7 +58,7 @@ func fakeCheck(args []string) int {
 		fmt.Fprintf(os.Stderr, "fake check: not inside the lab: resolv.conf %q, tailscale %q %v\n", resolv, out, err)
 		return 4
 	}
-	if len(args) != 2 || args[0] != "--ecs" || args[1] != "--probe" {
+	if len(args) != 1 || args[0] != "--probe" {
 		fmt.Fprintf(os.Stderr, "fake check: args %q\n", args)
 		return 5
 	}
@@ -106,9 +108,15 @@ func testPrefix(t *testing.T) string {
 // nothing behind.
 func upLab(t *testing.T, prefix string, s Scenario) *Lab {
 	t.Helper()
+	return upLabHost(t, prefix, s, "")
+}
+
+// upLabHost is upLab on a host shape.
+func upLabHost(t *testing.T, prefix string, s Scenario, host Host) *Lab {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
-	l, err := Up(ctx, Options{Prefix: prefix, Scenario: s, Dir: filepath.Join(t.TempDir(), "lab"), Tsdoctor: self()})
+	l, err := Up(ctx, Options{Prefix: prefix, Scenario: s, Dir: filepath.Join(t.TempDir(), "lab"), Tsdoctor: self(), Host: host})
 	if err != nil {
 		cancel()
 		t.Fatalf("Up: %v", err)

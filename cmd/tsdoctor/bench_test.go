@@ -20,6 +20,11 @@ import (
 // Each benchmark runs the whole tsdoctor process inside a lab namespace and
 // reports the median wall time of one run (median-ms); ns/op is the mean.
 
+// benchHost is the lab's host shape for the timings: ECS by --ecs, so a
+// run is tsdoctor's process and `ip netns exec` only, not the unshare and
+// mount that lay the DMI of the other shapes over /sys/class.
+const benchHost = lab.HostECSFlag
+
 // timeRuns runs name args inside the lab b.N times and reports the median.
 func timeRuns(b *testing.B, l *lab.Lab, okCodes []int, name string, args ...string) {
 	b.Helper()
@@ -50,7 +55,7 @@ func BenchmarkCheckBroken(b *testing.B) {
 	// ubuntu-stub: resolv.conf → systemd-resolved's stub → the VPC DNS.
 	for _, sc := range []string{"new-order", "legacy", "nftables", "ubuntu-stub"} {
 		b.Run(sc, func(b *testing.B) {
-			l := startLab(b, sc)
+			l := startLabHost(b, sc, benchHost)
 			timeRuns(b, l, []int{1}, binary, "check", "--json", "--ecs")
 		})
 	}
@@ -58,14 +63,14 @@ func BenchmarkCheckBroken(b *testing.B) {
 
 // BenchmarkCheckHealthy: the healthy host (goal: ≤ 150 ms median).
 func BenchmarkCheckHealthy(b *testing.B) {
-	l := startLab(b, "nodeattr")
+	l := startLabHost(b, "nodeattr", benchHost)
 	timeRuns(b, l, []int{0}, binary, "check", "--json", "--ecs")
 }
 
 // BenchmarkDigBroken is the article's first command on the broken host, for
 // comparison: it only fails after its timeouts.
 func BenchmarkDigBroken(b *testing.B) {
-	l := startLab(b, "new-order")
+	l := startLabHost(b, "new-order", benchHost)
 	timeRuns(b, l, []int{9, 0}, "dig", "example.com")
 }
 
@@ -80,7 +85,7 @@ func BenchmarkRuleDiscovery(b *testing.B) {
 	} {
 		name := c.scenario + "/" + map[string]string{"": "empty", "nat": "100k-nat", "filter": "100k-filter"}[c.load]
 		b.Run(name, func(b *testing.B) {
-			l := startLab(b, c.scenario)
+			l := startLabHost(b, c.scenario, benchHost)
 			if c.load != "" {
 				loadKubeRules(b, l, c.scenario, c.load)
 			}

@@ -56,7 +56,7 @@ func commands() []command {
 			Flags: flagsOf(guardFlagSet), Values: map[string][]string{"shape": {"narrow", "conntrack", "wide"}}},
 		{Name: "lab", Summary: "try it safely: network namespaces that reproduce an ECS server running Tailscale, with no uplink",
 			Flags: func() *flag.FlagSet { return lab.FlagSet("") }, Words: lab.Subcommands, WordFlags: lab.FlagSet,
-			Values: map[string][]string{"scenario": labScenarios()}},
+			Values: map[string][]string{"scenario": labScenarios(), "host": lab.HostNames()}},
 		{Name: "debug", Args: "firewall", Summary: "print what tsdoctor reads from every firewall backend, as JSON",
 			Words: [][2]string{{"firewall", "the INPUT path of every backend"}}},
 		{Name: "version", Summary: "print version, commit, build date and Go version"},

@@ -44,6 +44,12 @@ func TestMain(m *testing.M) {
 // startLab brings a lab up for one test or benchmark and tears it down after.
 func startLab(tb testing.TB, scenario string) *lab.Lab {
 	tb.Helper()
+	return startLabHost(tb, scenario, "")
+}
+
+// startLabHost is startLab on a host shape ("": the default, ECS by DMI).
+func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
+	tb.Helper()
 	if os.Geteuid() != 0 || binary == "" {
 		tb.Skip("lab e2e tests and benchmarks need root (network namespaces, firewall): run as root, as CI does")
 	}
@@ -53,7 +59,7 @@ func startLab(tb testing.TB, scenario string) *lab.Lab {
 	}
 	ctx := context.Background()
 	prefix := fmt.Sprintf("tse%d", time.Now().UnixNano()%100000)
-	l, err := lab.Up(ctx, lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary})
+	l, err := lab.Up(ctx, lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary, Host: host})
 	if err != nil {
 		tb.Fatalf("lab up: %v", err)
 	}
@@ -91,6 +97,28 @@ func check(t *testing.T, l *lab.Lab, args ...string) (checks.CheckJSON, int, str
 		t.Fatalf("check --json printed something that is not one JSON object: %v\n%s\nstderr: %s", err, out, stderr.String())
 	}
 	return rep, code, string(out)
+}
+
+// TestLabHostShapes: `tsdoctor check` without --ecs takes the lab's server
+// for ECS exactly on the shapes that are ECS (DMI or TSDOCTOR_ECS=1): the
+// metadata service is probed, and blocked, there; not on the plain host,
+// whose services step finds nothing.
+func TestLabHostShapes(t *testing.T) {
+	for _, host := range lab.Hosts {
+		t.Run(string(host), func(t *testing.T) {
+			l := startLabHost(t, "new-order", host)
+			rep, code, raw := check(t, l)
+			meta := slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Service == "metadata" })
+			if code != 1 || rep.Verdict != checks.Blocked || meta != host.ECS() {
+				t.Errorf("exit %d, verdict %s, metadata blocked %v (want %v):\n%s", code, rep.Verdict, meta, host.ECS(), raw)
+			}
+			for _, st := range rep.Steps {
+				if st.ID == "services" && (len(st.Evidence) == 0) == host.ECS() {
+					t.Errorf("services step on %s: %q %q", host, st.Summary, st.Evidence)
+				}
+			}
+		})
+	}
 }
 
 func TestLabScenarios(t *testing.T) {

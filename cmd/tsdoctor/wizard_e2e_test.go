@@ -16,7 +16,6 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/lab"
@@ -28,25 +27,42 @@ import (
 // never on the host.
 const inLabEnv = "TSDOCTOR_TEST_IN_LAB"
 
+// wizardHosts are the host shapes every whole-program wizard test runs
+// on: ECS as a real instance shows it (DMI, no flag), and a host that is
+// not ECS (the services step finds nothing there; the rules step used to
+// panic on it).
+var wizardHosts = []struct {
+	host lab.Host
+	// services is what the rules step says of the other services.
+	services string
+}{
+	{lab.HostECSDMI, "other service(s) in 100.64.0.0/10 are cut off"},
+	{lab.HostPlain, "No other service in"},
+}
+
 // TestWizardTeatestLab runs the whole wizard program (teatest) with the
-// real engine against the lab: diagnose, pick the whitelist, confirm,
-// verified; then checks the machine.
+// real engine against the lab, on each host shape: diagnose, walk every
+// step, pick the whitelist, confirm, verified; then checks the machine.
 func TestWizardTeatestLab(t *testing.T) {
 	if os.Getenv(inLabEnv) == "1" {
 		wizardTeatest(t)
 		return
 	}
-	l := startLab(t, "new-order")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	for _, h := range wizardHosts {
+		t.Run(string(h.host), func(t *testing.T) {
+			l := startLabHost(t, "new-order", h.host)
+			self, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := l.Command(context.Background(), "env", inLabEnv+"=1", self, "-test.run", "^TestWizardTeatestLab$", "-test.v")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the wizard inside the lab: %v\n%s", err, out)
+			}
+			assertWhitelisted(t, l)
+		})
 	}
-	cmd := l.Command(context.Background(), "env", inLabEnv+"=1", self, "-test.run", "^TestWizardTeatestLab$", "-test.v")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the wizard inside the lab: %v\n%s", err, out)
-	}
-	assertWhitelisted(t, l)
 }
 
 func wizardTeatest(t *testing.T) {
@@ -56,7 +72,9 @@ func wizardTeatest(t *testing.T) {
 	}
 	env := hostEnv(root)
 	opts := checks.DefaultOptions()
-	opts.ECS = true
+	// As the wizard's own --ecs does: the lab's host shape decides (DMI,
+	// or TSDOCTOR_ECS=1).
+	opts.ECS = os.Getenv("TSDOCTOR_ECS") == "1"
 	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(root, env, opts), Fix: fixes.Options{}}
 	m := tui.New(context.Background(), eng, tui.Options{Lang: i18n.EN, ReportDir: t.TempDir()})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
@@ -148,65 +166,73 @@ func (s *tmuxSession) waitFor(text string, d time.Duration) string {
 // wizardCommand is the shell command that starts the wizard in the lab.
 func wizardCommand(l *lab.Lab, extra ...string) string {
 	cmd := l.Command(context.Background(), binary, extra...)
-	return "TERM=xterm-256color " + firewall.ShellJoin(cmd.Args) + "; sleep 30"
+	return "TERM=xterm-256color " + lab.ShellJoin(cmd.Args) + "; sleep 30"
 }
 
 // TestWizardTmuxLab: the real binary in a real terminal (tmux) inside the
-// lab: walk every step with keys, run the LOG trace, pick the whitelist,
-// confirm; the screen says verified and the machine agrees.
+// lab, on two backends × each host shape: walk every step with keys, run
+// the LOG trace, see the services under the rules, pick the whitelist,
+// confirm; the screen says verified and the machine agrees; undo.
 func TestWizardTmuxLab(t *testing.T) {
 	for _, scenario := range []string{"new-order", "nftables"} {
-		t.Run(scenario, func(t *testing.T) {
-			l := startLab(t, scenario)
-			s := startTmux(t, 100, 30, wizardCommand(l))
-			s.waitFor("Blocked by tailscaled", 10*time.Second)
-			s.keys("Enter")
-			s.waitFor("No resolver answers", 2*time.Second)
-			s.keys("w")
-			s.waitFor("Why", 2*time.Second)
-			s.keys("w", "Enter", "Enter")
-			asked := s.waitFor("Run the LOG trace?", 2*time.Second)
-			id := regexp.MustCompile(`TSDOCTOR-([0-9]+-[0-9]+):`).FindStringSubmatch(asked)
-			if id == nil {
-				t.Fatalf("the question shows no trace rule:\n%s", asked)
-			}
-			s.keys("y")
-			// The rule inserted is the rule that was shown: scroll the
-			// trace's evidence until its insert line is in sight.
-			s.waitFor("LOG trace\n", 10*time.Second)
-			for i := 0; !strings.Contains(s.capture(), "inserted at the top of"); i++ {
-				if i > 60 {
-					t.Fatalf("the trace never says what it inserted:\n%s", s.capture())
-				}
-				s.keys("j")
-			}
-			seen := s.capture()
-			for range 4 { // the insert line wraps: bring all of it in
-				s.keys("j")
-				seen += s.capture()
-			}
-			if !strings.Contains(seen, "TSDOCTOR-"+id[1]) {
-				t.Errorf("shown TSDOCTOR-%s, inserted something else:\n%s", id[1], s.capture())
-			}
-			s.keys("Left", "Right") // back to the top of the step
-			s.keys("Enter")
-			s.waitFor("Rule discovery", 2*time.Second)
-			s.keys("Enter")
-			s.waitFor("Pick a remedy", 2*time.Second)
-			s.keys("k", "Enter")
-			s.waitFor("Apply it?", 5*time.Second)
-			s.keys("y")
-			screen := s.waitFor("Verified: Whitelist", 15*time.Second)
-			if !strings.Contains(screen, "Healthy") {
-				t.Errorf("verified, but the header does not say healthy:\n%s", screen)
-			}
-			assertWhitelisted(t, l)
-			assertNoTraceRule(t, l)
-			s.keys("u")
-			s.waitFor("Undone: everything it touched is as before.", 10*time.Second)
-			s.keys("q")
-		})
+		for _, h := range wizardHosts {
+			t.Run(scenario+"/"+string(h.host), func(t *testing.T) {
+				wizardTmux(t, scenario, h.host, h.services)
+			})
+		}
 	}
+}
+
+func wizardTmux(t *testing.T, scenario string, host lab.Host, services string) {
+	l := startLabHost(t, scenario, host)
+	s := startTmux(t, 100, 30, wizardCommand(l))
+	s.waitFor("Blocked by tailscaled", 10*time.Second)
+	s.keys("Enter")
+	s.waitFor("No resolver answers", 2*time.Second)
+	s.keys("w")
+	s.waitFor("Why", 2*time.Second)
+	s.keys("w", "Enter", "Enter")
+	asked := s.waitFor("Run the LOG trace?", 2*time.Second)
+	id := regexp.MustCompile(`TSDOCTOR-([0-9]+-[0-9]+):`).FindStringSubmatch(asked)
+	if id == nil {
+		t.Fatalf("the question shows no trace rule:\n%s", asked)
+	}
+	s.keys("y")
+	// The rule inserted is the rule that was shown: scroll the
+	// trace's evidence until its insert line is in sight.
+	s.waitFor("LOG trace\n", 10*time.Second)
+	for i := 0; !strings.Contains(s.capture(), "inserted at the top of"); i++ {
+		if i > 60 {
+			t.Fatalf("the trace never says what it inserted:\n%s", s.capture())
+		}
+		s.keys("j")
+	}
+	seen := s.capture()
+	for range 4 { // the insert line wraps: bring all of it in
+		s.keys("j")
+		seen += s.capture()
+	}
+	if !strings.Contains(seen, "TSDOCTOR-"+id[1]) {
+		t.Errorf("shown TSDOCTOR-%s, inserted something else:\n%s", id[1], s.capture())
+	}
+	s.keys("Left", "Right") // back to the top of the step
+	s.keys("Enter")
+	s.waitFor("Rule discovery", 2*time.Second)
+	s.waitFor(services, 2*time.Second)
+	s.keys("Enter")
+	s.waitFor("Pick a remedy", 2*time.Second)
+	s.keys("k", "Enter")
+	s.waitFor("Apply it?", 5*time.Second)
+	s.keys("y")
+	screen := s.waitFor("Verified: Whitelist", 15*time.Second)
+	if !strings.Contains(screen, "Healthy") {
+		t.Errorf("verified, but the header does not say healthy:\n%s", screen)
+	}
+	assertWhitelisted(t, l)
+	assertNoTraceRule(t, l)
+	s.keys("u")
+	s.waitFor("Undone: everything it touched is as before.", 10*time.Second)
+	s.keys("q")
 }
 
 // BenchmarkWizardTmuxLab measures, for the real binary in tmux inside the
@@ -215,7 +241,7 @@ func TestWizardTmuxLab(t *testing.T) {
 //
 //	sudo go test ./cmd/tsdoctor -run '^$' -bench WizardTmux -benchtime 20x
 func BenchmarkWizardTmuxLab(b *testing.B) {
-	l := startLab(b, "new-order")
+	l := startLabHost(b, "new-order", benchHost)
 	var first, done []time.Duration
 	for range b.N {
 		start := time.Now()
