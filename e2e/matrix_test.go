@@ -120,11 +120,17 @@ func init() {
 // checking nothing is left behind.
 func startNode(t *testing.T, version, mode, variant string) *harness.Node {
 	t.Helper()
+	return startNodeHost(t, version, mode, variant, "")
+}
+
+// startNodeHost is startNode on a lab host shape ("": ECS by DMI).
+func startNodeHost(t *testing.T, version, mode, variant string, host lab.Host) *harness.Node {
+	t.Helper()
 	needRoot(t)
 	prefix := fmt.Sprintf("tsm%d-%d", os.Getpid()%10000, <-prefixes)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	n, err := harness.Start(ctx, harness.Options{Version: version, Mode: mode, Variant: variant, Prefix: prefix, Logf: t.Logf})
+	n, err := harness.Start(ctx, harness.Options{Version: version, Mode: mode, Variant: variant, Prefix: prefix, Host: host, Logf: t.Logf})
 	if err != nil {
 		t.Fatalf("start tailscaled %s %s %s: %v", version, mode, variant, err)
 	}

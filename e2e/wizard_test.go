@@ -11,23 +11,38 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
 // TestWizardTmuxRealTailscaled: the wizard in a real terminal (tmux) on the
-// ECS server with the real tailscaled: walk every step, pick the
+// ECS server with the real tailscaled, on each host shape (ECS by DMI, not
+// ECS): walk every step, see the services under the rules, pick the
 // whitelist, confirm; the screen says verified, the machine agrees (the
-// rule is in the real daemon's ts-input, DNS answers).
+// rule is in the real daemon's ts-input, DNS answers); undo.
 func TestWizardTmuxRealTailscaled(t *testing.T) {
 	needRoot(t)
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("no tmux: apt install tmux")
 	}
-	n := startNode(t, "1.102.3", lab.ModeIptablesNFT, lab.VariantDefault)
-	socket := fmt.Sprintf("tsdoctor-e2e-%d", os.Getpid())
+	for _, c := range []struct {
+		host     lab.Host
+		services string // what the rules step says of the other services
+	}{
+		{lab.HostECSDMI, "other service(s) in 100.64.0.0/10 are cut off"},
+		{lab.HostPlain, "No other service in"},
+	} {
+		t.Run(string(c.host), func(t *testing.T) {
+			t.Parallel()
+			wizardRealTailscaled(t, c.host, c.services)
+		})
+	}
+}
+
+func wizardRealTailscaled(t *testing.T, host lab.Host, services string) {
+	n := startNodeHost(t, "1.102.3", lab.ModeIptablesNFT, lab.VariantDefault, host)
+	socket := fmt.Sprintf("tsdoctor-e2e-%d-%s", os.Getpid(), host)
 	cmd := n.Command(context.Background(), tsdoctor)
-	shell := "TERM=xterm-256color " + firewall.ShellJoin(cmd.Args) + "; sleep 30"
+	shell := "TERM=xterm-256color " + lab.ShellJoin(cmd.Args) + "; sleep 30"
 	if out, err := exec.Command("tmux", "-L", socket, "new-session", "-d", "-s", "w", "-x", "100", "-y", "30", shell).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
@@ -57,6 +72,7 @@ func TestWizardTmuxRealTailscaled(t *testing.T) {
 	waitFor("Run the LOG trace?")
 	keys("n", "Enter")
 	waitFor("Rule discovery")
+	waitFor(services)
 	keys("Enter")
 	waitFor("Pick a remedy")
 	keys("k", "Enter")

@@ -19,10 +19,11 @@ import (
 
 // Options choose one cell of the matrix.
 type Options struct {
-	Version string // tailscaled version, one of Versions
-	Mode    string // lab.ModeIptablesNFT, lab.ModeIptablesLegacy or lab.ModeNFTables
-	Variant string // lab.VariantDefault, lab.VariantNodeAttr or lab.VariantNetfilterOff
-	Prefix  string // lab namespace prefix; must be unique among parallel nodes
+	Version string   // tailscaled version, one of Versions
+	Mode    string   // lab.ModeIptablesNFT, lab.ModeIptablesLegacy or lab.ModeNFTables
+	Variant string   // lab.VariantDefault, lab.VariantNodeAttr or lab.VariantNetfilterOff
+	Prefix  string   // lab namespace prefix; must be unique among parallel nodes
+	Host    lab.Host // how the server looks to ECS detection; default lab.HostECSDMI
 	Logf    logger.Logf
 }
 
@@ -76,7 +77,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		return nil, err
 	}
 	// No fake Tailscale: the namespaces, resolv.conf and VPC services only.
-	l, err := lab.Up(ctx, lab.Options{Prefix: o.Prefix, Scenario: lab.Scenario{Name: "no-tailscale"}})
+	l, err := lab.Up(ctx, lab.Options{Prefix: o.Prefix, Scenario: lab.Scenario{Name: "no-tailscale"}, Host: o.Host})
 	if err != nil {
 		return nil, err
 	}
