@@ -38,8 +38,9 @@ func (m *Model) Render() string {
 	} else {
 		header := m.header(w)
 		footer := splitLines(m.footer(w))
-		// The footer's last line (the keys) stays; a long question gives
-		// way to the body first, then is cut.
+		// The footer (a question stays in sight) takes what it needs but
+		// leaves the body a line; beyond that its first lines go, the
+		// keys stay.
 		footer = footer[max(0, len(footer)-(h-3)):]
 		body := m.body(w, h-2-len(footer))
 		lines = append([]string{header, m.st.dim.Render(strings.Repeat("─", w))}, body...)
@@ -269,6 +270,9 @@ func wordWrap(s string, width int) []string {
 					line, lw = "", 0
 				}
 				head := ansi.Truncate(word, width, "")
+				if head == "" {
+					head = word // one character wider than the line: fit cuts it
+				}
 				lines = append(lines, head)
 				word = ansi.TruncateLeft(word, ansi.StringWidth(head), "")
 				ww = ansi.StringWidth(word)
