@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tsdoctor/tsdoctor/hostinfo"
 )
 
 // The test binary doubles as tsdoctor: the lab's tailscale wrapper and the
@@ -61,6 +63,11 @@ func fakeCheck(args []string) int {
 	if len(args) != 1 || args[0] != "--probe" {
 		fmt.Fprintf(os.Stderr, "fake check: args %q\n", args)
 		return 5
+	}
+	// TestMainUpDownAndRun runs it on --host plain: not ECS, by DMI or flag.
+	if hostinfo.DefaultPaths.IsAlibabaECS() || os.Getenv("TSDOCTOR_ECS") != "" {
+		fmt.Fprintf(os.Stderr, "fake check: the plain host looks like ECS (DMI %v, TSDOCTOR_ECS %q)\n", hostinfo.DefaultPaths.IsAlibabaECS(), os.Getenv("TSDOCTOR_ECS"))
+		return 6
 	}
 	return 3
 }
@@ -457,7 +464,7 @@ func TestMainUpDownAndRun(t *testing.T) {
 	prefix := testPrefix(t)
 	var out, errb bytes.Buffer
 	start := time.Now()
-	if code := Main([]string{"up", "--prefix", prefix, "--scenario", "nodeattr"}, self(), &out, &errb); code != 0 {
+	if code := Main([]string{"up", "--prefix", prefix, "--scenario", "nodeattr", "--host", "ecs-flag"}, self(), &out, &errb); code != 0 {
 		t.Fatalf("lab up: exit %d: %s", code, errb.String())
 	}
 	t.Logf("lab up (with background server) %v", time.Since(start).Round(time.Millisecond))
@@ -468,6 +475,9 @@ func TestMainUpDownAndRun(t *testing.T) {
 	}
 	defer assertGone(t, l)
 	defer Down(prefix)
+	if l.Host != HostECSFlag || !strings.Contains(out.String(), "host ecs-flag") {
+		t.Errorf("lab up --host ecs-flag: lab.json says %q; output:\n%s", l.Host, out.String())
+	}
 	if !strings.Contains(out.String(), "sudo ip netns exec "+l.ECS()) || !strings.Contains(out.String(), "tsdoctor lab shell --prefix "+prefix) {
 		t.Errorf("lab up output does not say how to enter:\n%s", out.String())
 	}
@@ -487,7 +497,7 @@ func TestMainUpDownAndRun(t *testing.T) {
 
 	prefix2 := testPrefix(t)
 	errb.Reset()
-	code := Main([]string{"--prefix", prefix2, "--scenario", "legacy", "--", "--probe"}, self(), &out, &errb)
+	code := Main([]string{"--prefix", prefix2, "--scenario", "legacy", "--host", "plain", "--", "--probe"}, self(), &out, &errb)
 	if code != 3 {
 		t.Errorf("lab run: exit %d, want the check's 3: %s", code, errb.String())
 	}
