@@ -38,6 +38,9 @@ func hostEnv(root string) checks.Env {
 		Root:      isRoot,
 		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
 		Now:       time.Now,
+		// The kernel answers which route each VPC service takes.
+		RouteLookup: hostinfo.LookupRoute,
+		PolicyRules: hostinfo.ListRules,
 	}
 	if isRoot {
 		env.Firewall = firewall.Default()
