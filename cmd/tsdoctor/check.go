@@ -234,6 +234,12 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		for _, b := range rep.Blocked {
 			addrs = append(addrs, b.Address.String())
 		}
+		if c := rep.Route; c != nil {
+			fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
+			fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
+			fmt.Fprintln(w, i18n.T(l, "verdict.next.route"))
+			break
+		}
 		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
 		if c := rep.Culprit; c != nil {
 			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
