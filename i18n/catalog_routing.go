@@ -48,8 +48,13 @@ var routingCatalog = map[string]entry{
 	"step.rule.add":     {"Add a policy rule (over rtnetlink):", "添加策略路由规则（通过 rtnetlink）："},
 	"step.rule.del":     {"Delete a policy rule (over rtnetlink):", "删除策略路由规则（通过 rtnetlink）："},
 
-	"fix.7.short": {"policy rule around table 52", "绕开 52 号表的策略路由规则"},
-	"fix.8.short": {"stop accepting subnet routes", "不再接受子网路由"},
+	"fix.7.short":                      {"policy rule around table 52", "绕开 52 号表的策略路由规则"},
+	"fix.8.short":                      {"stop accepting subnet routes", "不再接受子网路由"},
+	"verify.7.still":                   {"%s is still blocked (%s).", "%s 仍被拦截（%s）。"},
+	"verify.restart.policy-route":      {"Kept: tailscaled deletes only its own policy rules.", "保留：tailscaled 只删除它自己的策略路由规则。"},
+	"verify.reboot.policy-route":       {"Restored by tsdoctor-policy-route.service at boot.", "开机时由 tsdoctor-policy-route.service 恢复。"},
+	"verify.restart.accept-routes-off": {"Kept: accept-routes is a pref tailscaled stores.", "保留：accept-routes 是 tailscaled 保存的偏好设置。"},
+	"verify.reboot.accept-routes-off":  {"Kept: accept-routes is a pref tailscaled stores.", "保留：accept-routes 是 tailscaled 保存的偏好设置。"},
 
 	"fix.8.title": {"Stop accepting subnet routes", "不再接受子网路由"},
 	"fix.8.changes": {"Runs `tailscale set --accept-routes=false`: tailscaled removes every accepted subnet route from table 52.",
