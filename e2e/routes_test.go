@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -135,6 +136,14 @@ func testRouteCapture(t *testing.T, form string) {
 		t.Errorf("the DNS step should say the queries are sent into tailscale0:\n%s", raw)
 	}
 	t.Logf("%s: route verdict in %d ms (probe timeout %s)", form, rep.ElapsedMS, checks.DefaultOptions().ProbeTimeout)
+	// The real output, held to the closed schema; the examples come from here.
+	checkS, _ := compileSchemas(t)
+	validate(t, checkS, "check-route-"+form, []byte(raw))
+	if *updateExamples {
+		if err := os.WriteFile(filepath.Join("..", "docs", "examples", "check-route-"+form+".json"), []byte(raw), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Remedy 7: a policy rule before tailscaled's, per captured service.
 	fo, code, out := fix(t, n, "--ecs", "--remedy", "7")
@@ -169,7 +178,7 @@ func testRouteCapture(t *testing.T, form string) {
 	if _, raw, ok := checkUntil(t, n, 10*time.Second, dnsFree); !ok {
 		t.Errorf("the unit's script did not restore the rules:\n%s", raw)
 	}
-	undo(t, n)
+	undoRoutes(t, n)
 	if _, raw, ok := checkUntil(t, n, 10*time.Second, routeCulprit); !ok {
 		t.Errorf("after undo the capture should be back:\n%s", raw)
 	}
@@ -191,8 +200,21 @@ func testRouteCapture(t *testing.T, form string) {
 	if _, raw, ok := checkUntil(t, n, 10*time.Second, dnsFree); !ok {
 		t.Errorf("remedy 8 did not survive a tailscaled restart:\n%s", raw)
 	}
-	undo(t, n)
+	undoRoutes(t, n)
 	if _, raw, ok := checkUntil(t, n, 20*time.Second, routeCulprit); !ok {
 		t.Errorf("after undoing remedy 8 the capture should be back:\n%s", raw)
+	}
+}
+
+// undoRoutes is undo, with tsdoctor's stderr in the failure.
+func undoRoutes(t *testing.T, n *harness.Node) {
+	t.Helper()
+	cmd := n.Command(context.Background(), tsdoctor, "undo", "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var uo undoOut
+	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
+		t.Fatalf("undo: %v %v\n%s\nstderr: %s", err, jerr, out, stderr.String())
 	}
 }
