@@ -168,6 +168,8 @@ func worstWait(rc hostinfo.ResolvConf) string {
 // probeLine renders one probe's outcome.
 func probeLine(p *probe) i18n.Msg {
 	switch {
+	case p.Captured != nil && len(p.Upstreams) > 0:
+		return i18n.M("probe.stub.captured", p.label(), joinAddrs(p.Upstreams), p.Captured.Device)
 	case p.Captured != nil:
 		return i18n.M("probe.captured", p.label(), p.Captured.Device, p.Captured.Prefix, p.Captured.TableName())
 	case p.Result.OK:

@@ -134,6 +134,7 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 			up := rf.behindStub
 			for _, p := range ps.probes[len(ps.probes)-2:] {
 				p.Upstreams = up
+				p.Captured = r.stubCapture(up)
 			}
 		}
 	}

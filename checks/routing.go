@@ -219,3 +219,19 @@ func captureWhy(c RouteCapture) i18n.Msg {
 	}
 	return i18n.M("route.why.other", c.Prefix, c.TableName(), c.Device)
 }
+
+// stubCapture: every upstream behind a local stub is routed into
+// tailscale0, so the stub cannot answer either; no need to wait for it.
+func (r *run) stubCapture(upstreams []netip.Addr) *RouteCapture {
+	var first *RouteCapture
+	for _, a := range upstreams {
+		c := r.captureOf(a)
+		if c == nil {
+			return nil
+		}
+		if first == nil {
+			first = c
+		}
+	}
+	return first
+}

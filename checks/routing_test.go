@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +190,37 @@ func TestRuleCulpritKind(t *testing.T) {
 		if b.Cause != CauseRule {
 			t.Errorf("blocked %+v: cause %q", b, b.Cause)
 		}
+	}
+}
+
+// Ubuntu's path under the route form: resolv.conf → 127.0.0.53 → the VPC
+// DNS, both routed into tailscale0. The stub cannot answer either, so it is
+// not asked (and not waited for).
+func TestRouteCaptureBehindStub(t *testing.T) {
+	fw := &fakeFW{chains: tsChains(t, "RETURN")}
+	env := testEnv(t, "nameserver 127.0.0.53\noptions edns0 trust-ad\n", fw, subnetTS, "100.100.2.136", "100.100.2.138")
+	env.Paths.ResolvedUpstream = filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(env.Paths.ResolvedUpstream, []byte(ecsResolv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fp := env.Probe.(fakeProber)
+	fp.stub = []netip.Addr{dns1, netip.MustParseAddr("100.100.2.138")}
+	prober := &countingProber{fakeProber: fp, sent: map[netip.Addr]int{}}
+	env.Probe = prober
+	env.RouteLookup = func(a netip.Addr) (hostinfo.RouteHit, error) {
+		h := hit52("100.100.2.0/24")
+		h.Dst = a
+		return h, nil
+	}
+	rep := Run(context.Background(), env, fastOpts())
+	out := render(rep)
+	if rep.Verdict != Blocked || rep.Route == nil {
+		t.Fatalf("verdict %s route %+v\n%s", rep.Verdict, rep.Route, out)
+	}
+	if prober.sent[hostinfo.StubResolver] != 0 {
+		t.Errorf("the stub was asked although every upstream is routed into tailscale0: %v", prober.sent)
+	}
+	if !strings.Contains(out, "127.0.0.53 (DNS/UDP): not asked: the stub forwards to 100.100.2.136, 100.100.2.138") {
+		t.Errorf("stub line:\n%s", out)
 	}
 }

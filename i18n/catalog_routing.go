@@ -7,6 +7,8 @@ var routingCatalog = map[string]entry{
 		"没有任何 DNS 服务器应答：发往 %d/%d 个解析器的查询被送进了 tailscale0，根本没有离开本机。"},
 	"probe.captured": {"%s: not sent: the route sends it into %s (%s, table %s), so it never reaches the VPC.",
 		"%s：未发送：路由把它送进 %s（%s，路由表 %s），它到不了 VPC。"},
+	"probe.stub.captured": {"%s: not asked: the stub forwards to %s, and the routes send those queries into %s.",
+		"%s：未询问：本地存根转发给 %s，而路由把这些查询送进了 %s。"},
 	"route.captured": {"Route to %s: %s in table %s, device %s: into Tailscale, not the VPC.",
 		"到 %s 的路由：路由表 %[3]s 中的 %[2]s，设备 %[4]s：进了 Tailscale，而不是 VPC。"},
 	"verdict.blocked.route": {"BLOCKED: Tailscale's routes send the packets for %s into %s; they never reach the VPC.",
