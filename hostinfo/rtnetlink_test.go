@@ -167,3 +167,47 @@ func TestLookupRouteNoRoute(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkLookupRoute: what asking the kernel costs per service.
+//
+//	sudo go test ./hostinfo -run '^$' -bench LookupRoute
+func BenchmarkLookupRoute(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root to create a network namespace")
+	}
+	ns := fmt.Sprintf("tsd-rcb-%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		b.Skipf("cannot create network namespace: %v: %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", ns).Run()
+	cmd := exec.Command("ip", "-n", ns, "-batch", "-")
+	cmd.Stdin = strings.NewReader("link set lo up\ntuntap add dev tailscale0 mode tun\nlink set tailscale0 up\nrule add priority 5270 table 52\nroute add 100.100.2.0/24 dev tailscale0 table 52\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/run/netns/" + ns)
+		if err == nil {
+			err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
+			f.Close()
+		}
+		if err != nil {
+			done <- err
+			return
+		}
+		dst := netip.MustParseAddr("100.100.2.136")
+		b.ResetTimer()
+		for range b.N {
+			if h, err := LookupRoute(dst); err != nil || h.Table != TableTailscale {
+				done <- fmt.Errorf("%+v %v", h, err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+}
