@@ -235,3 +235,17 @@ func (r *run) stubCapture(upstreams []netip.Addr) *RouteCapture {
 	}
 	return first
 }
+
+// internetCapture is the route to the first internet target when it leads
+// into tailscale0 (an exit node), else nil.
+func (r *run) internetCapture() *RouteCapture {
+	if r.env.RouteLookup == nil || len(r.opts.Internet) == 0 {
+		return nil
+	}
+	hit, err := r.env.RouteLookup(r.opts.Internet[0].Addr())
+	if err != nil || !Captured(hit) {
+		return nil
+	}
+	c := ExplainCapture(hit, r.tailscale().Routing)
+	return &c
+}

@@ -39,6 +39,9 @@ func TestRouteCaptureInLab(t *testing.T) {
 				!strings.HasPrefix(cu.Peer, lab.RouterName+".") || cu.Service != lab.InternalDNS1 {
 				t.Errorf("culprit %+v", *cu)
 			}
+			if c.reason == checks.ReasonExitNode && !strings.Contains(raw, "unreachable by IP via tailscale0") {
+				t.Errorf("the connectivity step should say the internet goes via tailscale0 (the exit node):\n%s", raw)
+			}
 			if !strings.Contains(raw, "sent into tailscale0") {
 				t.Errorf("the DNS step should say sent into tailscale0:\n%s", raw)
 			}
