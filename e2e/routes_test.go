@@ -68,14 +68,16 @@ func dnsFree(rep checks.CheckJSON) bool {
 // A second real tailscaled serves the VPC's 100.100.2.0/24 as a subnet
 // router (approved by the control server), or is the exit node; the ECS node
 // accepts the routes / uses it, so tailscaled's table 52 sends the VPC DNS
-// into tailscale0. The node attribute is granted, so no rule is in the way:
+// into tailscale0; or the control server shows the router with the VPC
+// DNS's address as its Tailscale address (a peer whose address is the
+// service's). The node attribute is granted, so no rule is in the way:
 // the route is the only cause. tsdoctor names the route, the table, the
 // peer and why; remedy 7 (and 8 for the subnet router) fixes it, the fix
 // survives a tailscaled restart (and a reboot, through its unit's script),
 // and undo brings the capture back.
 func TestRouteCaptureRealTailscaled(t *testing.T) {
 	needRoot(t)
-	for _, form := range []string{"subnet-router", "exit-node"} {
+	for _, form := range []string{"subnet-router", "exit-node", "peer-address"} {
 		t.Run(form, func(t *testing.T) {
 			t.Parallel()
 			testRouteCapture(t, form)
@@ -98,6 +100,11 @@ func testRouteCapture(t *testing.T, form string) {
 		}
 		if out, err := n.CLI(ctx, "set", "--accept-routes=true"); err != nil {
 			t.Fatalf("tailscale set --accept-routes: %v\n%s", err, out)
+		}
+	case "peer-address":
+		wantPrefix, wantReason = lab.InternalDNS1+"/32", checks.ReasonPeerAddress
+		if err := r.MasqueradeAs(ctx, netip.MustParseAddr(lab.InternalDNS1)); err != nil {
+			t.Fatal(err)
 		}
 	case "exit-node":
 		wantPrefix, wantReason = "0.0.0.0/0", checks.ReasonExitNode

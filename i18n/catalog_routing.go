@@ -5,8 +5,8 @@ package i18n
 var routingCatalog = map[string]entry{
 	"dns.sum.captured": {"No resolver answers: the queries to %d of %d resolvers are sent into tailscale0 and never leave this host.",
 		"没有任何 DNS 服务器应答：发往 %d/%d 个解析器的查询被送进了 tailscale0，根本没有离开本机。"},
-	"probe.captured": {"%s: not sent: the route sends it into %s (%s, table %s), so it never reaches the VPC.",
-		"%s：未发送：路由把它送进 %s（%s，路由表 %s），它到不了 VPC。"},
+	"probe.captured": {"%s: not sent: it would be sent into %s (%s, table %s) and never reach the VPC.",
+		"%s：未发送：它会被送进 %s（%s，路由表 %s），到不了 VPC。"},
 	"probe.stub.captured": {"%s: not asked: the stub forwards to %s, and the routes send those queries into %s.",
 		"%s：未询问：本地存根转发给 %s，而路由把这些查询送进了 %s。"},
 	"route.captured": {"Route to %s: %s in table %s, device %s: into Tailscale, not the VPC.",

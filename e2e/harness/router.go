@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"tailscale.com/tstest/integration/testcontrol"
 	"tailscale.com/types/key"
 )
 
@@ -191,4 +192,25 @@ func (r *Router) Close() error {
 		errs = append(errs, fmt.Errorf("ip netns del %s: %v: %s", r.NS, err, out))
 	}
 	return errors.Join(errs...)
+}
+
+// MasqueradeAs makes the control server show the router to the ECS node
+// with the address a instead of its own (testcontrol's masquerade pairs):
+// a peer whose Tailscale address is a VPC service's, so tailscaled routes
+// that address into tailscale0.
+func (r *Router) MasqueradeAs(ctx context.Context, a netip.Addr) error {
+	rst, err := r.status(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := r.node.CLI(ctx, "status", "--json")
+	if err != nil {
+		return fmt.Errorf("tailscale status: %w\n%s", err, out)
+	}
+	var nst routerStatus
+	if err := json.Unmarshal(out, &nst); err != nil {
+		return err
+	}
+	r.node.Control.SetMasqueradeAddresses([]testcontrol.MasqueradePair{{Node: rst.Self.PublicKey, Peer: nst.Self.PublicKey, NodeMasqueradesAs: a}})
+	return nil
 }
