@@ -19,6 +19,8 @@ var routingCatalog = map[string]entry{
 	"tui.verdict.route": {"Blocked: Tailscale's routes send the VPC services into tailscale0", "被拦截：Tailscale 的路由把 VPC 服务送进了 tailscale0"},
 	"tui.rec.route": {"Recommended: the VPC services are routed into tailscale0 by %s in table %s; a policy rule before tailscaled's sends just them to the main table and costs nothing else.",
 		"推荐：VPC 服务被路由表 %[2]s 中的 %[1]s 送进了 tailscale0；在 tailscaled 的规则之前加一条策略规则，只把它们送回 main 表，别的都不影响。"},
+	"verdict.next.route.other": {"Fix it: `sudo tsdoctor` (the wizard) or `sudo tsdoctor fix --remedy 7`: a policy rule that routes the VPC services around table 52. (--exit-node-allow-lan-access does not cover them: they are behind the gateway, not on-link.)",
+		"修复：运行 `sudo tsdoctor`（向导）或 `sudo tsdoctor fix --remedy 7`：用策略路由规则让 VPC 服务绕开 52 号表。（--exit-node-allow-lan-access 覆盖不到它们：它们在网关之后，不是直连网段。）"},
 	"route.ok": {"Route to %s: %s in table %s via %s.", "到 %s 的路由：路由表 %[3]s 中的 %[2]s，经 %[4]s。"},
 	"route.why.exit": {"Why: this host uses %s as its exit node, so tailscaled routes everything that is not on-link into tailscale0; the VPC DNS is reached through the gateway, so it goes too.",
 		"原因：本机把 %s 用作出口节点，tailscaled 会把所有非直连（on-link）的流量都路由进 tailscale0；VPC DNS 要经网关到达，所以也被带走了。"},

@@ -237,7 +237,11 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		if c := rep.Route; c != nil {
 			fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
 			fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
-			fmt.Fprintln(w, i18n.T(l, "verdict.next.route"))
+			next := "verdict.next.route"
+			if c.Reason != checks.ReasonSubnetRoute {
+				next = "verdict.next.route.other" // remedy 8 is for subnet routes only
+			}
+			fmt.Fprintln(w, i18n.T(l, next))
 			break
 		}
 		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
