@@ -21,7 +21,7 @@ func routeNetns(t *testing.T, table52 ...string) string {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace (run the tests with sudo)")
 	}
-	ns := fmt.Sprintf("tsd-rc-%d", os.Getpid())
+	ns := fmt.Sprintf("tsdt-rc-%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Skipf("cannot create network namespace: %v: %s", err, out)
 	}
@@ -175,7 +175,7 @@ func BenchmarkLookupRoute(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root to create a network namespace")
 	}
-	ns := fmt.Sprintf("tsd-rcb-%d", os.Getpid())
+	ns := fmt.Sprintf("tsdt-rcb-%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		b.Skipf("cannot create network namespace: %v: %s", err, out)
 	}
