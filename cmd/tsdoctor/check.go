@@ -236,10 +236,16 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		}
 		if c := rep.Route; c != nil {
 			fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
-			fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
-			next := "verdict.next.route"
-			if c.Reason != checks.ReasonSubnetRoute {
-				next = "verdict.next.route.other" // remedy 8 is for subnet routes only
+			if c.Peer != "" {
+				fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
+			} else {
+				fmt.Fprintln(w, i18n.T(l, "verdict.route.nopeer", c.Prefix, c.TableName(), c.Device, c.Reason))
+			}
+			// Remedy 8 is for subnet routes only; an exit node needs a word
+			// on --exit-node-allow-lan-access.
+			next := map[checks.CaptureReason]string{checks.ReasonSubnetRoute: "verdict.next.route", checks.ReasonExitNode: "verdict.next.route.exit"}[c.Reason]
+			if next == "" {
+				next = "verdict.next.route.7"
 			}
 			fmt.Fprintln(w, i18n.T(l, next))
 			break
