@@ -19,6 +19,12 @@ func connectivity(ctx context.Context, r *run) Finding {
 	} else {
 		f.add("conn.noroute")
 	}
+	via := def.Iface
+	if c := r.internetCapture(); c != nil {
+		// An exit node: the internet is reached through tailscale0, not eth0.
+		via = c.Device
+		f.Evidence = append(f.Evidence, captureWhy(*c))
+	}
 	ok, total := 0, 0
 	for _, p := range r.probeSet().probes {
 		if p.Service != "internet" {
@@ -52,11 +58,11 @@ func connectivity(ctx context.Context, r *run) Finding {
 	case !hasDef:
 		f.Status, f.Summary = Fail, i18n.M("conn.sum.noroute")
 	case total > 0 && ok == 0:
-		f.Status, f.Summary = Fail, i18n.M("conn.sum.nointernet", def.Iface)
+		f.Status, f.Summary = Fail, i18n.M("conn.sum.nointernet", via)
 	case ts.Installed && ts.BackendState != "Running":
 		f.Status, f.Summary = Warn, i18n.M("conn.sum.tsdown", orDash(ts.BackendState), ok, total)
 	default:
-		f.Status, f.Summary = Pass, i18n.M("conn.sum.ok", ok, total, def.Iface)
+		f.Status, f.Summary = Pass, i18n.M("conn.sum.ok", ok, total, via)
 	}
 	return f
 }

@@ -92,7 +92,7 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		f.add("dns.options", res.conf.Timeout, res.conf.Attempts, worstWait(res.conf))
 	}
 	ps := r.probeSet()
-	dead, cgnatDead, alive := 0, 0, 0
+	dead, cgnatDead, alive, captured := 0, 0, 0, 0
 	for _, s := range res.servers {
 		if s.Addr.Is6() && !s.Addr.Is4In6() {
 			f.add("dns.v6", s.Addr)
@@ -118,13 +118,26 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		case hostinfo.CGNAT.Contains(s.Addr):
 			dead++
 			cgnatDead++
+			if r.captureOf(s.Addr) != nil {
+				captured++
+			}
 		default:
 			dead++
 		}
 	}
+	var addrs []netip.Addr
+	for _, s := range res.servers {
+		addrs = append(addrs, s.Addr)
+	}
+	r.routeEvidence(&f, addrs)
 	switch {
 	case dead == 0:
 		f.Status, f.Summary = Pass, i18n.M("dns.sum.ok", alive)
+	case captured > 0 && captured == cgnatDead && alive == 0:
+		// The second form: the queries never leave (routing.go).
+		f.Status, f.Summary = Fail, i18n.M("dns.sum.captured", captured, len(res.servers))
+		f.Explain = "explain.routing"
+		f.Commands = append(f.Commands, "ip route get 100.100.2.136")
 	case cgnatDead > 0 && alive == 0:
 		f.Status, f.Summary = Fail, i18n.M("dns.sum.cgnat", cgnatDead, len(res.servers))
 	case alive == 0:
@@ -155,6 +168,10 @@ func worstWait(rc hostinfo.ResolvConf) string {
 // probeLine renders one probe's outcome.
 func probeLine(p *probe) i18n.Msg {
 	switch {
+	case p.Captured != nil && len(p.Upstreams) > 0:
+		return i18n.M("probe.stub.captured", p.label(), joinAddrs(p.Upstreams), p.Captured.Device)
+	case p.Captured != nil:
+		return i18n.M("probe.captured", p.label(), p.Captured.Device, p.Captured.Prefix, p.Captured.TableName())
 	case p.Result.OK:
 		return i18n.M("probe.ok", p.label(), ms(p.Result.RTT), p.Result.Detail)
 	case p.DroppedBy != nil:

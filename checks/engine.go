@@ -58,6 +58,7 @@ type run struct {
 	ptr    lazy[pathFacts]
 	isECS  lazy[bool]
 	static lazy[[]staticService]
+	capt   lazy[captureFacts]
 }
 
 type fwFacts struct {
@@ -189,20 +190,33 @@ func (r *run) verdict(rep *Report) {
 	seen := map[string]bool{}
 	for _, p := range ps.probes {
 		c := p.culprit()
-		if c == nil || !hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+		if (c == nil && p.Captured == nil) || !hostinfo.CGNAT.Contains(p.Addr.Addr()) {
 			continue
 		}
-		if rep.Culprit == nil {
-			cc := *c
-			rep.Culprit = &cc
+		// One culprit: whichever the first blocked probe (the resolvers
+		// come first) shows, a rule dropping its replies or a route
+		// sending its queries into tailscale0.
+		cause := CauseRule
+		if p.Captured != nil {
+			cause = CauseRoute
+		}
+		if rep.Culprit == nil && rep.Route == nil {
+			if c != nil {
+				cc := *c
+				rep.Culprit = &cc
+			} else {
+				cc := *p.Captured
+				rep.Route = &cc
+			}
 		}
 		key := p.Addr.String() + p.Service
 		if !seen[key] {
 			seen[key] = true
-			rep.Blocked = append(rep.Blocked, BlockedService{Address: p.Addr.Addr(), Port: p.Addr.Port(), Service: p.Service})
+			rep.Blocked = append(rep.Blocked, BlockedService{Address: p.Addr.Addr(), Port: p.Addr.Port(), Service: p.Service, Cause: cause})
 		}
 	}
 	for _, b := range r.servicesBlockedStatically() {
+		b.Cause = CauseRule
 		key := b.Address.String() + b.Service
 		if !seen[key] {
 			seen[key] = true
@@ -225,7 +239,7 @@ func (r *run) verdict(rep *Report) {
 	snap := r.firewall().snap
 	rep.Orphaned = Orphaned(rep.Tailscale, snap)
 	switch {
-	case rep.Culprit != nil:
+	case rep.Culprit != nil, rep.Route != nil:
 		rep.Verdict = Blocked
 	case snap == nil && r.cgnatUnanswered():
 		// Something in 100.64/10 does not answer and we cannot see why.

@@ -27,15 +27,24 @@ type CheckJSON struct {
 	OrphanedRules bool `json:"orphaned_rules"`
 }
 
+// CulpritJSON is what blocks the services: a netfilter rule (kind "rule":
+// backend, family, table, chain, position, rule, packets) or a route into
+// tailscale0 (kind "route": table, prefix, device, peer, reason, service).
 type CulpritJSON struct {
-	Backend  firewall.Backend `json:"backend"`
-	Family   firewall.Family  `json:"family"`
+	Kind     string           `json:"kind"`
+	Backend  firewall.Backend `json:"backend,omitempty"`
+	Family   firewall.Family  `json:"family,omitempty"`
 	Table    string           `json:"table"`
-	Chain    string           `json:"chain"`
-	Position int              `json:"position"`
+	Chain    string           `json:"chain,omitempty"`
+	Position int              `json:"position,omitempty"`
 	Handle   uint64           `json:"handle,omitempty"`
-	Rule     string           `json:"rule"`
+	Rule     string           `json:"rule,omitempty"`
 	Packets  uint64           `json:"packets"`
+	Prefix   string           `json:"prefix,omitempty"`
+	Device   string           `json:"device,omitempty"`
+	Peer     string           `json:"peer,omitempty"`
+	Reason   CaptureReason    `json:"reason,omitempty"`
+	Service  string           `json:"service,omitempty"`
 }
 
 type TailscaleJSON struct {
@@ -79,8 +88,12 @@ func (rep Report) JSON(l i18n.Lang) CheckJSON {
 		out.Blocked = []BlockedService{}
 	}
 	if c := rep.Culprit; c != nil {
-		out.Culprit = &CulpritJSON{Backend: c.Backend, Family: c.Family, Table: c.Table, Chain: c.Chain,
+		out.Culprit = &CulpritJSON{Kind: "rule", Backend: c.Backend, Family: c.Family, Table: c.Table, Chain: c.Chain,
 			Position: c.Position, Handle: c.Handle, Rule: c.Text, Packets: c.Packets}
+	}
+	if c := rep.Route; c != nil && out.Culprit == nil {
+		out.Culprit = &CulpritJSON{Kind: "route", Table: c.TableName(), Prefix: c.Prefix.String(), Device: c.Device,
+			Peer: c.Peer, Reason: c.Reason, Service: c.Service.String()}
 	}
 	if rep.Hint.Key != "" {
 		out.Hint = rep.Hint.String(l)

@@ -39,6 +39,8 @@ type probe struct {
 	// by this rule's counter: the stub can only wait for them, so the probe
 	// was settled then instead of at its timeout.
 	UpstreamsDroppedBy *firewall.Rule
+	// Captured: the route sends this probe into tailscale0; it is not sent.
+	Captured *RouteCapture
 }
 
 func (p *probe) label() string {
@@ -115,6 +117,9 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		if snap != nil {
 			p.Predicted = snap.Evaluate(p.Reply)
 		}
+		if hostinfo.CGNAT.Contains(ap.Addr()) {
+			p.Captured = r.captureOf(ap.Addr())
+		}
 		ps.probes = append(ps.probes, p)
 	}
 	rf := r.resolvers()
@@ -129,6 +134,7 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 			up := rf.behindStub
 			for _, p := range ps.probes[len(ps.probes)-2:] {
 				p.Upstreams = up
+				p.Captured = r.stubCapture(up)
 			}
 		}
 	}
@@ -167,13 +173,13 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 			defer close(done[i])
 			defer cancel()
 			var res netprobe.Result
-			switch p.Kind {
-			case "udp", "tcp":
-				res = r.env.Probe.DNS(c, p.Addr, p.Kind, r.opts.QueryName)
-			case "http":
-				res = r.env.Probe.HTTP(c, p.URL)
+			switch {
+			case p.Captured != nil:
+				// The route already proves the query goes nowhere: do not
+				// wait out a timeout for it.
+				res = netprobe.Result{Err: "sent into " + p.Captured.Device}
 			default:
-				res = r.env.Probe.TCP(c, p.Addr)
+				res = r.probe(c, p)
 			}
 			mu.Lock()
 			p.Result = res
@@ -196,6 +202,17 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		r.readCounters(context.WithoutCancel(ctx), ps.watched)
 	}
 	return ps
+}
+
+// probe sends one probe.
+func (r *run) probe(c context.Context, p *probe) netprobe.Result {
+	switch p.Kind {
+	case "udp", "tcp":
+		return r.env.Probe.DNS(c, p.Addr, p.Kind, r.opts.QueryName)
+	case "http":
+		return r.env.Probe.HTTP(c, p.URL)
+	}
+	return r.env.Probe.TCP(c, p.Addr)
 }
 
 // watch polls the watched rules' counters until every probe is done. When a

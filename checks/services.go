@@ -21,11 +21,12 @@ func services(ctx context.Context, r *run) Finding {
 	for _, p := range r.probeSet().probes {
 		if p.Service == "metadata" {
 			f.Evidence = append(f.Evidence, probeLine(p))
-			if p.dropped() {
+			if p.dropped() || p.Captured != nil {
 				blocked++
 			}
 		}
 	}
+	r.routeEvidence(&f, []netip.Addr{metadataAddr})
 	static := r.staticServices()
 	for _, s := range static {
 		if s.decision.Dropped && s.decision.Rule != nil {

@@ -62,7 +62,17 @@ type BlockedService struct {
 	Address netip.Addr `json:"address"`
 	Port    uint16     `json:"port"`
 	Service string     `json:"service"` // dns, metadata, route, neighbour
+	// Cause: a rule drops its replies, or a route sends it into tailscale0.
+	Cause Cause `json:"cause,omitempty"`
 }
+
+// Cause is what blocks a service.
+type Cause string
+
+const (
+	CauseRule  Cause = "rule"  // a netfilter rule drops the replies
+	CauseRoute Cause = "route" // a route sends the packets into tailscale0
+)
 
 // Env is the host, seen through small interfaces.
 type Env struct {
@@ -81,6 +91,11 @@ type Env struct {
 	Interface func(name string) bool
 	// Now is the clock.
 	Now func() time.Time
+	// RouteLookup asks the kernel which route a packet to an address
+	// takes (hostinfo.LookupRoute); nil skips the routing step.
+	RouteLookup func(netip.Addr) (hostinfo.RouteHit, error)
+	// PolicyRules lists the policy rules, for evidence; may be nil.
+	PolicyRules func() ([]hostinfo.PolicyRule, error)
 }
 
 // Options tune a run.
@@ -122,8 +137,12 @@ func DefaultOptions() Options {
 
 // Report is the result of a whole check.
 type Report struct {
-	Verdict   Verdict          `json:"verdict"`
-	Culprit   *firewall.Rule   `json:"culprit"`
+	Verdict Verdict        `json:"verdict"`
+	Culprit *firewall.Rule `json:"culprit"`
+	// Route is the culprit when it is a route, not a rule: the first
+	// blocked service's packets are sent into tailscale0. At most one of
+	// Culprit and Route is set.
+	Route     *RouteCapture    `json:"route,omitempty"`
 	Blocked   []BlockedService `json:"blocked"`
 	Tailscale tailscale.State  `json:"tailscale"`
 	Steps     []Finding        `json:"steps"`

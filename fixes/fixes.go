@@ -33,6 +33,9 @@ const (
 	PublicDNSID    ID = 4
 	NetfilterOffID ID = 5
 	NodeAttrID     ID = 6
+	// The second form: Tailscale routes capture the VPC services.
+	PolicyRouteID     ID = 7
+	AcceptRoutesOffID ID = 8
 )
 
 // Level grades how much a remedy changes or costs.
@@ -88,7 +91,7 @@ type Remedy interface {
 
 // All lists the remedies in the article's order.
 func All() []Remedy {
-	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, PublicDNS{}, NetfilterOff{}, NodeAttr{}}
+	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, PublicDNS{}, NetfilterOff{}, NodeAttr{}, PolicyRoute{}, AcceptRoutesOff{}}
 }
 
 // ByID returns remedy id, or an error naming the valid ones.
@@ -249,6 +252,8 @@ type Action struct {
 	Firewall []firewall.Change `json:"firewall,omitempty"`
 	File     *FileWrite        `json:"file,omitempty"`
 	Command  *CommandPair      `json:"command,omitempty"`
+	// Rule is a policy rule change over rtnetlink (remedy 7).
+	Rule *RuleChange `json:"rule,omitempty"`
 }
 
 // FileWrite sets a file's content (or removes it).

@@ -35,6 +35,8 @@ type Host struct {
 	Systemd bool
 	// Now is the clock.
 	Now func() time.Time
+	// Routing reads and changes the policy rules; nil: the kernel's.
+	Routing PolicyRouting
 }
 
 // ExecRun runs a real command.

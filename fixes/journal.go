@@ -44,6 +44,8 @@ type Entry struct {
 type Before struct {
 	Chains []ChainState `json:"chains,omitempty"`
 	Files  []FileState  `json:"files,omitempty"`
+	// PolicyRules are the policy rules as `ip rule` prints them (remedy 7).
+	PolicyRules []string `json:"policy_rules,omitempty"`
 }
 
 // ChainState is a chain's rules as its backend prints them, counters aside.
@@ -176,6 +178,12 @@ func (h *Host) before(ctx context.Context, actions []Action) (Before, error) {
 			}
 			b.Chains = append(b.Chains, st)
 		}
+		if a.Rule != nil && b.PolicyRules == nil {
+			var err error
+			if b.PolicyRules, err = h.policyRulesState(); err != nil {
+				return b, fmt.Errorf("read the policy rules before changing them: %w", err)
+			}
+		}
 		if a.File != nil && !slices.ContainsFunc(b.Files, func(s FileState) bool { return s.Path == a.File.Path }) {
 			content, mode, exists, err := h.readFile(a.File.Path)
 			if err != nil {
@@ -253,6 +261,8 @@ func (h *Host) do(ctx context.Context, a Action) error {
 	case a.Command != nil:
 		_, err := h.run(ctx, a.Command.Do)
 		return err
+	case a.Rule != nil:
+		return h.changeRule(*a.Rule)
 	}
 	return nil
 }

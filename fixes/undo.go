@@ -139,6 +139,10 @@ func (h *Host) reverse(ctx context.Context, e *Entry, replaced map[firewall.Chai
 			if _, err := h.run(ctx, a.Command.Undo); err != nil {
 				errs = append(errs, err)
 			}
+		case a.Rule != nil:
+			if err := h.changeRule(a.Rule.Inverse()); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return left, errors.Join(errs...)
@@ -244,6 +248,15 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 		}
 		if got.Exists != want.Exists || !slices.Equal(normalized(got.Rules), normalized(want.Rules)) {
 			diffs = append(diffs, fmt.Sprintf("%s: now %q, before %q", want.Ref, got.Rules, want.Rules))
+		}
+	}
+	if b.PolicyRules != nil {
+		got, err := h.policyRulesState()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(got, b.PolicyRules) {
+			diffs = append(diffs, fmt.Sprintf("policy rules: now %q, before %q", got, b.PolicyRules))
 		}
 	}
 	for _, want := range b.Files {

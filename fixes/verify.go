@@ -64,6 +64,18 @@ func Verify(ctx context.Context, h *Host, id ID, p *Plan) Verification {
 		for _, c := range tailscaleChains(rep.Firewall) {
 			v.Details = append(v.Details, i18n.M("verify.5.chainleft", c.Backend, c.Table, c.Chain))
 		}
+	case PolicyRouteID:
+		// The services the rules cover are no longer blocked, by route or
+		// rule (a DROP the route hid would show up now).
+		v.Passed = p != nil && len(p.Allow) > 0
+		for _, b := range rep.Blocked {
+			if p != nil && slices.Contains(p.Allow, b.Address) {
+				v.Passed = false
+				v.Details = append(v.Details, i18n.M("verify.7.still", b.Address.String(), string(b.Cause)))
+			}
+		}
+	case AcceptRoutesOffID:
+		v.Passed = rep.Route == nil || rep.Route.Reason != checks.ReasonSubnetRoute
 	case NodeAttrID:
 		v.Passed = rep.Tailscale.CGNATDropOff && len(drops) == 0 && len(rep.Blocked) == 0
 		if !rep.Tailscale.NodeAttr {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,15 +25,21 @@ type CLIState struct {
 	NetfilterMode int    `json:"netfilterMode"` // 0 off, 1 nodivert, 2 on
 	CorpDNS       bool   `json:"corpDNS"`
 	RouteAll      bool   `json:"routeAll"`
-	WantRunning   bool   `json:"wantRunning"`
-	Hostname      string `json:"hostname"`
+	// ExitNode is the exit node in use (its Tailscale IP), "" for none.
+	ExitNode    string `json:"exitNode,omitempty"`
+	WantRunning bool   `json:"wantRunning"`
+	Hostname    string `json:"hostname"`
 	// SkipFirewall makes the CLI change only this file (unit tests).
 	SkipFirewall bool `json:"skipFirewall,omitempty"`
 }
 
 // NewCLIState is the state of a freshly built lab.
 func NewCLIState(s Scenario, ecs string) CLIState {
-	st := CLIState{Scenario: s, ECS: ecs, NetfilterMode: 2, CorpDNS: true, WantRunning: s.Running()}
+	st := CLIState{Scenario: s, ECS: ecs, NetfilterMode: 2, CorpDNS: true, WantRunning: s.Running(),
+		RouteAll: s.Routes == RoutesSubnet}
+	if s.Routes == RoutesExit {
+		st.ExitNode = RouterIP
+	}
 	if s.Variant == VariantNetfilterOff {
 		st.NetfilterMode = 0
 	}
@@ -244,6 +251,7 @@ type peerStatus struct {
 	UserID         int64
 	TailscaleIPs   []string
 	AllowedIPs     []string
+	PrimaryRoutes  []string `json:",omitempty"`
 	Tags           []string `json:",omitempty"`
 	Addrs          []string
 	CurAddr        string
@@ -348,6 +356,7 @@ func (c *fakeCLI) status(args []string) int {
 			MagicDNSSuffix string
 			CurrentTailnet *tailnet
 			CertDomains    []string
+			ExitNodeStatus *exitNodeStatus `json:",omitempty"`
 			Peer           map[string]*peerStatus
 			User           map[string]user
 			ClientVersion  *struct{}
@@ -362,9 +371,12 @@ func (c *fakeCLI) status(args []string) int {
 			MagicDNSSuffix: labTailnet,
 			CurrentTailnet: &tailnet{"lab.example.org", labTailnet, true},
 			CertDomains:    []string{host + "." + labTailnet},
-			Peer:           map[string]*peerStatus{},
+			Peer:           c.peers(),
 			User: map[string]user{"1234567890123456": {
 				ID: 1234567890123456, LoginName: "tagged-devices", DisplayName: "Tagged Devices"}},
+		}
+		if c.st.ExitNode != "" {
+			out.ExitNodeStatus = &exitNodeStatus{ID: RouterStableID, Online: true, TailscaleIPs: []string{RouterIP + "/32"}}
 		}
 		if !c.st.WantRunning {
 			out.TailscaleIPs, out.Self.TailscaleIPs = nil, nil
@@ -438,6 +450,7 @@ func (c *fakeCLI) prefs(args []string) int {
 	}{
 		ControlURL:          "https://controlplane.tailscale.com",
 		RouteAll:            c.st.RouteAll,
+		ExitNodeID:          exitNodeID(c.st.ExitNode),
 		CorpDNS:             c.st.CorpDNS,
 		WantRunning:         c.st.WantRunning,
 		AdvertiseTags:       []string{"tag:aliyun"},
@@ -511,7 +524,8 @@ func (c *fakeCLI) setOrUp(cmd string, args []string) int {
 	acceptDNS := fs.Bool("accept-dns", c.st.CorpDNS, "accept DNS configuration from the admin panel")
 	acceptRoutes := fs.Bool("accept-routes", c.st.RouteAll, "accept routes advertised by other Tailscale nodes")
 	hostname := fs.String("hostname", c.st.Hostname, "hostname to use instead of the one provided by the OS")
-	for _, name := range []string{"advertise-routes", "exit-node", "operator", "advertise-tags", "login-server", "auth-key", "authkey", "netfilter-kind"} {
+	exitNode := fs.String("exit-node", c.st.ExitNode, "Tailscale exit node (IP) for internet traffic, or empty string to not use an exit node")
+	for _, name := range []string{"advertise-routes", "operator", "advertise-tags", "login-server", "auth-key", "authkey", "netfilter-kind"} {
 		fs.String(name, "", "accepted and ignored by the lab")
 	}
 	for _, name := range []string{"ssh", "shields-up", "exit-node-allow-lan-access", "advertise-exit-node", "reset", "force-reauth", "qr", "json"} {
@@ -534,6 +548,17 @@ func (c *fakeCLI) setOrUp(cmd string, args []string) int {
 	next.NetfilterMode = mode
 	next.CorpDNS = *acceptDNS
 	next.RouteAll = *acceptRoutes
+	switch *exitNode {
+	case "", RouterIP, RouterName:
+		if *exitNode != "" && c.st.Scenario.Routes != RoutesExit {
+			fmt.Fprintf(c.stderr, "node %q is not advertising an exit node\n", *exitNode)
+			return 1
+		}
+		next.ExitNode = strings.Replace(*exitNode, RouterName, RouterIP, 1)
+	default:
+		fmt.Fprintf(c.stderr, "invalid value %q for --exit-node; must be IP or unique node name\n", *exitNode)
+		return 1
+	}
 	next.Hostname = *hostname
 	if cmd == "up" {
 		next.WantRunning = true
@@ -559,6 +584,12 @@ func (c *fakeCLI) down(args []string) int {
 func (c *fakeCLI) apply(next CLIState) int {
 	if next.firewall() != c.st.firewall() && !c.st.SkipFirewall {
 		if err := rebuildFirewall(c.st.firewall(), next); err != nil {
+			fmt.Fprintf(c.stderr, "tailscale (lab): %v\n", err)
+			return 1
+		}
+	}
+	if !slices.Equal(next.table52(), c.st.table52()) && !c.st.SkipFirewall {
+		if err := resyncRouting(next); err != nil {
 			fmt.Fprintf(c.stderr, "tailscale (lab): %v\n", err)
 			return 1
 		}

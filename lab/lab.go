@@ -200,6 +200,9 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := InstallRules(ctx, l.ECS(), l.Scenario); err != nil {
 		return err
 	}
+	if err := syncRouting(ctx, l.ECS(), NewCLIState(l.Scenario, l.ECS())); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err

@@ -303,6 +303,10 @@ func TestScenarioLabs(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
 			l := upLab(t, testPrefix(t), s)
+			if s.Routes != "" {
+				checkRouteLab(t, l, s) // routes_test.go
+				return
+			}
 
 			// Public resolvers always answer, over UDP and TCP.
 			assertDNS(t, l, PublicDNS1, true)

@@ -78,6 +78,9 @@ type Scenario struct {
 	Tailscale bool   `json:"tailscale"`
 	// Resolver is ResolverDHCP or ResolverStub.
 	Resolver string `json:"resolver,omitempty"`
+	// Routes: tailscaled's table 52 covers the VPC services (routes.go):
+	// RoutesSubnet or RoutesExit; "" for none.
+	Routes string `json:"routes,omitempty"`
 }
 
 type namedScenario struct {
@@ -86,25 +89,29 @@ type namedScenario struct {
 }
 
 var named = []namedScenario{
-	{Scenario{"new-order", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverDHCP},
+	{Scenario{"new-order", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverDHCP, ""},
 		"tailscale 1.102.3, iptables-nft: CGNAT DROP after the tailscale0 accept; VPC DNS and metadata blocked (default)"},
-	{Scenario{"old-order", "1.96.5", ModeIptablesNFT, VariantDefault, true, ResolverDHCP},
+	{Scenario{"old-order", "1.96.5", ModeIptablesNFT, VariantDefault, true, ResolverDHCP, ""},
 		"tailscale 1.96.5, iptables-nft: CGNAT DROP before the tailscale0 accept; VPC DNS and metadata blocked"},
-	{Scenario{"legacy", "1.102.3", ModeIptablesLegacy, VariantDefault, true, ResolverDHCP},
+	{Scenario{"legacy", "1.102.3", ModeIptablesLegacy, VariantDefault, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 using iptables-legacy: rules invisible to iptables-nft and nft; blocked"},
-	{Scenario{"nftables", "1.102.3", ModeNFTables, VariantDefault, true, ResolverDHCP},
+	{Scenario{"nftables", "1.102.3", ModeNFTables, VariantDefault, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 in native nftables mode: iptables -S cannot parse the rules; blocked"},
-	{Scenario{"nodeattr", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true, ResolverDHCP},
+	{Scenario{"nodeattr", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 with node attribute disable-linux-cgnat-drop-rule: DROP became RETURN; DNS works"},
-	{Scenario{"netfilter-off", "1.102.3", ModeIptablesNFT, VariantNetfilterOff, true, ResolverDHCP},
+	{Scenario{"netfilter-off", "1.102.3", ModeIptablesNFT, VariantNetfilterOff, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 running with --netfilter-mode=off: no ts-* rules; DNS works"},
-	{Scenario{"stopped", "1.102.3", ModeIptablesNFT, VariantStopped, true, ResolverDHCP},
+	{Scenario{"stopped", "1.102.3", ModeIptablesNFT, VariantStopped, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 installed, tailscaled not running: no rules, the CLI cannot connect; DNS works"},
-	{Scenario{"crashed", "1.102.3", ModeIptablesNFT, VariantCrashed, true, ResolverDHCP},
+	{Scenario{"crashed", "1.102.3", ModeIptablesNFT, VariantCrashed, true, ResolverDHCP, ""},
 		"tailscale 1.102.3 killed with SIGKILL: its rules (DROP included) are orphaned, its socket is stale; blocked"},
-	{Scenario{"no-tailscale", "", "", "", false, ResolverDHCP},
+	{Scenario{"route-subnet", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true, ResolverDHCP, RoutesSubnet},
+		"tailscale 1.102.3 (node attribute granted) accepting peer vpc-router's subnet route 100.100.2.0/24: table 52 sends the VPC DNS into tailscale0"},
+	{Scenario{"route-exit", "1.102.3", ModeIptablesNFT, VariantNodeAttr, true, ResolverDHCP, RoutesExit},
+		"tailscale 1.102.3 (node attribute granted) using peer vpc-router as exit node: table 52 sends everything not on-link, the VPC DNS too, into tailscale0"},
+	{Scenario{"no-tailscale", "", "", "", false, ResolverDHCP, ""},
 		"no Tailscale at all: no binary, no tailscale0, no rules; DNS works"},
-	{Scenario{"ubuntu-stub", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverStub},
+	{Scenario{"ubuntu-stub", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverStub, ""},
 		"as new-order, resolving as Ubuntu does: resolv.conf → systemd-resolved's stub 127.0.0.53 → the VPC DNS; blocked"},
 }
 
@@ -187,6 +194,9 @@ func (s Scenario) Validate() error {
 	}
 	if !s.Tailscale {
 		return nil
+	}
+	if s.Routes != "" && s.Routes != RoutesSubnet && s.Routes != RoutesExit {
+		return fmt.Errorf("invalid lab scenario %+v: routes must be %q, %q or empty", s, RoutesSubnet, RoutesExit)
 	}
 	if !contains(Versions, s.Version) || !contains(modes, s.Mode) || !contains(variants, s.Variant) {
 		return fmt.Errorf("invalid lab scenario %+v: version must be one of %s, mode one of %s, variant one of %s",

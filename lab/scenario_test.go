@@ -42,11 +42,11 @@ func TestParseScenarioComposed(t *testing.T) {
 		name string
 		want Scenario
 	}{
-		{"1.96.5-nftables-nodeattr", Scenario{"1.96.5-nftables-nodeattr", "1.96.5", ModeNFTables, VariantNodeAttr, true, ResolverDHCP}},
-		{"1.102.3-iptables-legacy-netfilter-off", Scenario{"1.102.3-iptables-legacy-netfilter-off", "1.102.3", ModeIptablesLegacy, VariantNetfilterOff, true, ResolverDHCP}},
-		{"1.102.3-iptables-nft-default", Scenario{"1.102.3-iptables-nft-default", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverDHCP}},
-		{"1.96.5-iptables-nft-stopped", Scenario{"1.96.5-iptables-nft-stopped", "1.96.5", ModeIptablesNFT, VariantStopped, true, ResolverDHCP}},
-		{"1.102.3-nftables", Scenario{"1.102.3-nftables", "1.102.3", ModeNFTables, VariantDefault, true, ResolverDHCP}},
+		{"1.96.5-nftables-nodeattr", Scenario{"1.96.5-nftables-nodeattr", "1.96.5", ModeNFTables, VariantNodeAttr, true, ResolverDHCP, ""}},
+		{"1.102.3-iptables-legacy-netfilter-off", Scenario{"1.102.3-iptables-legacy-netfilter-off", "1.102.3", ModeIptablesLegacy, VariantNetfilterOff, true, ResolverDHCP, ""}},
+		{"1.102.3-iptables-nft-default", Scenario{"1.102.3-iptables-nft-default", "1.102.3", ModeIptablesNFT, VariantDefault, true, ResolverDHCP, ""}},
+		{"1.96.5-iptables-nft-stopped", Scenario{"1.96.5-iptables-nft-stopped", "1.96.5", ModeIptablesNFT, VariantStopped, true, ResolverDHCP, ""}},
+		{"1.102.3-nftables", Scenario{"1.102.3-nftables", "1.102.3", ModeNFTables, VariantDefault, true, ResolverDHCP, ""}},
 	}
 	for _, tt := range tests {
 		got, err := ParseScenario(tt.name)

@@ -169,7 +169,9 @@ type State struct {
 	LoginName       string   `json:"login_name,omitempty"` // the node owner's login`
 	AdvertiseRoutes []string `json:"advertise_routes,omitempty"`
 	ExitNode        bool     `json:"advertises_exit_node,omitempty"`
-	Errors          []string `json:"errors,omitempty"`
+	// Routing is what brings routes into table 52 (routes.go).
+	Routing Routing  `json:"routing,omitzero"`
+	Errors  []string `json:"errors,omitempty"`
 }
 
 // Read asks the CLI for version, status and prefs concurrently. It does not
@@ -241,6 +243,7 @@ func Read(ctx context.Context, r Runner) State {
 			st.NodeAttr = s.NodeAttr
 			st.TailscaleIPs, st.HostName, st.DNSName, st.Tags = s.TailscaleIPs, s.HostName, s.DNSName, s.Tags
 			st.LoginName = s.LoginName
+			st.Routing.Peers, _ = ParsePeersJSON(sOut)
 		}
 	} else {
 		note(sErr)
@@ -257,6 +260,7 @@ func Read(ctx context.Context, r Runner) State {
 			st.NetfilterMode, st.NetfilterKind = p.NetfilterMode, p.NetfilterKind
 			st.AcceptDNS = p.CorpDNS
 			st.AdvertiseRoutes, st.ExitNode = p.Routes, p.ExitNode
+			note(parseRoutePrefs(pOut, &st.Routing))
 		}
 	} else if pErr != nil {
 		note(pErr)

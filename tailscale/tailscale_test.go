@@ -126,10 +126,14 @@ func FuzzParseCLIJSON(f *testing.F) {
 	f.Add([]byte(`{"majorMinorPatch":"1.102.3"}`))
 	f.Add(mustReadF(f, "testdata/status-nodeattr.json"))
 	f.Add(mustReadF(f, "testdata/prefs.json"))
+	f.Add([]byte(statusWithPeers))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ParseVersionJSON(b)
 		_, _ = ParseStatusJSON(b)
 		_, _ = ParsePrefsJSON(b)
+		_, _ = ParsePeersJSON(b)
+		var r Routing
+		_ = parseRoutePrefs(b, &r)
 		_, _ = ParseVersion(string(b))
 	})
 }

@@ -419,6 +419,13 @@ func (m *Model) verifyKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // diagnosis found: backend, version, routes, exit node.
 func (m *Model) recommend() {
 	rep := m.report
+	if rep.Route != nil {
+		// The second form: no rule to work around, a route to bypass.
+		m.recommended = fixes.PolicyRouteID
+		m.sel = int(fixes.PolicyRouteID) - 1
+		m.recReason = i18n.M("tui.rec.route", rep.Route.Prefix, rep.Route.TableName())
+		return
+	}
 	if rep.Culprit == nil {
 		m.recommended, m.recReason = 0, i18n.M("tui.rec.none")
 		return

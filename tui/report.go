@@ -37,6 +37,9 @@ func (m *Model) Markdown() string {
 		if c := m.report.Culprit; c != nil {
 			fmt.Fprintf(&b, "- culprit: %s %s/%s #%d `%s` (%d packets)\n", c.Backend, c.Table, c.Chain, c.Position, c.Text, c.Packets)
 		}
+		if c := m.report.Route; c != nil {
+			fmt.Fprintf(&b, "- culprit: route %s table %s dev %s (%s %s)\n", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer)
+		}
 		for _, s := range m.report.Blocked {
 			fmt.Fprintf(&b, "- blocked: %s:%d (%s)\n", s.Address, s.Port, s.Service)
 		}

@@ -115,6 +115,8 @@ func (m *Model) header(w int) string {
 		verdict = m.spin.View() + " " + m.t("tui.verdict.pending")
 	case v == checks.Healthy:
 		verdict = m.st.ok.Render("✓ " + m.t("tui.verdict.healthy"))
+	case v == checks.Blocked && m.report.Route != nil:
+		verdict = m.st.bad.Render("✗ " + m.t("tui.verdict.route"))
 	case v == checks.Blocked:
 		verdict = m.st.bad.Render("✗ " + m.t("tui.verdict.blocked"))
 	case v == checks.Degraded:
@@ -204,7 +206,7 @@ func (m *Model) rail() []string {
 		switch i {
 		case railRemedies:
 			mark = m.st.dim.Render("·")
-			if m.report != nil && m.report.Culprit != nil {
+			if m.report != nil && (m.report.Culprit != nil || m.report.Route != nil) {
 				mark = m.st.accent.Render("★")
 			}
 		case railVerify:

@@ -38,6 +38,9 @@ func hostEnv(root string) checks.Env {
 		Root:      isRoot,
 		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
 		Now:       time.Now,
+		// The kernel answers which route each VPC service takes.
+		RouteLookup: hostinfo.LookupRoute,
+		PolicyRules: hostinfo.ListRules,
 	}
 	if isRoot {
 		env.Firewall = firewall.Default()
@@ -230,6 +233,22 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		var addrs []string
 		for _, b := range rep.Blocked {
 			addrs = append(addrs, b.Address.String())
+		}
+		if c := rep.Route; c != nil {
+			fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
+			if c.Peer != "" {
+				fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
+			} else {
+				fmt.Fprintln(w, i18n.T(l, "verdict.route.nopeer", c.Prefix, c.TableName(), c.Device, c.Reason))
+			}
+			// Remedy 8 is for subnet routes only; an exit node needs a word
+			// on --exit-node-allow-lan-access.
+			next := map[checks.CaptureReason]string{checks.ReasonSubnetRoute: "verdict.next.route", checks.ReasonExitNode: "verdict.next.route.exit"}[c.Reason]
+			if next == "" {
+				next = "verdict.next.route.7"
+			}
+			fmt.Fprintln(w, i18n.T(l, next))
+			break
 		}
 		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
 		if c := rep.Culprit; c != nil {

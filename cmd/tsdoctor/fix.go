@@ -274,7 +274,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		// public DNS already set) counts as success when the host is well;
 		// anything else does not.
 		switch why.Key {
-		case "fix.why.attrlive", "fix.why.nfoff", "fix.why.nodrop", "fix.why.4.already":
+		case "fix.why.attrlive", "fix.why.nfoff", "fix.why.nodrop", "fix.why.4.already", "fix.why.nocapture", "fix.why.notsubnet":
 			if len(rep.Blocked) == 0 || why.Key == "fix.why.4.already" {
 				say("%s\n", i18n.T(l, "fixcli.nothing"))
 				return finish(0)

@@ -44,7 +44,7 @@ On Alibaba Cloud ECS, and anywhere else infrastructure lives in 100.64.0.0/10, t
 .B "\-A ts\-input \-s 100.64.0.0/10 ! \-i tailscale0 \-j DROP"
 drops the replies of the VPC's own DNS (100.100.2.136, 100.100.2.138), the metadata service and
 the mirrors. tsdoctor finds the rule on whichever firewall backend holds it (iptables\-nft,
-iptables\-legacy, native nftables) by its packet counters, explains it, and offers six remedies
+iptables\-legacy, native nftables) by its packet counters, explains it, and offers eight remedies
 that it applies reversibly.
 .SH COMMANDS
 `)
