@@ -23,6 +23,9 @@ type Iptables struct {
 	// reader runs nothing unless the filter table is listed there, because
 	// listing a legacy table creates it.
 	ProcTables string
+	// CLIOnly makes the legacy reader list chains with iptables-legacy
+	// instead of reading the table itself (for tests that compare the two).
+	CLIOnly bool
 
 	once sync.Once
 	ipt  *iptables.IPTables
@@ -86,6 +89,15 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 		if !slices.Contains(tables, "filter") {
 			return st
 		}
+		if !t.CLIOnly {
+			if chains, err := t.rawInputPath(); err == nil {
+				st.Chains = chains
+				t.finish(&st, nil)
+				return st
+			}
+			// An extension the raw reader does not render, or no raw
+			// socket: iptables-legacy reads it, chain by chain.
+		}
 	}
 	ipt, err := t.handle()
 	if err != nil {
@@ -131,6 +143,18 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 	}
 	seen["INPUT"] = true
 	walk([]string{"INPUT"})
+	t.finish(&st, errs)
+	if !st.Tailscale && t.backend == IptablesNFT {
+		// ts-input may exist without being hooked (yet).
+		if ok, _ := ipt.ChainExists("filter", "ts-input"); ok {
+			st.Tailscale, st.Present = true, true
+		}
+	}
+	return st
+}
+
+// finish sets what the chains read say about the backend.
+func (t *Iptables) finish(st *BackendState, errs []string) {
 	for _, c := range st.Chains {
 		if len(c.Rules) > 0 || c.Policy == "DROP" {
 			st.Present = true
@@ -139,20 +163,26 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 			st.Tailscale = true
 		}
 	}
-	if !st.Tailscale && t.backend == IptablesNFT {
-		// ts-input may exist without being hooked (yet).
-		if ok, _ := ipt.ChainExists("filter", "ts-input"); ok {
-			st.Tailscale, st.Present = true, true
-		}
-	}
 	if len(errs) > 0 {
 		st.Err = strings.Join(errs, "; ")
 	}
-	return st
 }
 
 // Chain implements Reader.
 func (t *Iptables) Chain(ctx context.Context, ref ChainRef) (Chain, error) {
+	if t.backend == IptablesLegacy && !t.CLIOnly && ref.Table == "filter" {
+		if err := ctx.Err(); err != nil {
+			return Chain{}, err
+		}
+		var c Chain
+		err := withRawTable("filter", func(tab *rawTable) (err error) {
+			c, err = tab.chain(ref.Chain)
+			return err
+		})
+		if err == nil {
+			return c, nil
+		}
+	}
 	ipt, err := t.handle()
 	if err != nil {
 		return Chain{}, err
