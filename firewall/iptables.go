@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/coreos/go-iptables/iptables"
+	"github.com/google/nftables"
 )
 
 // Iptables reads and writes one of the two iptables backends through
@@ -98,6 +99,12 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 			// An extension the raw reader does not render, or no raw
 			// socket: iptables-legacy reads it, chain by chain.
 		}
+	}
+	if t.backend == IptablesNFT && !nftHasIPv4Filter() {
+		// iptables-nft's chains are nf_tables chains of table ip filter: with
+		// no such table (a legacy-only host) there is nothing to list, and
+		// three iptables-nft runs cost more than the legacy read itself.
+		return st
 	}
 	ipt, err := t.handle()
 	if err != nil {
@@ -240,4 +247,18 @@ func (t *Iptables) Delete(ctx context.Context, ref ChainRef, spec Spec) error {
 		return err
 	}
 	return ipt.DeleteIfExists(ref.Table, ref.Chain, spec.IptablesArgs()...)
+}
+
+// nftHasIPv4Filter reports whether nf_tables holds table ip filter in this
+// network namespace; true when it cannot tell (then iptables-nft is asked).
+func nftHasIPv4Filter() bool {
+	c, err := nftables.New()
+	if err != nil {
+		return true
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == "filter" })
 }
