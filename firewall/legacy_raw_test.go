@@ -158,3 +158,37 @@ func TestLegacyRawUnhookedTSInput(t *testing.T) {
 		}
 	})
 }
+
+// TestIptablesNFTNeedsItsTable: with no nf_tables table ip filter (a
+// legacy-only host) the iptables-nft reader runs no iptables-nft at all;
+// once the table exists it does.
+func TestIptablesNFTNeedsItsTable(t *testing.T) {
+	nftNeedTool(t, "nft")
+	ns, _ := nftNetns(t)
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "iptables-nft")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\necho \"$@\" >> "+calls+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	read := func() BackendState {
+		var st BackendState
+		inNetnsThread(t, ns, func() {
+			r := NewIptablesNFT()
+			r.binary = wrapper
+			st = r.InputPath(t.Context())
+		})
+		return st
+	}
+	if st := read(); st.Err != "" || len(st.Chains) != 0 {
+		t.Errorf("no table ip filter: %+v", st)
+	}
+	if b, err := os.ReadFile(calls); err == nil {
+		t.Errorf("iptables-nft ran without its table: %s", b)
+	}
+	nftIn(t, ns, "", "nft", "add", "table", "ip", "filter")
+	read()
+	if _, err := os.ReadFile(calls); err != nil {
+		t.Errorf("iptables-nft not asked once table ip filter exists")
+	}
+}
