@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,9 +130,11 @@ type GuardOptions struct {
 	// Events names tailscaled's own events (TailscaledEvents): each starts a
 	// burst of re-checks, because the rebuild lands a little after them.
 	Events <-chan string
-	// Burst is how long re-checks go on after an event (default 10 s), and
-	// BurstEvery the pause between them (default 10 ms).
-	Burst, BurstEvery time.Duration
+	// Burst is how long re-checks go on after an event at most (default
+	// 10 s), BurstEvery the pause between them (default 10 ms). After
+	// BurstMin (default 2 s) the burst ends once every ts-input holds its
+	// CGNAT rule with the whitelist above it: the rebuild is over.
+	Burst, BurstEvery, BurstMin time.Duration
 	// Interval is the polling period when there is neither Watch nor
 	// Events; default 1 s.
 	Interval time.Duration
@@ -172,6 +175,9 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	if o.BurstEvery <= 0 {
 		o.BurstEvery = 10 * time.Millisecond
 	}
+	if o.BurstMin <= 0 {
+		o.BurstMin = 2 * time.Second
+	}
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -180,8 +186,12 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	for _, a := range o.Allow {
 		specs = append(specs, SpecsFor(a, o.Services, shapeOr(o.Shape))...)
 	}
+	// settled: the last check found every ts-input whole (its CGNAT rule
+	// present) with the whitelist above it.
+	settled := false
 	ensure := func(why string) error {
 		start := time.Now()
+		settled = false
 		snap := fw.Snapshot(ctx)
 		var refs []firewall.ChainRef
 		for _, b := range snap.Backends {
@@ -192,6 +202,12 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 			}
 		}
 		batches := whitelistBatches(snap, specs, refs)
+		settled = len(batches) == 0 && len(refs) > 0
+		for _, ref := range refs {
+			if c := snap.Chain(ref); c == nil || !slices.ContainsFunc(c.Rules, func(r firewall.Rule) bool { return checks.IsCGNATRule(&r) }) {
+				settled = false
+			}
+		}
 		if o.Verbose && len(batches) == 0 {
 			logf("tsdoctor guard: %s: %d ts-input chain(s), whitelist in place (%s)", why, len(refs), time.Since(start).Round(time.Microsecond))
 		}
@@ -214,7 +230,7 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 		return nil
 	}
 	watch, events := o.Watch, o.Events
-	var burstUntil time.Time
+	var burstStart, burstUntil time.Time
 	burstWhy := ""
 	period := func() time.Duration {
 		switch {
@@ -249,11 +265,14 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 			if o.Verbose {
 				logf("tsdoctor guard: event: %s", ev)
 			}
-			burstUntil, burstWhy = time.Now().Add(o.Burst), ev
+			burstStart, burstUntil, burstWhy = time.Now(), time.Now().Add(o.Burst), ev
 			err = ensure(ev)
 		case <-tick.C:
 			if time.Now().Before(burstUntil) {
 				err = ensure("after " + burstWhy)
+				if settled && time.Since(burstStart) >= o.BurstMin {
+					burstUntil = time.Time{} // rebuilt and whitelisted: back to idle
+				}
 			} else {
 				err = ensure("poll")
 			}

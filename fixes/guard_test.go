@@ -149,7 +149,7 @@ func TestGuardBurstAfterEvent(t *testing.T) {
 	f := &fakeLegacy{}
 	f.rebuild()
 	events := make(chan string, 1)
-	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: time.Second, BurstEvery: 5 * time.Millisecond})
+	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: time.Second, BurstMin: 500 * time.Millisecond, BurstEvery: 5 * time.Millisecond})
 	waitWhitelisted(t, f, time.Second, "start")
 	f.mu.Lock()
 	f.rules = nil // tailscaled stopping: its cleanup removes the chains
@@ -158,8 +158,9 @@ func TestGuardBurstAfterEvent(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	f.rebuild()
 	waitWhitelisted(t, f, 500*time.Millisecond, "rebuild after the event")
-	// The burst ends: back to idle, no busy loop.
-	time.Sleep(1200 * time.Millisecond)
+	// The burst ends (once the chain is whole, after BurstMin): back to
+	// idle, no busy loop.
+	time.Sleep(600 * time.Millisecond)
 	n := f.readCount()
 	time.Sleep(300 * time.Millisecond)
 	if extra := f.readCount() - n; extra > 0 {
@@ -193,4 +194,19 @@ func TestGuardPollsWithoutEventSources(t *testing.T) {
 	waitWhitelisted(t, f, time.Second, "start")
 	f.rebuild()
 	waitWhitelisted(t, f, time.Second, "rebuild")
+}
+
+// TestGuardBurstOutlastsAWholeOldChain: an event may come before tailscaled
+// tears the old chain down; the burst goes on for BurstMin even though the
+// first checks find the chain whole and whitelisted.
+func TestGuardBurstOutlastsAWholeOldChain(t *testing.T) {
+	f := &fakeLegacy{}
+	f.rebuild()
+	events := make(chan string, 1)
+	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: 5 * time.Second, BurstMin: time.Second, BurstEvery: 5 * time.Millisecond})
+	waitWhitelisted(t, f, time.Second, "start")
+	events <- "ipn prefs changed"
+	time.Sleep(300 * time.Millisecond) // the old chain, whole, still in place
+	f.rebuild()
+	waitWhitelisted(t, f, 500*time.Millisecond, "rebuild 300 ms after the event")
 }
