@@ -55,11 +55,12 @@ var hookChains = [5]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUT
 // rawTable is one IPT_SO_GET_ENTRIES read of a table. Chains are rendered
 // only when asked for: the INPUT path is a few dozen of 100,000 rules.
 type rawTable struct {
-	Name    string
-	Chains  map[string]*rawChain
-	Order   []string
-	entries []rawEntry
-	start   map[int]string // offset of each chain's first entry -> chain
+	Name   string
+	Chains map[string]*rawChain
+	Order  []string
+	blob   []byte
+	offs   []int32        // offset of each entry, in order
+	start  map[int]string // offset of each chain's first entry -> chain
 }
 
 type rawChain struct {
@@ -194,19 +195,20 @@ func cstr(b []byte) string {
 }
 
 func decodeRawTable(table string, blob []byte, valid uint32, hooks, underflow [5]uint32) (*rawTable, error) {
-	t := &rawTable{Name: table, Chains: map[string]*rawChain{}, start: map[int]string{}}
+	t := &rawTable{Name: table, Chains: map[string]*rawChain{}, start: map[int]string{}, blob: blob}
 	le := binary.NativeEndian
+	// One pass without allocating per entry: 100,000 rules are walked on
+	// every read, and only the INPUT path is rendered.
 	for off := 0; off < len(blob); {
 		if off+iptEntryLen > len(blob) {
 			return nil, fmt.Errorf("iptables-legacy: truncated entry at %d", off)
 		}
-		e := rawEntry{off: off, targetOff: int(le.Uint16(blob[off+88:])), next: int(le.Uint16(blob[off+90:]))}
-		if e.next < iptEntryLen || off+e.next > len(blob) || e.targetOff < iptEntryLen || e.targetOff+xtHeaderLen > e.next {
+		targetOff, next := int(le.Uint16(blob[off+88:])), int(le.Uint16(blob[off+90:]))
+		if next < iptEntryLen || off+next > len(blob) || targetOff < iptEntryLen || targetOff+xtHeaderLen > next {
 			return nil, fmt.Errorf("iptables-legacy: malformed entry at %d", off)
 		}
-		e.b = blob[off : off+e.next]
-		t.entries = append(t.entries, e)
-		off += e.next
+		t.offs = append(t.offs, int32(off))
+		off += next
 	}
 	// Where each chain starts: built-in chains at their hook entry, user
 	// chains right after their ERROR head (jumps point there).
@@ -217,35 +219,36 @@ func decodeRawTable(table string, blob []byte, valid uint32, hooks, underflow [5
 			policyOf[int(underflow[h])] = hookChains[h]
 		}
 	}
-	for _, e := range t.entries {
-		if name, data := e.target(); name == "ERROR" {
-			if cn := cstr(data); cn != "ERROR" {
-				t.start[e.off+e.next] = cn
+	for i := range t.offs {
+		if t.isError(i) {
+			e := t.entry(i)
+			if _, data := e.target(); cstr(data) != "ERROR" {
+				t.start[e.off+e.next] = cstr(data)
 			}
 		}
 	}
 	var cur *rawChain
-	for i, e := range t.entries {
-		if name, ok := t.start[e.off]; ok {
+	for i, off := range t.offs {
+		if name, ok := t.start[int(off)]; ok {
 			cur = &rawChain{Name: name, first: i, end: i}
 			t.Chains[name] = cur
 			t.Order = append(t.Order, name)
 		}
-		tname, _ := e.target()
-		if tname == "ERROR" {
+		if t.isError(i) {
 			cur = nil // a user chain's head, or the table's end
 			continue
 		}
 		if cur == nil {
-			return nil, fmt.Errorf("iptables-legacy: entry at %d belongs to no chain", e.off)
+			return nil, fmt.Errorf("iptables-legacy: entry at %d belongs to no chain", off)
 		}
-		if bc, ok := policyOf[e.off]; ok && bc == cur.Name {
+		if bc, ok := policyOf[int(off)]; ok && bc == cur.Name {
+			e := t.entry(i)
 			cur.Policy = verdictName(e.verdict())
 			cur.Packets, cur.Bytes = e.counters()
 			continue
 		}
-		if i+1 < len(t.entries) {
-			if n, _ := t.entries[i+1].target(); n == "ERROR" && tname == "" && e.verdict() == xtReturn && isUnconditional(e) {
+		if i+1 < len(t.offs) && t.isError(i+1) {
+			if e := t.entry(i); e.standard() && e.verdict() == xtReturn && isUnconditional(e) {
 				continue // a user chain's closing RETURN, not a rule
 			}
 		}
@@ -254,10 +257,32 @@ func decodeRawTable(table string, blob []byte, valid uint32, hooks, underflow [5
 	return t, nil
 }
 
+// entry returns entry i.
+func (t *rawTable) entry(i int) rawEntry {
+	off := int(t.offs[i])
+	le := binary.NativeEndian
+	e := rawEntry{off: off, targetOff: int(le.Uint16(t.blob[off+88:])), next: int(le.Uint16(t.blob[off+90:]))}
+	e.b = t.blob[off : off+e.next]
+	return e
+}
+
+// isError reports whether entry i has the ERROR target (a user chain's head
+// or the table's end), without allocating.
+func (t *rawTable) isError(i int) bool {
+	off := int(t.offs[i])
+	name := t.blob[off+int(binary.NativeEndian.Uint16(t.blob[off+88:]))+2:]
+	return string(name[:6]) == "ERROR\x00"
+}
+
+// standard reports whether the entry's target is the standard one (a
+// verdict or a jump: its name is empty).
+func (e rawEntry) standard() bool { return e.b[e.targetOff+2] == 0 }
+
 // rulesOf renders the rules of chain c once.
 func (t *rawTable) rulesOf(c *rawChain) []rawRule {
 	if !c.done {
-		for _, e := range t.entries[c.first:c.end] {
+		for i := c.first; i < c.end; i++ {
+			e := t.entry(i)
 			tname, data := e.target()
 			c.rules = append(c.rules, renderRule(c.Name, e, tname, data, t.start))
 		}
