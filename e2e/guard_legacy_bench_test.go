@@ -276,6 +276,20 @@ func benchGuardLegacy(b *testing.B, load string, idle time.Duration, restarts in
 	b.StopTimer()
 	reportWindows(b, windows)
 	b.ReportMetric(float64(killed), "stops-killed")
+	// The stream must see the DROP at this scale, or zeros above mean
+	// nothing: one more restart without the guard leaves DNS blocked.
+	pcancel()
+	guard.Wait()
+	from := time.Now()
+	if err := n.Restart(ctx); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if w, lost := s.lostBetween(from, time.Now().Add(-100*time.Millisecond)); lost == 0 {
+		b.Fatalf("without the guard no datagram was lost after a restart: the stream does not see the DROP")
+	} else {
+		b.Logf("without the guard: %d datagrams lost (%s) in the second after the restart: the stream sees the DROP", lost, w)
+	}
 	if log, _ := os.ReadFile(logf.Name()); len(log) > 0 {
 		// What the guard reacted to and what it did (not its no-op checks).
 		var lines []string
