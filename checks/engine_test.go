@@ -25,6 +25,8 @@ type fakeFW struct {
 	mu     sync.Mutex
 	chains []firewall.Chain
 	err    string
+	// rereads records, for each Chain call, the packets its rules had dropped.
+	rereads []uint64
 }
 
 func (f *fakeFW) Backend() firewall.Backend { return firewall.IptablesNFT }
@@ -45,6 +47,11 @@ func (f *fakeFW) Chain(_ context.Context, ref firewall.ChainRef) (firewall.Chain
 	for _, c := range f.chains {
 		if c.ChainRef == ref {
 			c.Rules = append([]firewall.Rule(nil), c.Rules...)
+			var n uint64
+			for _, r := range c.Rules {
+				n += r.Packets
+			}
+			f.rereads = append(f.rereads, n)
 			return c, nil
 		}
 	}
@@ -277,6 +284,30 @@ func TestRunVerdicts(t *testing.T) {
 				t.Errorf("missing catalog key in %s", render(rep))
 			}
 		})
+	}
+}
+
+// TestCounterWatchReadsOnceMore: once a read of the counters has settled
+// every probe, the verdict needs no further read of the chain. On
+// iptables-legacy each read costs the whole table (about 100 ms with
+// 100,000 rules), so the read that saw the drops is the last one.
+func TestCounterWatchReadsOnceMore(t *testing.T) {
+	fw := &fakeFW{chains: tsChains(t, "DROP")}
+	rep := Run(context.Background(), testEnv(t, ecsResolv, fw, runningTS), fastOpts())
+	if rep.Verdict != Blocked {
+		t.Fatalf("verdict %s, want blocked", rep.Verdict)
+	}
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	final := fw.rereads[len(fw.rereads)-1]
+	seen := 0
+	for _, n := range fw.rereads {
+		if n == final {
+			seen++
+		}
+	}
+	if final == 0 || seen != 1 {
+		t.Errorf("chain rereads saw %v dropped packets: want exactly one read showing the final %d", fw.rereads, final)
 	}
 }
 

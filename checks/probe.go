@@ -193,12 +193,15 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		}
 		close(allDone)
 	}()
+	fresh := false
 	if len(ps.watched) > 0 {
-		r.watch(ctx, ps, done, cancels, &mu, allDone)
+		fresh = r.watch(ctx, ps, done, cancels, &mu, allDone)
 	}
 	<-allDone
-	if len(ps.watched) > 0 {
-		// One last read, so the evidence shows the whole window.
+	if len(ps.watched) > 0 && !fresh {
+		// One last read, so the evidence shows the whole window (unless the
+		// watch's last read already did: on iptables-legacy every read costs
+		// the whole table).
 		r.readCounters(context.WithoutCancel(ctx), ps.watched)
 	}
 	return ps
@@ -217,8 +220,10 @@ func (r *run) probe(c context.Context, p *probe) netprobe.Result {
 
 // watch polls the watched rules' counters until every probe is done. When a
 // rule has dropped at least as many packets as there are unanswered probes it
-// matches, those probes are settled as dropped by it and cancelled.
-func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, cancels []context.CancelFunc, mu *sync.Mutex, allDone chan struct{}) {
+// matches, those probes are settled as dropped by it and cancelled. It
+// reports whether its last read came after every probe had ended or been
+// settled, so the counters already cover the whole window.
+func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, cancels []context.CancelFunc, mu *sync.Mutex, allDone chan struct{}) (fresh bool) {
 	// Replies come within milliseconds or not at all: poll fast at first,
 	// then back off, so a silent server does not cost hundreds of iptables
 	// runs on a production host.
@@ -227,10 +232,14 @@ func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, can
 	for {
 		select {
 		case <-allDone:
-			return
+			return fresh
 		case <-time.After(interval):
 		}
 		interval = min(interval*3/2, 50*time.Millisecond)
+		endedBefore := make([]bool, len(ps.probes))
+		for i := range ps.probes {
+			endedBefore[i] = isClosed(done[i])
+		}
 		r.readCounters(ctx, ps.watched)
 		for wi := range ps.watched {
 			w := &ps.watched[wi]
@@ -262,6 +271,16 @@ func (r *run) watch(ctx context.Context, ps *probeSet, done []chan struct{}, can
 		}
 		for _, i := range settleStubs(ps, settled, done, mu) {
 			cancels[i]()
+		}
+		fresh = true
+		for i := range ps.probes {
+			if !settled[i] && !endedBefore[i] {
+				fresh = false
+			}
+		}
+		if fresh {
+			<-allDone
+			return true
 		}
 	}
 }

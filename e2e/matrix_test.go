@@ -35,7 +35,10 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		tsdoctor = filepath.Join(dir, "tsdoctor")
-		if out, err := exec.Command("go", "build", "-o", tsdoctor, "github.com/tsdoctor/tsdoctor/cmd/tsdoctor").CombinedOutput(); err != nil {
+		if b := os.Getenv("TSDOCTOR_E2E_TSDOCTOR"); b != "" {
+			// Another build, e.g. an older one for before/after benchmarks.
+			tsdoctor = b
+		} else if out, err := exec.Command("go", "build", "-o", tsdoctor, "github.com/tsdoctor/tsdoctor/cmd/tsdoctor").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
 			return 1
 		}

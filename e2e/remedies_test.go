@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -107,13 +109,13 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 	}
 
 	var guard *exec.Cmd
+	var guardLog syncBuffer
 	if remedy == 3 {
-		guard = n.Command(ctx, tsdoctor, "guard", "--allow", strings.Join(fo.Plan.Allow, ","))
-		var logs strings.Builder
-		guard.Stderr = &logs
+		guard = n.Command(ctx, tsdoctor, "guard", "--allow", strings.Join(fo.Plan.Allow, ","), "--socket", n.Socket(), "-v")
+		guard.Stderr = &guardLog
 		defer func() {
 			if t.Failed() {
-				t.Logf("guard log:\n%s", logs.String())
+				t.Logf("guard log:\n%s", guardLog.String())
 			}
 		}()
 		if err := guard.Start(); err != nil {
@@ -155,6 +157,11 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 	}
 	if guard != nil {
 		stopGuard(guard)
+		// The restore came from an event (nf_tables changes; on legacy
+		// tailscaled's link and IPN bus events), not the minute's safety poll.
+		if !regexp.MustCompile(`guard: (firewall changed|link tailscale0|ipn |socket |after )[^\n]*: restored`).MatchString(guardLog.String()) {
+			t.Errorf("no restore by an event in the guard's log:\n%s", guardLog.String())
+		}
 	}
 
 	undo(t, n)
@@ -172,6 +179,25 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 		t.Errorf("after undo the host should be broken as before:\n%s", raw)
 	}
 	testUndoAfterChanges(t, n, remedy)
+}
+
+// syncBuffer is a strings.Builder the guard's output goroutine and the test
+// can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // stopGuard ends a guard started with n.Command (ip netns exec execs it, so

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/coreos/go-iptables/iptables"
+	"github.com/google/nftables"
 )
 
 // Iptables reads and writes one of the two iptables backends through
@@ -23,6 +24,9 @@ type Iptables struct {
 	// reader runs nothing unless the filter table is listed there, because
 	// listing a legacy table creates it.
 	ProcTables string
+	// CLIOnly makes the legacy reader list chains with iptables-legacy
+	// instead of reading the table itself (for tests that compare the two).
+	CLIOnly bool
 
 	once sync.Once
 	ipt  *iptables.IPTables
@@ -86,6 +90,21 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 		if !slices.Contains(tables, "filter") {
 			return st
 		}
+		if !t.CLIOnly {
+			if chains, err := t.rawInputPath(); err == nil {
+				st.Chains = chains
+				t.finish(&st, nil)
+				return st
+			}
+			// An extension the raw reader does not render, or no raw
+			// socket: iptables-legacy reads it, chain by chain.
+		}
+	}
+	if t.backend == IptablesNFT && !nftHasIPv4Filter() {
+		// iptables-nft's chains are nf_tables chains of table ip filter: with
+		// no such table (a legacy-only host) there is nothing to list, and
+		// three iptables-nft runs cost more than the legacy read itself.
+		return st
 	}
 	ipt, err := t.handle()
 	if err != nil {
@@ -131,6 +150,18 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 	}
 	seen["INPUT"] = true
 	walk([]string{"INPUT"})
+	t.finish(&st, errs)
+	if !st.Tailscale && t.backend == IptablesNFT {
+		// ts-input may exist without being hooked (yet).
+		if ok, _ := ipt.ChainExists("filter", "ts-input"); ok {
+			st.Tailscale, st.Present = true, true
+		}
+	}
+	return st
+}
+
+// finish sets what the chains read say about the backend.
+func (t *Iptables) finish(st *BackendState, errs []string) {
 	for _, c := range st.Chains {
 		if len(c.Rules) > 0 || c.Policy == "DROP" {
 			st.Present = true
@@ -139,20 +170,26 @@ func (t *Iptables) InputPath(ctx context.Context) BackendState {
 			st.Tailscale = true
 		}
 	}
-	if !st.Tailscale && t.backend == IptablesNFT {
-		// ts-input may exist without being hooked (yet).
-		if ok, _ := ipt.ChainExists("filter", "ts-input"); ok {
-			st.Tailscale, st.Present = true, true
-		}
-	}
 	if len(errs) > 0 {
 		st.Err = strings.Join(errs, "; ")
 	}
-	return st
 }
 
 // Chain implements Reader.
 func (t *Iptables) Chain(ctx context.Context, ref ChainRef) (Chain, error) {
+	if t.backend == IptablesLegacy && !t.CLIOnly && ref.Table == "filter" {
+		if err := ctx.Err(); err != nil {
+			return Chain{}, err
+		}
+		var c Chain
+		err := withRawTable("filter", func(tab *rawTable) (err error) {
+			c, err = tab.chain(ref.Chain)
+			return err
+		})
+		if err == nil {
+			return c, nil
+		}
+	}
 	ipt, err := t.handle()
 	if err != nil {
 		return Chain{}, err
@@ -210,4 +247,18 @@ func (t *Iptables) Delete(ctx context.Context, ref ChainRef, spec Spec) error {
 		return err
 	}
 	return ipt.DeleteIfExists(ref.Table, ref.Chain, spec.IptablesArgs()...)
+}
+
+// nftHasIPv4Filter reports whether nf_tables holds table ip filter in this
+// network namespace; true when it cannot tell (then iptables-nft is asked).
+func nftHasIPv4Filter() bool {
+	c, err := nftables.New()
+	if err != nil {
+		return true
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == "filter" })
 }

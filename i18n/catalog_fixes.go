@@ -18,7 +18,7 @@ var fixesCatalog = map[string]entry{
 	"fix.2.note.rebuild": {"tailscaled deletes these rules whenever it rebuilds its chains; the unit puts them back after each tailscaled start. Running it \"early at boot\", as the article says, is too early: tailscaled would delete them.", "tailscaled 每次重建链都会删除这些规则;该单元在每次 tailscaled 启动后重新插入。按原文所说“开机尽早运行”太早了:tailscaled 会把它们删掉。"},
 
 	"fix.3.title":       {"Guard: re-apply the whitelist automatically", "守护:自动重新应用白名单"},
-	"fix.3.changes":     {"Applies the whitelist now and installs a service that re-applies it the moment tailscaled rebuilds ts-input (nftables change events; polling for iptables-legacy), or the article's polling shell script.", "立即应用白名单,并安装一个服务:tailscaled 一重建 ts-input 就重新应用(基于 nftables 变更事件;iptables-legacy 用轮询),或采用原文的轮询脚本。"},
+	"fix.3.changes":     {"Applies the whitelist now and installs a service that re-applies it the moment tailscaled rebuilds ts-input (nftables change events; for iptables-legacy, tailscaled's own events), or the article's polling shell script.", "立即应用白名单，并安装一个服务：tailscaled 一重建 ts-input 就重新应用（基于 nftables 变更事件；iptables-legacy 则基于 tailscaled 自身的事件），或采用原文的轮询脚本。"},
 	"fix.3.security":    {"As the whitelist; the guard runs as root.", "同白名单;守护进程以 root 运行。"},
 	"fix.3.loses":       {"Nothing.", "无。"},
 	"fix.3.cost":        {"A small daemon; the window after a rebuild is milliseconds (a polling script: up to its interval).", "一个小型常驻进程;重建后的空窗期为毫秒级(轮询脚本则最长为其间隔)。"},

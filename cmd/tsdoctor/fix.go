@@ -521,6 +521,7 @@ type guardFlags struct {
 	once      *bool
 	verbose   *bool
 	printUnit *bool
+	socket    *string
 }
 
 func guardFlagSet() (*flag.FlagSet, guardFlags) {
@@ -528,7 +529,8 @@ func guardFlagSet() (*flag.FlagSet, guardFlags) {
 	var v guardFlags
 	v.allow = fs.String("allow", "", "addresses to keep whitelisted, comma-separated (e.g. 100.100.2.136,100.100.2.138)")
 	v.shape = fs.String("shape", "narrow", "whitelist rules: narrow, conntrack or wide")
-	v.interval = fs.Duration("interval", time.Second, "poll period while tailscaled's chains are in iptables-legacy (nftables changes are events; they are polled every 10s only as a safety net)")
+	v.interval = fs.Duration("interval", time.Second, "poll period when no change events can be watched (otherwise nftables changes and tailscaled's own events trigger checks, with a safety poll every minute)")
+	v.socket = fs.String("socket", fixes.DefaultTailscaledSocket, "tailscaled's socket, whose IPN bus says when tailscaled starts or changes its firewall mode")
 	v.once = fs.Bool("once", false, "apply once and exit (for scripts)")
 	v.verbose = fs.Bool("v", false, "also log passes that change nothing")
 	v.printUnit = fs.Bool("print-unit", false, "print the systemd unit the packages install (addresses from /etc/default/tsdoctor) and exit")
@@ -574,9 +576,13 @@ func cmdGuard(args []string, stdout, stderr io.Writer) error {
 			if w, err := nb.Watch(ctx); err == nil {
 				o.Watch = w
 			} else {
-				fmt.Fprintf(stderr, "tsdoctor guard: no nftables events (%v): polling\n", err)
+				fmt.Fprintf(stderr, "tsdoctor guard: no nftables events (%v)\n", err)
 			}
 		}
+		// tailscaled's own events: what shows a rebuild on iptables-legacy,
+		// where the firewall has no change events and every read costs the
+		// whole table.
+		o.Events = fixes.TailscaledEvents(ctx, fixes.EventOptions{Socket: *fv.socket, Logf: o.Logf})
 	}
 	if err := fixes.RunGuard(ctx, fw, o); err != nil {
 		fmt.Fprintln(stderr, "tsdoctor guard: "+oneLine(err.Error()))

@@ -72,6 +72,13 @@ func restartTailscaled(t *testing.T, l *lab.Lab) {
 	if err := lab.RemoveRules(ctx, l.ECS(), l.Scenario); err != nil {
 		t.Fatal(err)
 	}
+	// tailscaled brings its tailscale0 up again before it rebuilds: the
+	// link event the guard reacts to (iptables-legacy has no change events).
+	for _, state := range []string{"down", "up"} {
+		if out, err := exec.Command("ip", "-n", l.ECS(), "link", "set", "tailscale0", state).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set tailscale0 %s: %v: %s", state, err, out)
+		}
+	}
 	if err := lab.InstallRules(ctx, l.ECS(), l.Scenario); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +192,8 @@ func testRemedyInLab(t *testing.T, scenario string, remedy int) {
 
 // TestGuardDaemonInLab: the guard, running, restores the whitelist after
 // tailscaled rebuilds its chains, by nftables events (iptables-nft,
-// nftables) or by polling (legacy).
+// nftables) or, on legacy, by the tailscale0 link event and the burst of
+// re-checks after it (its safety poll is a minute away).
 func TestGuardDaemonInLab(t *testing.T) {
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {

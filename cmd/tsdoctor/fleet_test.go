@@ -64,6 +64,13 @@ func TestFleetPlaybook(t *testing.T) {
 	for _, h := range hosts {
 		l := startLab(t, h.scenario)
 		labs[h.name] = l
+		if h.name == "nocheck" {
+			// tsdoctor reads legacy tables itself, without iptables; a LOG
+			// rule on the INPUT path is what only iptables-legacy can read.
+			if out, err := l.Command(context.Background(), "iptables-legacy", "-A", "INPUT", "-j", "LOG").CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
 		// The host's Python runs inside its namespace, with the lab's
 		// environment (PATH with the fake tailscale CLI, TSDOCTOR_ROOT).
 		args := l.Command(context.Background(), "/usr/bin/python3").Args

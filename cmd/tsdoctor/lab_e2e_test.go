@@ -283,11 +283,22 @@ func wantCouldNotCheck(t *testing.T, cmd *exec.Cmd, hint string) {
 	}
 }
 
-// TestLegacyWithoutIptablesBinary: legacy tables exist but nothing can read
-// them; the check must say so (exit 2), not call the host healthy.
+// TestLegacyWithoutIptablesBinary: without any iptables binary tsdoctor
+// still reads the legacy table itself and names the culprit; when the path
+// holds an extension it does not render itself (LOG here), nothing can read
+// it and the check must say so (exit 2), not call the host healthy.
 func TestLegacyWithoutIptablesBinary(t *testing.T) {
 	l := startLab(t, "legacy")
-	cmd := l.Command(context.Background(), "env", "PATH="+l.BinDir()+":/usr/bin:/bin", binary, "check", "--json")
+	noIptables := "PATH=" + l.BinDir() + ":/usr/bin:/bin"
+	out, err := l.Command(context.Background(), "env", noIptables, binary, "check", "--json").Output()
+	var rep checks.CheckJSON
+	if jerr := json.Unmarshal(out, &rep); jerr != nil || rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Backend != firewall.IptablesLegacy {
+		t.Fatalf("without iptables binaries: %v %v\n%s", err, jerr, out)
+	}
+	if out, err := l.Command(context.Background(), "iptables-legacy", "-A", "INPUT", "-j", "LOG").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	cmd := l.Command(context.Background(), "env", noIptables, binary, "check", "--json")
 	wantCouldNotCheck(t, cmd, "apt install iptables")
 }
 
