@@ -91,6 +91,7 @@ var tuiCatalog = map[string]entry{
 	"tui.elapsed":           {"%s in %d ms", "%s,用时 %d 毫秒"},
 	"tui.report.title":      {"tsdoctor incident report", "tsdoctor 事故报告"},
 	"tui.report.host":       {"Host", "主机"},
+	"tui.report.time":       {"Time", "时间"},
 	"tui.report.findings":   {"Findings", "发现"},
 	"tui.report.remedy":     {"Remedy applied", "已执行的修复"},
 	"tui.report.verify":     {"Verification", "验证"},

@@ -48,6 +48,9 @@ type Options struct {
 	ReportDir string
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+	// Hostname names the host in the incident report (default: the
+	// kernel's host name).
+	Hostname string
 }
 
 // Model is the wizard.
@@ -98,6 +101,9 @@ type Model struct {
 
 // New returns the wizard over eng.
 func New(ctx context.Context, eng Engine, o Options) *Model {
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -30,7 +30,8 @@ func (m *Model) saveReport() tea.Cmd {
 // commands that reproduce them, the remedy applied and its verification.
 func (m *Model) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%s: %s\n\n", m.t("tui.report.title"), m.t("tui.report.host"), m.opts.Now().UTC().Format("2006-01-02 15:04:05 UTC"))
+	fmt.Fprintf(&b, "# %s\n\n- %s: %s\n- %s: %s\n", m.t("tui.report.title"), m.t("tui.report.host"), clean(m.opts.Hostname),
+		m.t("tui.report.time"), m.opts.Now().UTC().Format("2006-01-02 15:04:05 UTC"))
 	if m.report != nil {
 		ts := m.report.Tailscale
 		fmt.Fprintf(&b, "- verdict: **%s**\n- tailscale: %s, %s, netfilter %s\n", m.report.Verdict, ts.Version, ts.BackendState, ts.NetfilterMode)
