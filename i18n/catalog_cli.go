@@ -11,7 +11,7 @@ var cliCatalog = map[string]entry{
 	"cli.probe.gt":          {"--probe-timeout %v is longer than --timeout %v: give a probe timeout within the whole check's", "--probe-timeout %v 比 --timeout %v 还长：探测超时必须在整个检查的时限之内"},
 	"cli.lang":              {"unknown language %q: use --lang en or --lang zh", "未知语言 %q：请用 --lang en 或 --lang zh"},
 	"cli.name":              {"--name %q is not a DNS name: give one, e.g. --name example.com", "--name %q 不是域名：请给出一个，例如 --name example.com"},
-	"cli.internet":          {"--internet: %q is not ip:port: give e.g. --internet 223.5.5.5:53,223.6.6.6:53", "--internet：%q 不是 ip:端口 形式，例如 --internet 223.5.5.5:53,223.6.6.6:53"},
+	"cli.internet":          {"--internet: %q is not ip:port: give e.g. --internet 223.5.5.5:53,223.6.6.6:53", "--internet：%q 不是 ip：端口 形式，例如 --internet 223.5.5.5:53,223.6.6.6:53"},
 	"cli.only":              {"unknown check %q: see `tsdoctor check --list`", "未知检查项 %q：运行 `tsdoctor check --list` 查看"},
 	"cli.root.rel":          {"--root %q is not an absolute path: give one, e.g. --root /", "--root %q 不是绝对路径：请给出绝对路径，例如 --root /"},
 	"cli.root.missing":      {"root %q is not a directory: give an existing one with --root (or TSDOCTOR_ROOT)", "根目录 %q 不是目录：请用 --root（或 TSDOCTOR_ROOT）给出一个已存在的目录"},
@@ -42,7 +42,7 @@ var cliCatalog = map[string]entry{
 
 	"fix.1.short": {"delete the DROP", "删除 DROP"},
 	"fix.2.short": {"whitelist", "白名单"},
-	"fix.3.short": {"guard", "守护"},
+	"fix.3.short": {"guard", "守护进程"},
 	"fix.4.short": {"public DNS", "公共 DNS"},
 	"fix.5.short": {"netfilter off", "关闭 netfilter"},
 	"fix.6.short": {"node attribute", "节点属性"},
