@@ -91,3 +91,48 @@ func TestHalfWidthDetector(t *testing.T) {
 		}
 	}
 }
+
+// glossary pins one Chinese term per concept (see the glossary at the top of
+// catalog.go): where the English names the concept outside commands and flags,
+// the Chinese must use the chosen term, so new strings do not drift into
+// synonyms (DNS 服务器/解析器, 阻断/拦截, 演练/试运行, 日志/变更记录).
+var glossary = []struct {
+	en *regexp.Regexp
+	zh string
+}{
+	{regexp.MustCompile(`(?i)\bjournal\b`), "变更记录"},
+	{regexp.MustCompile(`(?i)\bculprit\b`), "元凶"},
+	{regexp.MustCompile(`(?i)\bwhitelist`), "白名单"},
+	{regexp.MustCompile(`(?i)\bnode attribute\b`), "节点属性"},
+	{regexp.MustCompile(`(?i)\bremed(y|ies)\b`), "方案"},
+	{regexp.MustCompile(`(?i)\bund(o|one)\b`), "撤销"},
+	{regexp.MustCompile(`(?i)\bdry run\b`), "试运行"},
+	{regexp.MustCompile(`(?i)\bresolvers?\b`), "解析"},
+	{regexp.MustCompile(`(?i)\bguard\b`), "守护进程"},
+	{regexp.MustCompile(`(?i)\bdaemon\b`), "守护进程"},
+	{regexp.MustCompile(`(?i)\bblocked\b`), "拦截"},
+	{regexp.MustCompile(`(?i)\brepl(y|ies)\b`), "回包"},
+	{regexp.MustCompile(`(?i)\breboots?\b`), "系统重启"},
+	{regexp.MustCompile(`(?i)\bpolicy rules?\b`), "策略路由规则"},
+	{regexp.MustCompile(`(?i)\bexit node\b`), "出口节点"},
+	{regexp.MustCompile(`(?i)\bpeers?\b`), "节点"},
+	{regexp.MustCompile(`(?i)\bcounters?\b`), "计数器"},
+	{regexp.MustCompile(`(?i)\bkernel log\b`), "内核日志"},
+	{regexp.MustCompile(`(?i)\bbackends?\b`), "后端"},
+	{regexp.MustCompile(`(?i)\bdry-run\b`), "试运行"},
+}
+
+// commandsAndFlags are left out of the English before the glossary looks at
+// it: `tsdoctor undo`, --remedy N and tsdoctor-guard name commands, not concepts.
+var commandsAndFlags = regexp.MustCompile("`[^`]*`|--[a-z-]+|[a-z]+-guard\\S*|tsdoctor (undo|guard)|--")
+
+func TestChineseGlossary(t *testing.T) {
+	for k, e := range catalog {
+		en := commandsAndFlags.ReplaceAllString(e.en, " ")
+		for _, g := range glossary {
+			if g.en.MatchString(en) && !strings.Contains(e.zh, g.zh) {
+				t.Errorf("%s: English says %q; write %s (%q)", k, g.en.FindString(en), g.zh, e.zh)
+			}
+		}
+	}
+}
