@@ -10,7 +10,7 @@ var routingCatalog = map[string]entry{
 	"probe.stub.captured": {"%s: not asked: the stub forwards to %s, and the routes send those queries into %s.",
 		"%s：未查询：本地存根解析器转发给 %s，而路由把这些查询送进了 %s。"},
 	"route.captured": {"Route to %s: %s in table %s, device %s: into Tailscale, not the VPC.",
-		"到 %s 的路由：路由表 %[3]s 中的 %[2]s，设备 %[4]s：进了 Tailscale，而不是 VPC。"},
+		"到 %s 的路由：路由表 %[3]s 中的 %[2]s，设备 %[4]s：送进了 Tailscale，而不是发往 VPC。"},
 	"verdict.blocked.route": {"BLOCKED: Tailscale's routes send the packets for %s into %s; they never reach the VPC.",
 		"被拦截：Tailscale 的路由把发往 %s 的包送进了 %s，它们到不了 VPC。"},
 	"verdict.route": {"Culprit: route %s in table %s, device %s (%s, peer %q).", "元凶：路由表 %[2]s 中的路由 %[1]s，设备 %[3]s（%[4]s，节点 %[5]q）。"},

@@ -16,7 +16,7 @@ var tuiCatalog = map[string]entry{
 	"tui.byhand":            {"Do it by hand", "手动执行"},
 	"tui.why":               {"Why", "原理"},
 	"tui.why.hint":          {"w: why this step", "w：这一步的原理"},
-	"tui.readonly":          {"Read-only: not root. Rerun with sudo to read the firewall and apply a fix.", "只读模式：非 root。请用 sudo 重新运行，以读取防火墙并执行修复。"},
+	"tui.readonly":          {"Read-only: not root. Rerun with sudo to read the firewall and apply a fix.", "只读模式：当前不是 root。请用 sudo 重新运行，以读取防火墙并执行修复。"},
 	"tui.verdict.healthy":   {"Healthy", "正常"},
 	"tui.verdict.blocked":   {"Blocked by tailscaled's CGNAT DROP", "被 tailscaled 的 CGNAT DROP 拦截"},
 	"tui.verdict.degraded":  {"Something else is wrong", "存在其他问题"},
