@@ -90,6 +90,7 @@ var tuiCatalog = map[string]entry{
 	"tui.help.title":        {"Keys", "按键"},
 	"tui.elapsed":           {"%s in %d ms", "%s，用时 %d 毫秒"},
 	"tui.report.title":      {"tsdoctor incident report", "tsdoctor 事故报告"},
+	"tui.label":             {"%s: %s", "%s：%s"},
 	"tui.report.host":       {"Host", "主机"},
 	"tui.report.time":       {"Time", "时间"},
 	"tui.report.findings":   {"Findings", "检查结果"},

@@ -465,7 +465,7 @@ func (m *Model) remediesView(w int) []string {
 	}
 	for _, kv := range [][2]string{{"tui.detail.changes", m.s(info.Changes)}, {"tui.col.loses", m.s(info.Loses)},
 		{"tui.detail.security", m.s(info.Security)}, {"tui.detail.cost", m.s(info.Cost)}} {
-		out = append(out, wrap(m.t(kv[0])+": "+kv[1], w, "")...)
+		out = append(out, wrap(m.t("tui.label", m.t(kv[0]), kv[1]), w, "")...)
 	}
 	return out
 }
