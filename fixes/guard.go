@@ -146,6 +146,9 @@ type GuardOptions struct {
 	Logf func(format string, args ...any)
 	// Verbose also reports passes that change nothing.
 	Verbose bool
+	// OnPass, when set, gets the guard's counters after every pass (for
+	// guard --prometheus).
+	OnPass func(GuardStats)
 }
 
 // RunGuard keeps the whitelist at the top of every ts-input chain: at start,
@@ -189,8 +192,10 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	// settled: the last check found every ts-input whole (its CGNAT rule
 	// present) with the whitelist above it.
 	settled := false
+	stats := GuardStats{Started: time.Now()}
 	ensure := func(why string) error {
 		start := time.Now()
+		stats.Passes++
 		settled = false
 		snap := fw.Snapshot(ctx)
 		var refs []firewall.ChainRef
@@ -211,16 +216,35 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 		if o.Verbose && len(batches) == 0 {
 			logf("tsdoctor guard: %s: %d ts-input chain(s), whitelist in place (%s)", why, len(refs), time.Since(start).Round(time.Microsecond))
 		}
+		if len(batches) > 0 {
+			stats.RebuildsSeen++
+		}
 		for _, batch := range batches {
 			if err := applyBatch(ctx, fw, batch); err != nil {
 				return err
 			}
+			stats.Reapplies++
 			logf("tsdoctor guard: %s: restored %d whitelist rule(s) in %s %s/%s in %s",
 				why, len(batch), batch[0].Ref.Backend, batch[0].Ref.Table, batch[0].Ref.Chain, time.Since(start).Round(time.Microsecond))
 		}
+		if len(batches) > 0 {
+			stats.OutageStart, stats.OutageEnd = start, time.Now()
+		}
 		return nil
 	}
-	if err := ensure("start"); err != nil {
+	// pass is one check, counted and reported.
+	pass := func(why string) error {
+		err := ensure(why)
+		if err != nil {
+			stats.Errors++
+		}
+		stats.LastPass = time.Now()
+		if o.OnPass != nil {
+			o.OnPass(stats)
+		}
+		return err
+	}
+	if err := pass("start"); err != nil {
 		if o.Once {
 			return err
 		}
@@ -255,7 +279,7 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 				logf("tsdoctor guard: nftables change events stopped")
 				continue
 			}
-			err = ensure("firewall changed")
+			err = pass("firewall changed")
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
@@ -265,16 +289,17 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 			if o.Verbose {
 				logf("tsdoctor guard: event: %s", ev)
 			}
+			stats.Events++
 			burstStart, burstUntil, burstWhy = time.Now(), time.Now().Add(o.Burst), ev
-			err = ensure(ev)
+			err = pass(ev)
 		case <-tick.C:
 			if time.Now().Before(burstUntil) {
-				err = ensure("after " + burstWhy)
+				err = pass("after " + burstWhy)
 				if settled && time.Since(burstStart) >= o.BurstMin {
 					burstUntil = time.Time{} // rebuilt and whitelisted: back to idle
 				}
 			} else {
-				err = ensure("poll")
+				err = pass("poll")
 			}
 		}
 		if err != nil && ctx.Err() == nil {

@@ -12,6 +12,8 @@ var cliCatalog = map[string]entry{
 	"cli.lang":              {"unknown language %q: use --lang en or --lang zh", "未知语言 %q：请用 --lang en 或 --lang zh"},
 	"cli.name":              {"--name %q is not a DNS name: give one, e.g. --name example.com", "--name %q 不是域名：请给出一个域名，例如 --name example.com"},
 	"cli.internet":          {"--internet: %q is not ip:port: give e.g. --internet 223.5.5.5:53,223.6.6.6:53", "--internet：%q 不是 ip:port 格式：请按此格式给出，例如 --internet 223.5.5.5:53,223.6.6.6:53"},
+	"cli.prometheus.isdir":  {"--prometheus %s is a directory: give a file in it, e.g. --prometheus %s", "--prometheus %s 是目录：请给出其中的文件，例如 --prometheus %s"},
+	"cli.prometheus.nodir":  {"--prometheus %s: directory %s does not exist: create it, or give a file in node_exporter's textfile directory", "--prometheus %s：目录 %s 不存在：请先创建，或给出 node_exporter 文本文件目录中的文件"},
 	"cli.only":              {"unknown check %q: see `tsdoctor check --list`", "未知检查项 %q：运行 `tsdoctor check --list` 查看"},
 	"cli.root.rel":          {"--root %q is not an absolute path: give one, e.g. --root /", "--root %q 不是绝对路径：请给出绝对路径，例如 --root /"},
 	"cli.root.missing":      {"root %q is not a directory: give an existing one with --root (or TSDOCTOR_ROOT)", "根路径 %q 不是目录：请用 --root（或 TSDOCTOR_ROOT）给出一个已存在的目录"},

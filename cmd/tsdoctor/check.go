@@ -20,6 +20,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/metrics"
 	"github.com/tsdoctor/tsdoctor/netprobe"
 	"github.com/tsdoctor/tsdoctor/tailscale"
 )
@@ -76,6 +77,7 @@ type checkFlags struct {
 	internet     *string
 	noColor      *bool
 	root         *string
+	prometheus   *string
 }
 
 func checkFlagSet() (*flag.FlagSet, checkFlags) {
@@ -94,6 +96,7 @@ func checkFlagSet() (*flag.FlagSet, checkFlags) {
 	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1); output to a pipe or file never has any")
 	v.internet = fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
 	v.root = fs.String("root", "", rootFlagUsage)
+	v.prometheus = fs.String("prometheus", "", "also write the verdict as node_exporter textfile metrics to this file, replaced atomically (e.g. /var/lib/prometheus/node-exporter/tsdoctor.prom; see docs/monitoring.md)")
 	return fs, v
 }
 
@@ -112,7 +115,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	return exitCode(runCheck(opts, l, root, *fv.asJSON, *fv.verbose, *fv.noColor, stdout, stderr))
+	if err := promFlag("check", *fv.prometheus); err != nil {
+		return err
+	}
+	return exitCode(runCheck(opts, l, root, *fv.asJSON, *fv.verbose, *fv.noColor, *fv.prometheus, stdout, stderr))
 }
 
 // checkOptions validates every flag of `tsdoctor check` into the engine's
@@ -161,8 +167,8 @@ func checkOptions(fv checkFlags) (checks.Options, i18n.Lang, string, error) {
 }
 
 // runCheck runs the diagnosis and prints it; it returns the verdict's exit
-// code (2 when the output could not be written).
-func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, noColor bool, stdout, stderr io.Writer) int {
+// code (2 when the output or the metrics file could not be written).
+func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, noColor bool, promFile string, stdout, stderr io.Writer) int {
 	// Ctrl-C and SIGTERM cancel the run; temporary rules are removed on the
 	// way out because every insert is paired with a deferred delete.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -172,17 +178,41 @@ func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, no
 		fmt.Fprintln(stderr, i18n.T(l, "fw.noroot"))
 	}
 	rep := checks.Run(ctx, env, opts)
+	code := rep.Verdict.ExitCode()
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep.JSON(l)); err != nil {
 			fmt.Fprintln(stderr, "tsdoctor:", err)
-			return 2
+			code = 2
 		}
-		return rep.Verdict.ExitCode()
+	} else {
+		printHuman(stdout, rep, l, verbose, useColor(stdout, noColor))
 	}
-	printHuman(stdout, rep, l, verbose, useColor(stdout, noColor))
-	return rep.Verdict.ExitCode()
+	if promFile != "" {
+		// A monitoring run that cannot write its file must fail loudly, or
+		// the alert only fires once the metrics go stale.
+		if err := metrics.WriteFile(promFile, metrics.Check(rep, time.Now(), version)); err != nil {
+			fmt.Fprintln(stderr, "tsdoctor check: "+oneLine(err.Error()))
+			code = 2
+		}
+	}
+	return code
+}
+
+// promFlag checks a --prometheus file before a long run, so a typo fails at
+// once: its directory must exist and it must not be a directory.
+func promFlag(cmd, path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usageError(cmd, "cli.prometheus.isdir", path, filepath.Join(path, "tsdoctor.prom"))
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return usageError(cmd, "cli.prometheus.nodir", path, filepath.Dir(path))
+	}
+	return nil
 }
 
 func contains(xs []string, x string) bool {

@@ -61,7 +61,7 @@ func cmdWizard(args []string, stdout, stderr io.Writer) error {
 	opts := checks.DefaultOptions()
 	opts.ECS = *fv.ecs
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
-		return exitCode(runCheck(opts, l, root, false, false, *fv.noColor, stdout, stderr))
+		return exitCode(runCheck(opts, l, root, false, false, *fv.noColor, "", stdout, stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
