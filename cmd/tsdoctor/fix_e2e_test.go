@@ -193,14 +193,16 @@ func testRemedyInLab(t *testing.T, scenario string, remedy int) {
 // TestGuardDaemonInLab: the guard, running, restores the whitelist after
 // tailscaled rebuilds its chains, by nftables events (iptables-nft,
 // nftables) or, on legacy, by the tailscale0 link event and the burst of
-// re-checks after it (its safety poll is a minute away).
+// re-checks after it (its safety poll is a minute away). Its --prometheus
+// file counts each rebuild and re-apply.
 func TestGuardDaemonInLab(t *testing.T) {
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			cmd := l.Command(ctx, binary, "guard", "--allow", "100.100.2.136,100.100.2.138", "--interval", "200ms")
+			prom := filepath.Join(t.TempDir(), "tsdoctor-guard.prom")
+			cmd := l.Command(ctx, binary, "guard", "--allow", "100.100.2.136,100.100.2.138", "--interval", "200ms", "--prometheus", prom)
 			var logs strings.Builder
 			cmd.Stderr = &logs
 			if err := cmd.Start(); err != nil {
@@ -227,6 +229,12 @@ func TestGuardDaemonInLab(t *testing.T) {
 			if rep, _, raw := check(t, l); slices.Contains(blockedAddrs(rep), "100.100.2.136") {
 				t.Errorf("DNS blocked with the guard running:\n%s", raw)
 			}
+			// The whitelist was missing at start and after each of the 3
+			// rebuilds; the file is written right after the restoring pass.
+			guardMetricsAtLeast(t, prom, map[string]float64{
+				"tsdoctor_guard_rebuilds_seen_total": 4, "tsdoctor_guard_reapplies_total": 4,
+				"tsdoctor_guard_last_outage_end_timestamp_seconds": float64(time.Now().Add(-time.Minute).Unix()),
+			})
 		})
 	}
 }

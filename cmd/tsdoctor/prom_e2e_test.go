@@ -5,10 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 )
@@ -113,4 +115,49 @@ func TestCheckPrometheusBadPath(t *testing.T) {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", c.path, code, stdout.String(), stderr.String())
 		}
 	}
+}
+
+// guardMetricsAtLeast waits up to 2 s for the guard's metrics file to hold
+// each series at least at its value, then has promtool check the file.
+func guardMetricsAtLeast(t *testing.T, path string, want map[string]float64) {
+	t.Helper()
+	var out string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		out = string(b)
+		ok := true
+		for name, min := range want {
+			if v, found := sampleValue(out, name); !found || v < min {
+				ok = false
+			}
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("guard metrics %s: want at least %v, got:\n%s", path, want, out)
+		}
+	}
+	if v, _ := sampleValue(out, "tsdoctor_guard_last_outage_seconds"); v <= 0 || v > 5 {
+		t.Errorf("last outage %v s, want a few milliseconds:\n%s", v, out)
+	}
+	t.Logf("guard metrics:\n%s", out)
+	if pt, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(pt, "check", "metrics")
+		cmd.Stdin = strings.NewReader(out)
+		if b, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(b))) > 0 {
+			t.Errorf("promtool check metrics: %v\n%s", err, b)
+		}
+	}
+}
+
+// sampleValue is the value of an unlabelled series in a text exposition.
+func sampleValue(out, name string) (float64, bool) {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
