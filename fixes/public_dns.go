@@ -32,8 +32,9 @@ const (
 	// PublicDNSNetplan sorts after cloud-init's 50-cloud-init.yaml, so it
 	// overrides it even when cloud-init regenerates that file.
 	PublicDNSNetplan = "/etc/netplan/99-tsdoctor-dns.yaml"
-	// PublicDNSResolved is a systemd-resolved drop-in.
-	PublicDNSResolved = "/etc/systemd/resolved.conf.d/99-tsdoctor-dns.conf"
+	// PublicDNSResolved is remedy 4's systemd-resolved drop-in when no
+	// other drop-in sorts after it; see resolvedDropInPath.
+	PublicDNSResolved = resolvedConfD + "/" + resolvedDropInName
 	// DhclientConf is Debian's (ifupdown) dhclient configuration.
 	DhclientConf = "/etc/dhcp/dhclient.conf"
 )
@@ -479,30 +480,6 @@ func yamlKey(s string) string {
 		}
 	}
 	return s
-}
-
-// planResolved: a resolved.conf drop-in with global servers that take
-// every domain (~.), then a restart of systemd-resolved.
-func planResolved(h *Host, p *Plan, resolvers []netip.Addr) error {
-	content := "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-		"# Send every query (~.) to public resolvers instead of the VPC's\n" +
-		"# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.\n" +
-		"[Resolve]\nDNS=" + addrList(resolvers, " ") + "\nDomains=~.\n"
-	fw := FileWrite{Path: PublicDNSResolved, Content: content, Mode: 0o644}
-	same, err := fileIs(h, fw)
-	if err != nil {
-		return err
-	}
-	if !same {
-		// As for netplan: the restart that makes the restored drop-in live
-		// is the undo of a check made before writing it.
-		restart := []string{"systemctl", "restart", "systemd-resolved"}
-		p.addCommand([]string{"systemctl", "is-active", "systemd-resolved"}, restart)
-		p.addFile(fw)
-		p.addCommand(restart, nil)
-	}
-	p.note("fix.4.note.resolved")
-	return nil
 }
 
 // planNetworkManager: the default interface's connection ignores DHCP's

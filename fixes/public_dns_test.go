@@ -136,7 +136,10 @@ const netplanHeader = "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor u
 const resolvedDropIn = "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
 	"# Send every query (~.) to public resolvers instead of the VPC's\n" +
 	"# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.\n" +
-	"[Resolve]\nDNS=223.5.5.5 223.6.6.6\nDomains=~.\n"
+	"# DNS= lines add up across resolved.conf and its drop-ins: the empty one\n" +
+	"# drops the servers set before it, and this file's name sorts after every\n" +
+	"# other drop-in, so nothing is read after it.\n" +
+	"[Resolve]\nDNS=\nDNS=223.5.5.5 223.6.6.6\nDomains=~.\n"
 
 // fakeNM is nmcli over a few connections.
 type fakeNM struct {

@@ -23,6 +23,8 @@ var publicDNSCatalog = map[string]entry{
 		"%[1]s 已在 %[3]s 中配置了静态解析器（%[2]s）：netplan 会把本文件的解析器追加在它们之后，它们仍会被优先查询。请在那里删除它们。"},
 	"fix.4.note.resolved": {"systemd-resolved sends every domain (~.) to these resolvers; the VPC resolvers DHCP gives each interface stay listed in `resolvectl dns` but are no longer asked.",
 		"systemd-resolved 会把所有域名（~.）发往这些解析器；DHCP 为各网卡下发的 VPC 解析器仍会出现在 `resolvectl dns` 中，但不再被查询。"},
+	"fix.4.note.resolvedorder": {"systemd-resolved adds up the DNS= lines of all its drop-ins in the order of their names; %s sorts after the ones here (%s), so its empty DNS= drops the servers they set.",
+		"systemd-resolved 按文件名顺序累加所有 drop-in 中的 DNS= 行；%s 排在现有的（%s）之后，因此其中的空 DNS= 会清掉它们设置的服务器。"},
 	"fix.4.note.dhclient": {"%s makes dhclient keep these resolvers at every lease renewal; resolv.conf is rewritten now, so nothing needs to be restarted.",
 		"%s 让 dhclient 在每次续租时保留这些解析器；resolv.conf 会立即改写，无需重启任何服务。"},
 	"fix.4.note.static": {"Nothing known manages %s, so it is edited directly. If DHCP or another tool does manage it after all, it may put the VPC resolvers back on the next lease renewal.",
