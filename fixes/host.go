@@ -37,6 +37,12 @@ type Host struct {
 	Now func() time.Time
 	// Routing reads and changes the policy rules; nil: the kernel's.
 	Routing PolicyRouting
+	// StubLookup asks systemd-resolved's stub (127.0.0.53) for a name, as
+	// every client on a resolved host does; nil where it cannot be asked
+	// (the lab). Remedy 4's verification on such a host judges this answer,
+	// not each upstream server resolved lists (per-link servers stay listed
+	// while ~. sends every query elsewhere).
+	StubLookup func(ctx context.Context) (answered bool, took time.Duration, detail string)
 }
 
 // ExecRun runs a real command.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 )
@@ -122,6 +123,46 @@ func TestPublicDNSResolvedOrder(t *testing.T) {
 				if after[path] != st {
 					t.Errorf("%s after undo: %+v, before %+v", path, after[path], st)
 				}
+			}
+		})
+	}
+}
+
+// TestVerifyPublicDNSThroughStub: on a systemd-resolved host remedy 4 is
+// verified by what clients get through the stub, not by each upstream
+// server resolved lists: per-link VPC servers stay listed (and the check's
+// DNS step fails on them) while ~. sends every query to the public
+// resolvers; and a stub that takes 10 s (the VPC DNS still asked first)
+// is not working DNS even if every listed server answers a direct probe.
+func TestVerifyPublicDNSThroughStub(t *testing.T) {
+	root := dnsFixture(t, map[string]string{
+		"/run/systemd/resolve/stub-resolv.conf": ubuntuStubResolv,
+		"/run/systemd/resolve/resolv.conf":      "nameserver 223.5.5.5\nnameserver 100.100.2.136\n",
+	}, nil, map[string]string{"/etc/resolv.conf": "../run/systemd/resolve/stub-resolv.conf"})
+	cases := []struct {
+		name    string
+		dnsStep checks.Status
+		stub    func(context.Context) (bool, time.Duration, string)
+		want    bool
+	}{
+		{"per-link VPC listed, stub fast", checks.Fail, func(context.Context) (bool, time.Duration, string) {
+			return true, 28 * time.Millisecond, "NOERROR 93.184.215.14"
+		}, true},
+		{"every server answers, stub slow", checks.Pass, func(context.Context) (bool, time.Duration, string) {
+			return true, 10300 * time.Millisecond, "NOERROR 93.184.215.14"
+		}, false},
+		{"stub does not answer", checks.Pass, func(context.Context) (bool, time.Duration, string) {
+			return false, 3 * time.Second, "timeout"
+		}, false},
+		{"no way to ask the stub: the DNS step decides", checks.Fail, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &Host{Root: root, StubLookup: tc.stub, Diagnose: func(context.Context) checks.Report {
+				return checks.Report{Steps: []checks.Finding{{ID: "dns", Status: tc.dnsStep}}}
+			}}
+			if v := Verify(context.Background(), h, PublicDNSID, nil); v.Passed != tc.want || v.DNS != tc.want {
+				t.Errorf("passed %v, dns %v, want %v; details %v", v.Passed, v.DNS, tc.want, v.Details)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package fixes
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
@@ -55,6 +56,9 @@ func Verify(ctx context.Context, h *Host, id ID, p *Plan) Verification {
 			v.Details = append(v.Details, i18n.M("verify.nosystemd"))
 		}
 	case PublicDNSID:
+		if ok, judged := stubAnswers(ctx, h, &v); judged {
+			v.DNS = ok
+		}
 		v.Passed = v.DNS
 		if len(rep.Blocked) > 0 {
 			v.Details = append(v.Details, i18n.M("verify.4.stillblocked", len(rep.Blocked)))
@@ -121,4 +125,26 @@ func tailscaleChains(snap *firewall.Snapshot) []firewall.ChainRef {
 		}
 	}
 	return out
+}
+
+// stubMaxWait is how long a client may wait for the stub's answer for DNS
+// to count as working: below one resolver timeout (resolv.conf's default
+// 5 s, the VPC's 2 s) means no query went to a server that never answers.
+const stubMaxWait = 1500 * time.Millisecond
+
+// stubAnswers: on a host whose resolv.conf points at systemd-resolved's
+// stub, DNS works when the stub answers quickly: what `getent hosts` gets.
+// judged is false where that cannot be told (no stub, or no way to ask).
+func stubAnswers(ctx context.Context, h *Host, v *Verification) (ok, judged bool) {
+	if h.StubLookup == nil {
+		return false, false
+	}
+	m, err := DetectResolverManager(h)
+	if err != nil || (m.Kind != ManagerResolved && m.Kind != ManagerResolvedNetplan) {
+		return false, false
+	}
+	answered, took, detail := h.StubLookup(ctx)
+	ok = answered && took <= stubMaxWait
+	v.Details = append(v.Details, i18n.M("verify.4.stub", took.Round(time.Millisecond).String(), detail))
+	return ok, true
 }

@@ -34,6 +34,9 @@ var publicDNSCatalog = map[string]entry{
 	"fix.4.note.stillblocked": {"%s stay blocked: public DNS helps only with DNS, not with other services in 100.64.0.0/10 (metadata, NTP, mirrors).",
 		"%s 仍被拦截：公共 DNS 只解决 DNS，对 100.64.0.0/10 内的其他服务（元数据、NTP、镜像源）无效。"},
 
+	"verify.4.stub": {"What clients get: systemd-resolved's stub 127.0.0.53 answered in %s (%s).",
+		"客户端实际得到的结果：systemd-resolved 的本地存根 127.0.0.53 在 %s 内应答（%s）。"},
+
 	"fix.why.4.nomanager": {"cannot tell how DNS is configured on this host: %s", "无法判断本机 DNS 的配置方式：%s"},
 	"fix.why.4.already":   {"DNS already goes to %s", "DNS 已经在使用 %s"},
 }

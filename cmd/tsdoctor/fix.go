@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/netprobe"
 )
 
 // SchemaFixV1 names the JSON `tsdoctor fix --json` and `undo --json` print.
@@ -81,6 +84,17 @@ func fixHost(root string, env checks.Env, opts checks.Options) *fixes.Host {
 	h := &fixes.Host{Firewall: env.Firewall, Root: root, Run: fixes.ExecRun, Now: time.Now,
 		Systemd: (root == "" || root == "/") && fixes.SystemdRunning()}
 	h.Diagnose = func(ctx context.Context) checks.Report { return checks.Run(ctx, env, opts) }
+	if root == "" || root == "/" {
+		h.StubLookup = func(ctx context.Context) (bool, time.Duration, string) {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			r := netprobe.Net{}.DNS(ctx, netip.AddrPortFrom(hostinfo.StubResolver, 53), "udp", opts.QueryName)
+			if r.OK {
+				return true, r.RTT, r.Detail
+			}
+			return false, r.RTT, r.Err
+		}
+	}
 	return h
 }
 
