@@ -61,6 +61,22 @@ type FileState struct {
 	Exists  bool   `json:"exists"`
 	Mode    uint32 `json:"mode,omitempty"`
 	Content []byte `json:"content,omitempty"`
+	// NewDirs are the directories writing the file creates (outermost
+	// first): undo removes them again, or /usr/local/lib/tsdoctor stays.
+	NewDirs []string `json:"new_dirs,omitempty"`
+}
+
+// missingDirs lists p's parent directories that do not exist yet,
+// outermost first.
+func (h *Host) missingDirs(p string) []string {
+	var dirs []string
+	for d := filepath.Dir(p); d != "/" && d != "."; d = filepath.Dir(d) {
+		if _, err := os.Lstat(h.path(d)); err == nil {
+			break
+		}
+		dirs = append([]string{d}, dirs...)
+	}
+	return dirs
 }
 
 // ErrLocked is returned when another tsdoctor is changing this host.
@@ -189,7 +205,11 @@ func (h *Host) before(ctx context.Context, actions []Action) (Before, error) {
 			if err != nil {
 				return b, fmt.Errorf("read %s before changing it: %w", a.File.Path, err)
 			}
-			b.Files = append(b.Files, FileState{Path: a.File.Path, Exists: exists, Mode: uint32(mode), Content: content})
+			st := FileState{Path: a.File.Path, Exists: exists, Mode: uint32(mode), Content: content}
+			if !exists {
+				st.NewDirs = h.missingDirs(a.File.Path)
+			}
+			b.Files = append(b.Files, st)
 		}
 	}
 	return b, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 
@@ -125,6 +126,12 @@ func (h *Host) reverse(ctx context.Context, e *Entry, replaced map[firewall.Chai
 				err = h.writeFile(f.Path, f.Content, fs.FileMode(f.Mode))
 			} else {
 				err = h.removeFile(f.Path)
+				for j := len(f.NewDirs) - 1; j >= 0 && err == nil; j-- {
+					// Only if empty: something else may have put a file there since.
+					if rerr := os.Remove(h.path(f.NewDirs[j])); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+						break
+					}
+				}
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -269,6 +276,11 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 			diffs = append(diffs, fmt.Sprintf("%s: exists %v, before %v", want.Path, exists, want.Exists))
 		case exists && (string(content) != string(want.Content) || uint32(mode) != want.Mode):
 			diffs = append(diffs, fmt.Sprintf("%s: content or mode differ from before", want.Path))
+		}
+		for _, d := range want.NewDirs {
+			if _, err := os.Lstat(h.path(d)); err == nil && !exists {
+				diffs = append(diffs, fmt.Sprintf("%s: a directory now, absent before", d))
+			}
 		}
 	}
 	return diffs, nil
