@@ -25,7 +25,10 @@ type Options struct {
 	Setup func(m *Machine) error
 	// Deb, if set, is tsdoctor's .deb, installed with `apt install` once
 	// the machine is up, as a user would.
-	Deb  string
+	Deb string
+	// DHCP serves the lab's address and the VPC DNS over DHCP, for the
+	// resolver managers that take their DNS from a lease.
+	DHCP bool
 	Logf func(string, ...any)
 }
 
@@ -39,6 +42,7 @@ type Host struct {
 	Options
 
 	cancel context.CancelFunc
+	dhcp   *exec.Cmd
 }
 
 // Start builds or reuses the variant's root, brings up the lab (VPC DNS,
@@ -86,6 +90,11 @@ func Start(ctx context.Context, o Options) (h *Host, err error) {
 	}
 	if h.Control, err = harness.StartControl(l.VPC(), false, nil); err != nil {
 		return h, err
+	}
+	if o.DHCP {
+		if err := h.startDHCP(); err != nil {
+			return h, err
+		}
 	}
 	if h.Machine, err = NewMachine(o.Prefix, root, l.ECS()); err != nil {
 		return h, err
@@ -162,12 +171,12 @@ func (h *Host) InstallDeb(ctx context.Context, deb string) error {
 		return err
 	}
 	in := "/root/" + filepath.Base(deb)
-	if err := h.WriteFile(in, b, 0o644); err != nil {
+	if err := h.CopyIn(ctx, in, b, 0o644); err != nil {
 		return err
 	}
 	// No mirror is reachable from the lab: apt resolves the dependencies
 	// from what is installed.
-	if out, err := h.Exec(ctx, "apt-get", "install", "-y", "-q", "--no-download", in); err != nil {
+	if out, err := h.Exec(ctx, "apt-get", "install", "-y", "-q", in); err != nil {
 		return fmt.Errorf("apt install %s: %w\n%s", in, err, out)
 	}
 	return nil
@@ -226,6 +235,7 @@ func (h *Host) Close() error {
 	if h.Control != nil {
 		h.Control.Close()
 	}
+	h.stopDHCP()
 	if h.cancel != nil {
 		h.cancel()
 	}

@@ -68,3 +68,29 @@ func atoi(s string) int {
 	fmt.Sscanf(strings.TrimSpace(s), "%d", &n)
 	return n
 }
+
+// TestRootVariants: each variant really carries its resolver manager.
+func TestRootVariants(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	want := map[string][]string{
+		Static:         {"usr/bin/systemctl", "usr/sbin/iptables", "usr/bin/tmux", "usr/bin/man"},
+		Resolved:       {"usr/bin/resolvectl", "usr/lib/systemd/systemd-resolved", "usr/lib/systemd/systemd-networkd", "usr/sbin/netplan"},
+		NetworkManager: {"usr/sbin/NetworkManager", "usr/bin/nmcli"},
+		Ifupdown:       {"usr/sbin/ifup", "usr/sbin/dhclient"},
+	}
+	for _, v := range Variants {
+		start := time.Now()
+		root, err := Root(context.Background(), v, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("root %s ready in %s", v, time.Since(start).Round(100*time.Millisecond))
+		for _, f := range want[v] {
+			if _, err := os.Stat(root + "/" + f); err != nil {
+				t.Errorf("root %s lacks %s: %v", v, f, err)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,8 +57,8 @@ func NewMachine(name, root, netns string) (*Machine, error) {
 	return m, nil
 }
 
-// WriteFile puts a file into the machine (through the overlay's upper
-// layer: call it before Boot, or for files nothing in the machine has open).
+// WriteFile puts a file into the machine before it boots (through the
+// overlay's upper layer); CopyIn does it while it runs.
 func (m *Machine) WriteFile(path string, content []byte, mode os.FileMode) error {
 	p := filepath.Join(m.Upper(), m.resolve(path))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -65,6 +66,18 @@ func (m *Machine) WriteFile(path string, content []byte, mode os.FileMode) error
 	}
 	_ = os.Remove(p)
 	return os.WriteFile(p, content, mode)
+}
+
+// CopyIn writes a file inside the running machine (through its own file
+// system: the overlay does not see files put into its upper layer while it
+// is mounted).
+func (m *Machine) CopyIn(ctx context.Context, path string, content []byte, mode os.FileMode) error {
+	cmd := m.Command(ctx, "sh", "-c", `mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"`, "sh", path, fmt.Sprintf("%o", mode))
+	cmd.Stdin = bytes.NewReader(content)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s into the machine: %w\n%s", path, err, out)
+	}
+	return nil
 }
 
 // Symlink makes a link inside the machine (before Boot).

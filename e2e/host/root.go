@@ -9,6 +9,7 @@ package host
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -40,10 +41,22 @@ var basePackages = []string{
 
 // variantPackages are installed on top of the base root for each variant.
 var variantPackages = map[string][]string{
-	Static:         nil,
-	Resolved:       {"systemd-resolved", "netplan.io"},
+	Static: nil,
+	// netplan apply needs udevadm, as on every real host with netplan.
+	Resolved:       {"systemd-resolved", "netplan.io", "udev"},
 	NetworkManager: {"network-manager"},
 	Ifupdown:       {"ifupdown", "isc-dhcp-client"},
+}
+
+// variantScripts run in the root after its packages are installed.
+var variantScripts = map[string]string{
+	// A container has no udevd and a read-only /sys: `udevadm trigger`
+	// (which netplan apply runs to have udevd re-run its rules) fails there,
+	// and would write uevents of devices outside the container. The rest of
+	// udevadm (netplan's test-builtin net_setup_link) stays the real one.
+	Resolved: `dpkg-divert --local --rename --divert /usr/bin/udevadm.distrib --add /usr/bin/udevadm
+printf '#!/bin/sh\n# tsdoctor e2e: no udevd in a container; trigger is a no-op.\n[ "$1" = trigger ] && exit 0\nexec /usr/bin/udevadm.distrib "$@"\n' > /usr/bin/udevadm
+chmod 755 /usr/bin/udevadm`,
 }
 
 // Variants lists them in build order.
@@ -117,7 +130,7 @@ func Root(ctx context.Context, variant string, logf func(string, ...any)) (strin
 		return "", err
 	}
 	dir := filepath.Join(RootsDir(), variant)
-	if complete(dir) {
+	if complete(dir, spec(variant)) {
 		return dir, nil
 	}
 	if err := os.MkdirAll(RootsDir(), 0o755); err != nil {
@@ -132,11 +145,11 @@ func Root(ctx context.Context, variant string, logf func(string, ...any)) (strin
 		return "", err
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
-	if complete(dir) {
+	if complete(dir, spec(variant)) {
 		return dir, nil
 	}
 	base := filepath.Join(RootsDir(), "base")
-	if !complete(base) {
+	if !complete(base, spec("base")) {
 		start := time.Now()
 		if err := buildBase(ctx, base, logf); err != nil {
 			return "", err
@@ -151,10 +164,24 @@ func Root(ctx context.Context, variant string, logf func(string, ...any)) (strin
 	return dir, nil
 }
 
-// complete: a finished root has the stamp written last.
-func complete(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, stamp))
-	return err == nil
+// spec says what a root holds; a cached root built from another spec (the
+// package lists changed) is built again.
+func spec(variant string) string {
+	s := "debian bookworm minbase: " + strings.Join(basePackages, " ")
+	if variant != "base" {
+		s += "; " + variant + ": " + strings.Join(variantPackages[variant], " ")
+		if v := variantScripts[variant]; v != "" {
+			s += fmt.Sprintf("; script %x", sha256.Sum256([]byte(v)))
+		}
+	}
+	return s
+}
+
+// complete: a finished root has the stamp, written last, with its spec.
+func complete(dir, spec string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, stamp))
+	first, _, _ := strings.Cut(string(b), "\n")
+	return err == nil && first == spec
 }
 
 const stamp = "etc/tsdoctor-e2e-root"
@@ -171,7 +198,7 @@ func buildBase(ctx context.Context, dir string, logf func(string, ...any)) error
 	if err := settle(tmp); err != nil {
 		return err
 	}
-	return finish(tmp, dir, "base")
+	return finish(tmp, dir, "base", spec("base"))
 }
 
 // settle makes a root boot quietly in a container and keeps what the tests
@@ -211,7 +238,7 @@ func buildVariant(ctx context.Context, base, dir, variant string, logf func(stri
 		// In a non-booting container with the machine's own network:
 		// apt needs /proc and /dev, and no service starts there.
 		script := "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq " +
-			strings.Join(pkgs, " ") + "; apt-get clean"
+			strings.Join(pkgs, " ") + "; apt-get clean\n" + variantScripts[variant]
 		cmd := exec.CommandContext(ctx, "systemd-nspawn", "-q", "-D", tmp, "--register=no", "--keep-unit",
 			"--resolv-conf=replace-host", "--timezone=off", "sh", "-c", script)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -221,13 +248,13 @@ func buildVariant(ctx context.Context, base, dir, variant string, logf func(stri
 	if err := configure(tmp, variant); err != nil {
 		return err
 	}
-	return finish(tmp, dir, variant)
+	return finish(tmp, dir, variant, spec(variant))
 }
 
-// configure leaves each variant as a fresh ECS instance of its kind would
-// be before DHCP: the managers themselves are configured per test (see
-// Config), but what the packages' installation did to the container's
-// resolv.conf is undone.
+// configure gives each variant the resolv.conf an ECS image of its kind
+// starts with: systemd-resolved's package links it to the stub; the others
+// get the DHCP-written file (their managers rewrite it from the lease; the
+// tests configure the managers themselves).
 func configure(root, variant string) error {
 	rc := filepath.Join(root, "etc/resolv.conf")
 	switch variant {
@@ -244,15 +271,15 @@ func configure(root, variant string) error {
 // VPCResolvConf is resolv.conf as DHCP on ECS writes it.
 const VPCResolvConf = "nameserver 100.100.2.136\nnameserver 100.100.2.138\noptions timeout:2 attempts:3 rotate single-request-reopen\n"
 
-func finish(tmp, dir, name string) error {
-	if err := os.WriteFile(filepath.Join(tmp, stamp), []byte(name+" "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+func finish(tmp, dir, name, spec string) error {
+	if err := os.WriteFile(filepath.Join(tmp, stamp), []byte(spec+"\nbuilt "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return err
 	}
 	_ = os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	if !complete(dir) {
+	if !complete(dir, spec) {
 		return errors.New("root " + name + " built but incomplete in " + dir)
 	}
 	return nil
