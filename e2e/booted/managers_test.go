@@ -1,0 +1,139 @@
+package booted
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdoctor/tsdoctor/e2e/host"
+	"github.com/tsdoctor/tsdoctor/lab"
+)
+
+// ECS images' netplan file (cloud-init), minus its match on the MAC
+// address: netplan renders that as PermanentMACAddress=, which a veth does
+// not have.
+const cloudInitNetplan = `network:
+    ethernets:
+        eth0:
+            dhcp4: true
+    version: 2
+`
+
+// managerCell is one resolver manager, really installed and configured as
+// an ECS image of its kind: the VPC DNS comes from DHCP (or, for the
+// resolved-global cell, a drop-in; static: resolv.conf itself).
+type managerCell struct {
+	name    string
+	variant string
+	dhcp    bool
+	setup   func(m *host.Machine) error
+	// after boot (NetworkManager's profile is made with nmcli, so its
+	// keyfile is in NetworkManager's own format from the start).
+	afterBoot string
+	restart   string // the manager's own restart
+	servers   string // what shows the servers clients get
+}
+
+var managerCells = []managerCell{
+	{
+		name: "resolved-global", variant: host.Resolved,
+		setup: func(m *host.Machine) error {
+			return m.WriteFile("/etc/systemd/resolved.conf.d/vpc.conf", []byte("[Resolve]\nDNS=100.100.2.136 100.100.2.138\n"), 0o644)
+		},
+		restart: "systemctl restart systemd-resolved",
+		servers: "resolvectl dns",
+	},
+	{
+		name: "resolved-netplan", variant: host.Resolved, dhcp: true,
+		setup: func(m *host.Machine) error {
+			return m.WriteFile("/etc/netplan/50-cloud-init.yaml", []byte(cloudInitNetplan), 0o600)
+		},
+		restart: "systemctl restart systemd-networkd systemd-resolved",
+		servers: "resolvectl dns",
+	},
+	{
+		name: "networkmanager", variant: host.NetworkManager, dhcp: true,
+		afterBoot: "nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore >/dev/null && nmcli connection up 'System eth0' >/dev/null",
+		restart:   "systemctl restart NetworkManager",
+		servers:   "cat /etc/resolv.conf",
+	},
+	{
+		name: "ifupdown-dhclient", variant: host.Ifupdown, dhcp: true,
+		setup: func(m *host.Machine) error {
+			return m.WriteFile("/etc/network/interfaces", []byte("source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n"), 0o644)
+		},
+		restart: "systemctl restart networking",
+		servers: "cat /etc/resolv.conf",
+	},
+	{
+		name: "static", variant: host.Static,
+		servers: "cat /etc/resolv.conf",
+	},
+}
+
+// TestPublicDNSManagersBooted: remedy 4 through every manager it claims,
+// each really installed: fix → the manager's own restart → reboot → still
+// the public resolvers and `getent hosts` fast → undo: the files byte for
+// byte as before and the VPC DNS back.
+func TestPublicDNSManagersBooted(t *testing.T) {
+	for _, c := range managerCells {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			testManager(t, c)
+		})
+	}
+}
+
+func testManager(t *testing.T, c managerCell) {
+	h := bootWith(t, c.variant, c.dhcp, c.setup)
+	ctx := context.Background()
+	if c.afterBoot != "" {
+		sh(t, h, c.afterBoot)
+	}
+	servers := func() string {
+		out, _ := h.Sh(ctx, c.servers)
+		return string(out)
+	}
+	vpc := func(s string) bool { return strings.Contains(s, lab.InternalDNS1) }
+	public := func(s string) bool { return strings.Contains(s, lab.PublicDNS1) && !vpc(s) }
+	waitFor := func(what string, ok func(string) bool) {
+		t.Helper()
+		var s string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			if s = servers(); ok(s) {
+				return
+			}
+		}
+		t.Fatalf("%s: `%s` says\n%s\nDHCP log:\n%s", what, c.servers, s, h.DHCPLog())
+	}
+	waitFor("the VPC DNS before the fix", vpc)
+	before := state(t, h)
+
+	fo, code, raw := fix(t, h, "--remedy", "4")
+	if code != 0 || !fo.Changed || fo.Verification == nil || !fo.Verification.Passed {
+		t.Fatalf("fix 4: exit %d\n%s\n%s", code, raw, servers())
+	}
+	waitFor("public DNS after the fix", public)
+	mustResolveFast(t, h, "after the fix")
+
+	if c.restart != "" {
+		sh(t, h, c.restart)
+		waitFor("public DNS after `"+c.restart+"`", public)
+		mustResolveFast(t, h, "after `"+c.restart+"`")
+	}
+	if err := h.Reboot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WaitTailscale(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("public DNS after a reboot", public)
+	mustResolveFast(t, h, "after a reboot")
+
+	undo(t, h)
+	waitFor("the VPC DNS back after undo", vpc)
+	if after := state(t, h); after != before {
+		t.Errorf("after undo the host differs:\n%s", diffLines(strings.Split(before, "\n"), strings.Split(after, "\n")))
+	}
+}
