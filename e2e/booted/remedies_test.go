@@ -99,8 +99,8 @@ func TestRemediesBooted(t *testing.T) {
 	}{
 		{1, false, false}, // lost, lost
 		{2, true, true},   // kept by its unit, kept by its unit
-		{3, true, true},   // kept (the guard), kept (the guard's unit)
-		{4, true, true},   // n/a (nothing to lose), kept
+		{3, true, true},   // kept (the guard), kept by its unit (enabled by the fix)
+		{4, true, true},   // kept (DNS no longer goes to 100.100.2.x), kept
 		{5, true, true},   // kept, kept
 		{6, true, true},   // kept, kept
 	}
