@@ -98,6 +98,24 @@ func merge(states []BackendState) *Snapshot {
 	return &Snapshot{Backends: states}
 }
 
+// Writable reports whether tsdoctor may change chain ref through the backend
+// the snapshot filed it under. iptables-nft and native nftables share
+// nf_tables, and their two reads are not one instant: a ts-* chain that
+// tailscaled is building with iptables-nft (empty, half-built, or listed
+// by nft after iptables-nft had read, or while iptables-nft failed) can
+// land under the nftables backend. Native expressions written into it would
+// make the whole table unreadable to iptables-nft, and to tailscaled itself,
+// which then cannot finish its chains. So an IPv4 ts-* chain is written
+// natively only when it carries tailscaled's native signature: interfaces
+// matched by prefix (iifname "tailscale0*"), which its CGNAT rule always has.
+func (s *Snapshot) Writable(ref ChainRef) bool {
+	if ref.Backend != NFTables || ref.Family != IPv4 || !IsTailscaleChain(ref.Chain) {
+		return true
+	}
+	c := s.Chain(ref)
+	return c != nil && writtenByNativeTailscaled(*c)
+}
+
 // Reread returns the chain of rule r as it is now, from the backend that owns it.
 func (h *Host) Reread(ctx context.Context, ref ChainRef) (Chain, error) {
 	b := h.Backend(ref.Backend)

@@ -249,6 +249,9 @@ func chainsOf(rules []firewall.Rule) []firewall.ChainRef {
 func whitelistBatches(snap *firewall.Snapshot, specs []firewall.Spec, refs []firewall.ChainRef) [][]firewall.Change {
 	var out [][]firewall.Change
 	for _, ref := range refs {
+		if !snap.Writable(ref) {
+			continue // a chain being built, whose backend is not yet sure: the next pass
+		}
 		var batch []firewall.Change
 		var chain []firewall.Rule
 		if c := snap.Chain(ref); c != nil {
