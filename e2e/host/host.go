@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,6 +140,13 @@ func (h *Host) installTailscale(bins string, unit, defaults []byte) error {
 	}
 	if err := h.WriteFile("/lib/systemd/system/tailscaled.service", unit, 0o644); err != nil {
 		return err
+	}
+	// As an admin would in upstream's defaults file: no log uploads. The
+	// test host has no way out, and tailscaled would keep trying
+	// log.tailscale.com (and bootstrap DNS for it) through the lab.
+	defaults = bytes.Replace(defaults, []byte(`FLAGS=""`), []byte(`FLAGS="--no-logs-no-support"`), 1)
+	if !bytes.Contains(defaults, []byte("--no-logs-no-support")) {
+		return fmt.Errorf("upstream's tailscaled.defaults has no FLAGS=\"\" line to add --no-logs-no-support to")
 	}
 	if err := h.WriteFile("/etc/default/tailscaled", defaults, 0o644); err != nil {
 		return err
