@@ -41,40 +41,52 @@ func Binaries(ctx context.Context, version string) (string, error) {
 	if err := os.MkdirAll(CacheDir(), 0o755); err != nil {
 		return "", fmt.Errorf("tailscale build cache: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(CacheDir(), ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	err := Locked(filepath.Join(CacheDir(), ".lock"), func() error {
+		if complete(dir) { // built by someone else while we waited
+			return nil
+		}
+		tmp, err := os.MkdirTemp(CacheDir(), ".build-"+version+"-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		cmd := exec.CommandContext(ctx, "go", "install",
+			"tailscale.com/cmd/tailscaled@v"+version, "tailscale.com/cmd/tailscale@v"+version)
+		// Outside any module, with the local toolchain: `go install pkg@version`
+		// reads only tailscale's own go.mod.
+		cmd.Dir = tmp
+		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOTOOLCHAIN=local", "GOFLAGS=", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build tailscale %s (go install): %w\n%s", version, err, tail(out, 40))
+		}
+		_ = os.RemoveAll(dir)
+		if err := os.Rename(tmp, dir); err != nil {
+			return err
+		}
+		if !complete(dir) {
+			return errors.New("tailscale build finished but the binaries are missing in " + dir)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
+	}
+	return dir, nil
+}
+
+// Locked runs f holding an exclusive flock on path (created if need be), so
+// parallel tests and test binaries that build one cached thing take turns.
+func Locked(path string, f func() error) error {
+	lock, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
 	}
 	defer lock.Close()
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return "", err
+		return err
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
-	if complete(dir) { // built by someone else while we waited
-		return dir, nil
-	}
-	tmp, err := os.MkdirTemp(CacheDir(), ".build-"+version+"-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, "go", "install",
-		"tailscale.com/cmd/tailscaled@v"+version, "tailscale.com/cmd/tailscale@v"+version)
-	// Outside any module, with the local toolchain: `go install pkg@version`
-	// reads only tailscale's own go.mod.
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOTOOLCHAIN=local", "GOFLAGS=", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build tailscale %s (go install): %w\n%s", version, err, tail(out, 40))
-	}
-	_ = os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", err
-	}
-	if !complete(dir) {
-		return "", errors.New("tailscale build finished but the binaries are missing in " + dir)
-	}
-	return dir, nil
+	return f()
 }
 
 func complete(dir string) bool {

@@ -18,8 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 )
 
@@ -136,31 +134,28 @@ func Root(ctx context.Context, variant string, logf func(string, ...any)) (strin
 	if err := os.MkdirAll(RootsDir(), 0o755); err != nil {
 		return "", err
 	}
-	lock, err := os.OpenFile(filepath.Join(RootsDir(), ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	err := harness.Locked(filepath.Join(RootsDir(), ".lock"), func() error {
+		if complete(dir, spec(variant)) { // built by someone else while we waited
+			return nil
+		}
+		base := filepath.Join(RootsDir(), "base")
+		if !complete(base, spec("base")) {
+			start := time.Now()
+			if err := buildBase(ctx, base, logf); err != nil {
+				return err
+			}
+			BuildTimes["base"] = time.Since(start)
+		}
+		start := time.Now()
+		if err := buildVariant(ctx, base, dir, variant, logf); err != nil {
+			return err
+		}
+		BuildTimes[variant] = time.Since(start)
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
-	if complete(dir, spec(variant)) {
-		return dir, nil
-	}
-	base := filepath.Join(RootsDir(), "base")
-	if !complete(base, spec("base")) {
-		start := time.Now()
-		if err := buildBase(ctx, base, logf); err != nil {
-			return "", err
-		}
-		BuildTimes["base"] = time.Since(start)
-	}
-	start := time.Now()
-	if err := buildVariant(ctx, base, dir, variant, logf); err != nil {
-		return "", err
-	}
-	BuildTimes[variant] = time.Since(start)
 	return dir, nil
 }
 
