@@ -14,6 +14,10 @@ import (
 // drops only what was read before it.
 const resolvedConfD = "/etc/systemd/resolved.conf.d"
 
+// PublicDNSResolved is remedy 4's systemd-resolved drop-in when no other
+// drop-in sorts after it; see resolvedDropInPath.
+const PublicDNSResolved = resolvedConfD + "/" + resolvedDropInName
+
 var resolvedDropInDirs = []string{
 	resolvedConfD,
 	"/run/systemd/resolved.conf.d",

@@ -1,0 +1,117 @@
+package fixes
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/tsdoctor/tsdoctor/hostinfo"
+)
+
+// planNetworkManager: the default interface's connection ignores DHCP's
+// DNS and uses the resolvers; nmcli connection up makes it live.
+func planNetworkManager(ctx context.Context, h *Host, p *Plan, resolvers []netip.Addr) error {
+	conn, err := nmDefaultConnection(ctx, h)
+	if err != nil {
+		return err
+	}
+	get := []string{"nmcli", "-g", "ipv4.ignore-auto-dns,ipv4.dns", "connection", "show", conn}
+	out, err := h.run(ctx, get)
+	if err != nil {
+		return fmt.Errorf("read the DNS settings of NetworkManager connection %q: %w", conn, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) < 1 || lines[0] == "" {
+		return fmt.Errorf("nmcli printed no ipv4.ignore-auto-dns for connection %q: %q", conn, out)
+	}
+	prevIgnore := strings.TrimSpace(lines[0])
+	prevDNS := ""
+	if len(lines) > 1 {
+		prevDNS = nmUnescape(strings.TrimSpace(lines[1]))
+	}
+	var cur []netip.Addr
+	for _, f := range strings.FieldsFunc(prevDNS, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if a, err := netip.ParseAddr(f); err == nil {
+			cur = append(cur, a)
+		}
+	}
+	if prevIgnore == "yes" && slices.Equal(cur, resolvers) {
+		return nil
+	}
+	up := []string{"nmcli", "connection", "up", conn}
+	// Undo reverses actions last first; `nmcli connection up` must follow
+	// the restored values, so it is the undo of the reading done first.
+	p.addCommand(get, up)
+	p.addCommand(
+		[]string{"nmcli", "connection", "modify", conn, "ipv4.ignore-auto-dns", "yes", "ipv4.dns", addrList(resolvers, " ")},
+		[]string{"nmcli", "connection", "modify", conn, "ipv4.ignore-auto-dns", prevIgnore, "ipv4.dns", strings.ReplaceAll(prevDNS, ",", " ")})
+	p.addCommand(up, nil)
+	return nil
+}
+
+// nmDefaultConnection is the active connection on the interface of the
+// default route (or, without one, the only active ethernet-like one).
+func nmDefaultConnection(ctx context.Context, h *Host) (string, error) {
+	out, err := h.run(ctx, []string{"nmcli", "-t", "-f", "NAME,DEVICE", "connection", "show", "--active"})
+	if err != nil {
+		return "", fmt.Errorf("list NetworkManager's active connections: %w", err)
+	}
+	type conn struct{ name, dev string }
+	var conns []conn
+	for line := range strings.Lines(string(out)) {
+		f := nmSplit(strings.TrimRight(line, "\r\n"))
+		if len(f) == 2 && f[0] != "" {
+			conns = append(conns, conn{f[0], f[1]})
+		}
+	}
+	dev := ""
+	if b, _, ok, err := h.readFile("/proc/net/route"); err == nil && ok {
+		routes, _ := hostinfo.ParseProcRoute(string(b))
+		for _, r := range routes {
+			if r.Dst.Bits() == 0 {
+				dev = r.Iface
+				break
+			}
+		}
+	}
+	var candidates []conn
+	for _, c := range conns {
+		if dev != "" && c.dev == dev {
+			return c.name, nil
+		}
+		if c.dev != "" && c.dev != "lo" && !strings.HasPrefix(c.dev, "tailscale") &&
+			!strings.HasPrefix(c.dev, "docker") && !strings.HasPrefix(c.dev, "veth") && !strings.HasPrefix(c.dev, "br-") {
+			candidates = append(candidates, c)
+		}
+	}
+	if dev == "" && len(candidates) == 1 {
+		return candidates[0].name, nil
+	}
+	if dev != "" {
+		return "", fmt.Errorf("NetworkManager has no active connection on %s, the default route's interface (active: %q): set DNS on that interface by hand, or choose another remedy", dev, out)
+	}
+	return "", fmt.Errorf("cannot tell which NetworkManager connection carries the default route (active: %q)", out)
+}
+
+// nmSplit splits one line of nmcli's terse output on unescaped colons.
+func nmSplit(line string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case c == ':':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(out, cur.String())
+}
+
+func nmUnescape(s string) string { return strings.Join(nmSplit(s), ":") }
