@@ -3,17 +3,14 @@ package firewall
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math/bits"
 	"net/netip"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
 )
 
@@ -385,18 +382,6 @@ func (d *nftDecoder) addr(src bool, p netip.Prefix, neg bool) {
 	*field, *negField = p, neg
 }
 
-// nft ct state bits, in the order nft prints them.
-var nftCtStates = []struct {
-	bit  uint32
-	name string
-}{
-	{expr.CtStateBitINVALID, "INVALID"},
-	{expr.CtStateBitESTABLISHED, "ESTABLISHED"},
-	{expr.CtStateBitRELATED, "RELATED"},
-	{expr.CtStateBitNEW, "NEW"},
-	{expr.CtStateBitUNTRACKED, "UNTRACKED"},
-}
-
 func (d *nftDecoder) ctState(e *expr.Cmp, src nftReg) {
 	v := binary.NativeEndian.Uint32(e.Data)
 	var states uint32
@@ -435,17 +420,6 @@ func (d *nftDecoder) ctState(e *expr.Cmp, src nftReg) {
 	d.r.CtStates = names
 }
 
-// nftCtStateNames splits a state bit set into model names and unknown bits.
-func nftCtStateNames(states uint32) (names []string, rest uint32) {
-	for _, s := range nftCtStates {
-		if states&s.bit != 0 {
-			names = append(names, s.name)
-			states &^= s.bit
-		}
-	}
-	return names, states
-}
-
 func (d *nftDecoder) verdict(e *expr.Verdict) {
 	switch e.Kind {
 	case expr.VerdictAccept:
@@ -474,8 +448,6 @@ func (d *nftDecoder) verdict(e *expr.Verdict) {
 		d.unmodeled(t)
 	}
 }
-
-var nftLogLevels = []string{"emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit"}
 
 func (d *nftDecoder) log(e *expr.Log) {
 	t := "log"
@@ -510,262 +482,6 @@ func (d *nftDecoder) log(e *expr.Log) {
 		d.r.Target = target
 	}
 	d.add(t)
-}
-
-// xt_conntrack state bits equal nft's for the five states the model knows.
-const nftXtCtStateOnly = xt.ConntrackState | xt.ConntrackStateAlias
-
-func (d *nftDecoder) xtMatch(e *expr.Match) {
-	switch info := e.Info.(type) {
-	case *xt.Comment:
-		d.xtComment = string(*info)
-		return
-	case *xt.ConntrackMtinfo1:
-		if d.xtCtState(uint32(info.StateMask), info.ConntrackMtinfoBase) {
-			return
-		}
-	case *xt.ConntrackMtinfo2:
-		if d.xtCtState(uint32(info.StateMask), info.ConntrackMtinfoBase) {
-			return
-		}
-	case *xt.ConntrackMtinfo3:
-		if d.xtCtState(uint32(info.StateMask), info.ConntrackMtinfoBase) {
-			return
-		}
-	case *xt.Udp:
-		if d.xtPorts("udp", info.SrcPorts, info.DstPorts, info.InvFlags != 0) {
-			return
-		}
-	case *xt.Tcp:
-		// Flag or option tests make it more than a port match.
-		if info.FlagsMask == 0 && info.Option == 0 &&
-			d.xtPorts("tcp", info.SrcPorts, info.DstPorts, info.InvFlags != 0) {
-			return
-		}
-	}
-	d.add(`xt match "` + e.Name + `"`)
-	d.unmodeled("xt:" + e.Name)
-}
-
-func (d *nftDecoder) xtCtState(mask uint32, b xt.ConntrackMtinfoBase) bool {
-	flags := xt.ConntrackFlags(b.MatchFlags)
-	if flags&xt.ConntrackState == 0 || flags&^nftXtCtStateOnly != 0 || b.InvertFlags != 0 || d.r.CtStates != nil {
-		return false
-	}
-	names, rest := nftCtStateNames(mask)
-	if rest != 0 || len(names) == 0 {
-		return false
-	}
-	d.r.CtStates = names
-	d.add("ct state " + strings.ToLower(strings.Join(names, ",")))
-	return true
-}
-
-// xtPorts decodes iptables' -m udp/-m tcp when it tests at most one exact
-// port each way.
-func (d *nftDecoder) xtPorts(proto string, sp, dp [2]uint16, inv bool) bool {
-	single := func(r [2]uint16) bool { return r[0] == r[1] || (r[0] == 0 && r[1] == 0xffff) }
-	if inv || !single(sp) || !single(dp) || d.r.SrcPort != 0 || d.r.DstPort != 0 {
-		return false
-	}
-	if d.r.Protocol == proto {
-		d.elide(&d.l4Part)
-	}
-	if sp[0] == sp[1] {
-		d.r.SrcPort = sp[0]
-		d.add(proto + " sport " + strconv.Itoa(int(sp[0])))
-	}
-	if dp[0] == dp[1] {
-		d.r.DstPort = dp[0]
-		d.add(proto + " dport " + strconv.Itoa(int(dp[0])))
-	}
-	return true
-}
-
-func (d *nftDecoder) xtTarget(e *expr.Target) {
-	switch e.Name {
-	case "LOG":
-		// struct ipt_log_info { u8 level; u8 logflags; char prefix[30]; }
-		if u, ok := e.Info.(*xt.Unknown); ok && len(*u) >= 2 {
-			raw := []byte(*u)
-			prefix := string(bytes.TrimRight(raw[2:min(len(raw), 32)], "\x00"))
-			if i := strings.IndexByte(prefix, 0); i >= 0 {
-				prefix = prefix[:i]
-			}
-			d.r.Target, d.r.LogPrefix = "LOG", prefix
-			t := `log prefix "` + prefix + `"`
-			if lvl := raw[0]; lvl != 4 && int(lvl) < len(nftLogLevels) {
-				t += " level " + nftLogLevels[lvl]
-			}
-			d.add(t)
-			return
-		}
-	case "REJECT":
-		d.r.Verdict = Reject
-		d.add("reject")
-		return
-	}
-	d.r.Target = e.Name
-	d.add(`xt target "` + e.Name + `"`)
-	d.unmodeled("xt:" + e.Name)
-}
-
-// lhs renders what a register holds the way nft names it.
-func (d *nftDecoder) lhs(r nftReg) string {
-	var s string
-	switch r.kind {
-	case nftRegMeta:
-		switch r.meta {
-		case expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME, expr.MetaKeyIIF, expr.MetaKeyOIF:
-			s = nftMetaName(r.meta)
-		default:
-			s = "meta " + nftMetaName(r.meta)
-		}
-	case nftRegPayload:
-		s = d.payloadName(r)
-	case nftRegCt:
-		s = "ct " + nftCtKeyName(r.ct)
-	case nftRegImm:
-		s = "0x" + hex.EncodeToString(r.data)
-	case nftRegOther:
-		s = r.name
-	default:
-		s = "[unknown register]"
-	}
-	if r.mask != nil {
-		m := r
-		m.mask = nil
-		s += " & " + d.value(m, r.mask)
-	}
-	return s
-}
-
-func (d *nftDecoder) payloadName(r nftReg) string {
-	switch {
-	case r.base == expr.PayloadBaseNetworkHeader && !d.v6:
-		switch {
-		case r.off == 12 && r.len == 4:
-			return "ip saddr"
-		case r.off == 16 && r.len == 4:
-			return "ip daddr"
-		case r.off == 9 && r.len == 1:
-			return "ip protocol"
-		}
-	case r.base == expr.PayloadBaseNetworkHeader && d.v6:
-		switch {
-		case r.off == 8 && r.len == 16:
-			return "ip6 saddr"
-		case r.off == 24 && r.len == 16:
-			return "ip6 daddr"
-		case r.off == 6 && r.len == 1:
-			return "ip6 nexthdr"
-		}
-	case r.base == expr.PayloadBaseTransportHeader && r.len == 2 && (r.off == 0 || r.off == 2):
-		kw := "th"
-		if nftPortProto(d.l4) {
-			kw = d.l4
-		}
-		if r.off == 0 {
-			return kw + " sport"
-		}
-		return kw + " dport"
-	}
-	return nftPayloadRaw(r.base, r.off, r.len)
-}
-
-// nftPayloadRaw is nft's raw payload syntax, @base,offset,length in bits.
-func nftPayloadRaw(base expr.PayloadBase, off, n uint32) string {
-	b := map[expr.PayloadBase]string{
-		expr.PayloadBaseLLHeader:        "ll",
-		expr.PayloadBaseNetworkHeader:   "nh",
-		expr.PayloadBaseTransportHeader: "th",
-	}[base]
-	if b == "" {
-		b = strconv.Itoa(int(base))
-	}
-	return fmt.Sprintf("@%s,%d,%d", b, off*8, n*8)
-}
-
-// value renders comparison data for what the register holds.
-func (d *nftDecoder) value(r nftReg, data []byte) string {
-	if data == nil && r.kind == nftRegImm {
-		data = r.data
-	}
-	switch {
-	case r.kind == nftRegMeta && (r.meta == expr.MetaKeyIIFNAME || r.meta == expr.MetaKeyOIFNAME) && r.mask == nil:
-		name, prefix := nftIfname(data)
-		if prefix {
-			name += "*"
-		}
-		return `"` + name + `"`
-	case r.kind == nftRegMeta && r.meta == expr.MetaKeyL4PROTO && len(data) == 1:
-		return nftProtoName(data[0])
-	case r.kind == nftRegPayload && r.base == expr.PayloadBaseNetworkHeader && !d.v6 && r.off == 9 && r.len == 1 && len(data) == 1:
-		return nftProtoName(data[0])
-	case r.kind == nftRegPayload && r.base == expr.PayloadBaseNetworkHeader && !d.v6 &&
-		(r.off == 12 || r.off == 16) && r.len == 4 && len(data) == 4:
-		return netip.AddrFrom4([4]byte(data)).String()
-	case r.kind == nftRegPayload && r.base == expr.PayloadBaseNetworkHeader && d.v6 &&
-		(r.off == 8 || r.off == 24) && r.len == 16 && len(data) == 16:
-		return netip.AddrFrom16([16]byte(data)).String()
-	case r.kind == nftRegPayload && r.base == expr.PayloadBaseTransportHeader && r.len == 2 && len(data) == 2:
-		return strconv.Itoa(int(binary.BigEndian.Uint16(data)))
-	case r.kind == nftRegCt && r.ct == expr.CtKeySTATE && len(data) == 4:
-		names, rest := nftCtStateNames(binary.NativeEndian.Uint32(data))
-		if rest == 0 && len(names) > 0 {
-			return strings.ToLower(strings.Join(names, ","))
-		}
-	case r.kind == nftRegOther && strings.HasSuffix(r.name, " type") && len(data) == 4:
-		if t := binary.NativeEndian.Uint32(data); int(t) < len(nftAddrTypes) {
-			return nftAddrTypes[t]
-		}
-	case (r.kind == nftRegMeta || r.kind == nftRegCt) && len(data) == 4:
-		// meta and ct keys are in host byte order
-		return fmt.Sprintf("0x%08x", binary.NativeEndian.Uint32(data))
-	}
-	return "0x" + hex.EncodeToString(data)
-}
-
-var nftAddrTypes = []string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
-
-func nftFibName(e *expr.Fib) string {
-	var keys []string
-	for _, k := range []struct {
-		set  bool
-		name string
-	}{{e.FlagSADDR, "saddr"}, {e.FlagDADDR, "daddr"}, {e.FlagMARK, "mark"}, {e.FlagIIF, "iif"}, {e.FlagOIF, "oif"}} {
-		if k.set {
-			keys = append(keys, k.name)
-		}
-	}
-	res := "type"
-	switch {
-	case e.ResultOIF:
-		res = "oif"
-	case e.ResultOIFNAME:
-		res = "oifname"
-	case e.FlagPRESENT:
-		res = "check"
-	}
-	return "fib " + strings.Join(keys, " . ") + " " + res
-}
-
-func nftOp(op expr.CmpOp) string {
-	switch op {
-	case expr.CmpOpEq:
-		return ""
-	case expr.CmpOpNeq:
-		return "!= "
-	case expr.CmpOpLt:
-		return "< "
-	case expr.CmpOpLte:
-		return "<= "
-	case expr.CmpOpGt:
-		return "> "
-	case expr.CmpOpGte:
-		return ">= "
-	}
-	return fmt.Sprintf("op%d ", op)
 }
 
 // nftIfname reads interface name data: nft and iptables-nft compare the name
@@ -813,13 +529,6 @@ func nftPrefix(data, mask []byte, plen uint32) (netip.Prefix, bool) {
 	return p, true
 }
 
-func nftPrefixString(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
-}
-
 func nftAllZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
@@ -827,128 +536,6 @@ func nftAllZero(b []byte) bool {
 		}
 	}
 	return true
-}
-
-var nftProtos = map[byte]string{
-	1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 33: "dccp", 41: "ipv6", 47: "gre",
-	50: "esp", 51: "ah", 58: "ipv6-icmp", 132: "sctp", 136: "udplite",
-}
-
-func nftProtoName(n byte) string {
-	if s, ok := nftProtos[n]; ok {
-		return s
-	}
-	return strconv.Itoa(int(n))
-}
-
-func nftProtoNum(name string) (byte, bool) {
-	for n, s := range nftProtos {
-		if s == name {
-			return n, true
-		}
-	}
-	if n, err := strconv.ParseUint(name, 10, 8); err == nil {
-		return byte(n), true
-	}
-	return 0, false
-}
-
-// nftPortProto reports whether nft prints ports as "<proto> sport".
-func nftPortProto(p string) bool {
-	switch p {
-	case "tcp", "udp", "udplite", "sctp", "dccp":
-		return true
-	}
-	return false
-}
-
-func nftNFProtoName(n byte) string {
-	switch n {
-	case unix.NFPROTO_IPV4:
-		return "ipv4"
-	case unix.NFPROTO_IPV6:
-		return "ipv6"
-	}
-	return strconv.Itoa(int(n))
-}
-
-var nftMetaNames = map[expr.MetaKey]string{
-	expr.MetaKeyLEN: "length", expr.MetaKeyPROTOCOL: "protocol", expr.MetaKeyPRIORITY: "priority",
-	expr.MetaKeyMARK: "mark", expr.MetaKeyIIF: "iif", expr.MetaKeyOIF: "oif",
-	expr.MetaKeyIIFNAME: "iifname", expr.MetaKeyOIFNAME: "oifname", expr.MetaKeyIIFTYPE: "iiftype",
-	expr.MetaKeyOIFTYPE: "oiftype", expr.MetaKeySKUID: "skuid", expr.MetaKeySKGID: "skgid",
-	expr.MetaKeyNFTRACE: "nftrace", expr.MetaKeyRTCLASSID: "rtclassid", expr.MetaKeySECMARK: "secmark",
-	expr.MetaKeyNFPROTO: "nfproto", expr.MetaKeyL4PROTO: "l4proto", expr.MetaKeyBRIIIFNAME: "ibrname",
-	expr.MetaKeyBRIOIFNAME: "obrname", expr.MetaKeyPKTTYPE: "pkttype", expr.MetaKeyCPU: "cpu",
-	expr.MetaKeyIIFGROUP: "iifgroup", expr.MetaKeyOIFGROUP: "oifgroup", expr.MetaKeyCGROUP: "cgroup",
-	expr.MetaKeyPRANDOM: "random",
-}
-
-func nftMetaName(k expr.MetaKey) string {
-	if s, ok := nftMetaNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("key%d", k)
-}
-
-var nftCtKeyNames = map[expr.CtKey]string{
-	expr.CtKeySTATE: "state", expr.CtKeyDIRECTION: "direction", expr.CtKeySTATUS: "status",
-	expr.CtKeyMARK: "mark", expr.CtKeySECMARK: "secmark", expr.CtKeyEXPIRATION: "expiration",
-	expr.CtKeyHELPER: "helper", expr.CtKeyL3PROTOCOL: "l3proto", expr.CtKeySRC: "saddr",
-	expr.CtKeyDST: "daddr", expr.CtKeyPROTOCOL: "protocol", expr.CtKeyPROTOSRC: "proto-src",
-	expr.CtKeyPROTODST: "proto-dst", expr.CtKeyLABELS: "label", expr.CtKeyPKTS: "packets",
-	expr.CtKeyBYTES: "bytes", expr.CtKeyAVGPKT: "avgpkt", expr.CtKeyZONE: "zone",
-}
-
-func nftCtKeyName(k expr.CtKey) string {
-	if s, ok := nftCtKeyNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("key%d", k)
-}
-
-func nftLimitText(e *expr.Limit) string {
-	unit := map[expr.LimitTime]string{
-		expr.LimitTimeSecond: "second", expr.LimitTimeMinute: "minute", expr.LimitTimeHour: "hour",
-		expr.LimitTimeDay: "day", expr.LimitTimeWeek: "week",
-	}[e.Unit]
-	if unit == "" {
-		unit = fmt.Sprintf("%ds", e.Unit)
-	}
-	over := ""
-	if e.Over {
-		over = "over "
-	}
-	if e.Type == expr.LimitTypePktBytes {
-		t := fmt.Sprintf("limit rate %s%d bytes/%s", over, e.Rate, unit)
-		if e.Burst != 0 {
-			t += fmt.Sprintf(" burst %d bytes", e.Burst)
-		}
-		return t
-	}
-	t := fmt.Sprintf("limit rate %s%d/%s", over, e.Rate, unit)
-	// 5 is nft's default burst, which it does not print.
-	if e.Burst != 0 && e.Burst != 5 {
-		t += fmt.Sprintf(" burst %d packets", e.Burst)
-	}
-	return t
-}
-
-func nftRejectText(e *expr.Reject) string {
-	icmp := []string{"net-unreachable", "host-unreachable", "prot-unreachable", "port-unreachable"}
-	icmpx := []string{"no-route", "port-unreachable", "host-unreachable", "admin-prohibited"}
-	switch {
-	case e.Type == unix.NFT_REJECT_ICMP_UNREACH && e.Code == 3,
-		e.Type == unix.NFT_REJECT_ICMPX_UNREACH && e.Code == unix.NFT_REJECT_ICMPX_PORT_UNREACH:
-		return "reject"
-	case e.Type == unix.NFT_REJECT_TCP_RST:
-		return "reject with tcp reset"
-	case e.Type == unix.NFT_REJECT_ICMP_UNREACH && int(e.Code) < len(icmp):
-		return "reject with icmp " + icmp[e.Code]
-	case e.Type == unix.NFT_REJECT_ICMPX_UNREACH && int(e.Code) < len(icmpx):
-		return "reject with icmpx " + icmpx[e.Code]
-	}
-	return fmt.Sprintf("reject with type %d code %d", e.Type, e.Code)
 }
 
 // nftUdataComment reads the comment (NFTNL_UDATA_RULE_COMMENT) from rule
