@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -38,7 +39,11 @@ func netplanFiles(h *Host) ([]string, error) {
 // planNetplan: a 99- netplan file that makes every ethernet interface
 // ignore DHCP's DNS and use the resolvers, then netplan apply.
 func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) error {
-	fw := FileWrite{Path: PublicDNSNetplan, Content: netplanContent(m, resolvers), Mode: 0o600}
+	content, err := netplanContent(m, resolvers)
+	if err != nil {
+		return err
+	}
+	fw := FileWrite{Path: PublicDNSNetplan, Content: content, Mode: 0o600}
 	same, err := fileIs(h, fw)
 	if err != nil {
 		return err
@@ -70,44 +75,79 @@ func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) er
 	return nil
 }
 
-func netplanContent(m ResolverManager, resolvers []netip.Addr) string {
-	var s strings.Builder
-	s.WriteString("# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-		"# Ignore the DNS servers DHCP offers (the VPC's 100.100.2.136/138, whose\n" +
-		"# replies tailscaled's CGNAT rule drops) and use public resolvers instead.\n" +
-		"# Named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml, which\n" +
-		"# cloud-init may regenerate: this file still overrides it.\n" +
-		"network:\n  version: 2\n  ethernets:\n")
-	addrs := "[" + addrList(resolvers, ", ") + "]"
-	override := func(key string) {
-		s.WriteString("      " + key + ":\n        use-dns: false\n")
+// netplanHead is the comment above the file's content: who wrote it, why,
+// and how to take it back.
+const netplanHead = "Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
+	"Ignore the DNS servers DHCP offers (the VPC's 100.100.2.136/138, whose\n" +
+	"replies tailscaled's CGNAT rule drops) and use public resolvers instead.\n" +
+	"Named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml, which\n" +
+	"cloud-init may regenerate: this file still overrides it."
+
+// netplanContent is the 99- file, built as YAML nodes so that any definition
+// ID read from the other files (quotes, control characters, a name that
+// looks like a number) is written back as the same string.
+func netplanContent(m ResolverManager, resolvers []netip.Addr) (string, error) {
+	addrs := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, a := range resolvers {
+		addrs.Content = append(addrs.Content, yamlStr(a.String()))
 	}
+	// def is one definition: its own keys, then DHCP's DNS off and the
+	// resolvers on.
+	def := func(dhcp6 bool, keys ...*yaml.Node) *yaml.Node {
+		d := yamlMap(keys...)
+		d.Content = append(d.Content, yamlStr("dhcp4-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
+		if dhcp6 {
+			// networkd refuses differing dhcp4- and dhcp6-overrides.
+			d.Content = append(d.Content, yamlStr("dhcp6-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
+		}
+		d.Content = append(d.Content, yamlStr("nameservers"), yamlMap(yamlStr("addresses"), addrs))
+		return d
+	}
+	eth := yamlMap()
 	if len(m.Interfaces) == 0 {
-		s.WriteString("    tsdoctor-all:\n      match:\n        name: \"e*\"\n      dhcp4: true\n")
-		override("dhcp4-overrides")
-		s.WriteString("      nameservers:\n        addresses: " + addrs + "\n")
-		return s.String()
+		pattern := yamlStr("e*")
+		pattern.Style = yaml.DoubleQuotedStyle
+		eth.Content = append(eth.Content, yamlStr("tsdoctor-all"),
+			def(false, yamlStr("match"), yamlMap(yamlStr("name"), pattern), yamlStr("dhcp4"), yamlBool(true)))
 	}
 	for _, name := range m.Interfaces {
-		s.WriteString("    " + yamlKey(name) + ":\n")
-		override("dhcp4-overrides")
-		if m.dhcp6[name] {
-			// networkd refuses differing dhcp4- and dhcp6-overrides.
-			override("dhcp6-overrides")
-		}
-		s.WriteString("      nameservers:\n        addresses: " + addrs + "\n")
+		eth.Content = append(eth.Content, yamlKey(name), def(m.dhcp6[name]))
 	}
-	return s.String()
+	root := yamlMap(yamlStr("network"), yamlMap(
+		yamlStr("version"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "2"},
+		yamlStr("ethernets"), eth))
+	root.HeadComment = netplanHead
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return "", fmt.Errorf("write %s: %w", PublicDNSNetplan, err)
+	}
+	if err := enc.Close(); err != nil {
+		return "", fmt.Errorf("write %s: %w", PublicDNSNetplan, err)
+	}
+	return b.String(), nil
 }
 
-// yamlKey quotes an interface name unless it is plainly safe.
-func yamlKey(s string) string {
+func yamlStr(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func yamlBool(v bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v)}
+}
+
+func yamlMap(kv ...*yaml.Node) *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Content: kv} }
+
+// yamlKey is a definition ID as a key: double-quoted unless plainly safe,
+// where the encoder would pick a block scalar for a name with a newline.
+func yamlKey(s string) *yaml.Node {
+	n := yamlStr(s)
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(s) + `"`
+			n.Style = yaml.DoubleQuotedStyle
+			break
 		}
 	}
-	return s
+	return n
 }
 
 // netplanIface is one ethernet definition of a netplan file.

@@ -950,7 +950,11 @@ func TestParseNetplanEthernets(t *testing.T) {
 	}
 	// What tsdoctor writes, it reads back.
 	m := ResolverManager{Interfaces: []string{"eth0", "en p0", "odd\"\\\n\tname"}, dhcp6: map[string]bool{"eth0": true}}
-	got, err := parseNetplanEthernets([]byte(netplanContent(m, DefaultResolvers)))
+	content, err := netplanContent(m, DefaultResolvers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseNetplanEthernets([]byte(content))
 	if err != nil || !slices.EqualFunc(got, []netplanIface{{name: "eth0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "en p0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "odd\"\\\n\tname", nameservers: []string{"223.5.5.5", "223.6.6.6"}}}, netplanIfaceEqual) {
 		t.Errorf("own file read back as %+v %v", got, err)
 	}
