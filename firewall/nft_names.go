@@ -90,12 +90,7 @@ var nftMetaNames = map[expr.MetaKey]string{
 	expr.MetaKeyPRANDOM: "random",
 }
 
-func nftMetaName(k expr.MetaKey) string {
-	if s, ok := nftMetaNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("key%d", k)
-}
+func nftMetaName(k expr.MetaKey) string { return nftKeyName(nftMetaNames, k) }
 
 var nftCtKeyNames = map[expr.CtKey]string{
 	expr.CtKeySTATE: "state", expr.CtKeyDIRECTION: "direction", expr.CtKeySTATUS: "status",
@@ -106,8 +101,12 @@ var nftCtKeyNames = map[expr.CtKey]string{
 	expr.CtKeyBYTES: "bytes", expr.CtKeyAVGPKT: "avgpkt", expr.CtKeyZONE: "zone",
 }
 
-func nftCtKeyName(k expr.CtKey) string {
-	if s, ok := nftCtKeyNames[k]; ok {
+func nftCtKeyName(k expr.CtKey) string { return nftKeyName(nftCtKeyNames, k) }
+
+// nftKeyName is a meta or ct key's name, or nft's "key<n>" for one it does
+// not know.
+func nftKeyName[K expr.MetaKey | expr.CtKey](names map[K]string, k K) string {
+	if s, ok := names[k]; ok {
 		return s
 	}
 	return fmt.Sprintf("key%d", k)
