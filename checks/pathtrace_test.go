@@ -80,21 +80,21 @@ func TestPathTrace(t *testing.T) {
 	if len(ports) != 4 {
 		t.Errorf("local ports %v, want 4 distinct", ports)
 	}
-	js := rep.JSON(i18n.EN)
-	if len(js.Paths) != 4 {
-		t.Fatalf("JSON paths %+v", js.Paths)
+	paths := reportPaths(rep)
+	if len(paths) != 4 {
+		t.Fatalf("paths %+v", paths)
 	}
-	h := js.Paths[0].Hops[1]
+	h := paths[0].Hops[1]
 	if h.Position != 5 || h.Rule != "-A ts-input -s 100.64.0.0/10 ! -i tailscale0 -j DROP" || h.Verdict != "drop" || h.Backend != firewall.IptablesNFT {
 		t.Errorf("drop hop %+v", h)
 	}
 	var trace, rules string
-	for _, s := range js.Steps {
+	for _, s := range rep.Steps {
 		switch s.ID {
 		case "trace":
-			trace = strings.Join(s.Evidence, "\n") + strings.Join(s.Commands, "\n")
+			trace = evidenceText(s) + strings.Join(s.Commands, "\n")
 		case "rules":
-			rules = strings.Join(s.Evidence, "\n")
+			rules = evidenceText(s)
 		}
 	}
 	for _, want := range []string{"INPUT #1 jump ts-input → ts-input #5 DROP. Dropped by: -A ts-input -s 100.64.0.0/10", "temporary table was removed", "nft add table ip tsdoctor-trace-", "nft delete table ip tsdoctor-trace-"} {
@@ -111,12 +111,30 @@ func TestPathTrace(t *testing.T) {
 	env.NFTrace = legacy
 	env.Firewall = firewall.NewHost(&legacyFW{fakeFW: &fakeFW{chains: tsChains(t, "DROP")}})
 	rep = Run(context.Background(), env, o)
-	if len(legacy.replies) != 0 || len(rep.JSON(i18n.EN).Paths) != 0 {
+	if len(legacy.replies) != 0 || len(reportPaths(rep)) != 0 {
 		t.Errorf("traced on iptables-legacy: %+v", legacy.replies)
 	}
-	if s := strings.Join(rep.JSON(i18n.EN).Steps[0].Evidence, "\n"); !strings.Contains(s, "no nftables tracing") {
+	if s := evidenceText(rep.Steps[0]); !strings.Contains(s, "no nftables tracing") {
 		t.Errorf("trace step does not say legacy has no nftrace:\n%s", s)
 	}
+}
+
+// reportPaths are the paths of every step, in order.
+func reportPaths(rep Report) []nftrace.Path {
+	var out []nftrace.Path
+	for _, f := range rep.Steps {
+		out = append(out, f.Paths...)
+	}
+	return out
+}
+
+// evidenceText is a step's evidence in English, one line each.
+func evidenceText(f Finding) string {
+	var lines []string
+	for _, e := range f.Evidence {
+		lines = append(lines, e.String(i18n.EN))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // legacyFW is fakeFW as the iptables-legacy backend.

@@ -14,6 +14,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestKilledDaemon: `kill -9` of the real tailscaled leaves its rules and its
@@ -57,19 +58,9 @@ func TestKilledDaemon(t *testing.T) {
 			}
 
 			out, err := n.Command(ctx, tsdoctor, "fix", "--json", "--yes", "--remedy", "1").Output()
-			var fj struct {
-				Applies bool
-				Plan    struct {
-					Steps []struct{ Command string }
-					Notes []string
-				}
-				Verification struct {
-					Passed     bool
-					DNSAnswers bool `json:"dns_answers"`
-				}
-			}
-			if jerr := json.Unmarshal(out, &fj); jerr != nil || err != nil || !fj.Applies || len(fj.Plan.Steps) != 1 ||
-				fj.Plan.Steps[0].Command != "tailscaled --cleanup" || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
+			var fj wire.Fix
+			if jerr := json.Unmarshal(out, &fj); jerr != nil || err != nil || !fj.Applies || fj.Plan == nil || len(fj.Plan.Steps) != 1 ||
+				fj.Plan.Steps[0].Command != "tailscaled --cleanup" || fj.Verification == nil || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
 				t.Fatalf("fix --remedy 1: %v %v\n%s", err, jerr, out)
 			}
 			if rules, _ := n.InputRules(ctx); len(rules) != 0 {
@@ -81,12 +72,7 @@ func TestKilledDaemon(t *testing.T) {
 
 			cmd := n.Command(ctx, tsdoctor, "undo", "--json", "--yes")
 			out, err = cmd.Output()
-			var uj struct {
-				Undone []struct {
-					Same        bool `json:"same_as_before"`
-					Differences []string
-				}
-			}
+			var uj wire.Undo
 			if jerr := json.Unmarshal(out, &uj); jerr != nil || len(uj.Undone) != 1 {
 				t.Fatalf("undo: %v %v\n%s", err, jerr, out)
 			}

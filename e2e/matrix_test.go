@@ -18,6 +18,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // tsdoctor is the product binary, built once for the run.
@@ -159,7 +160,7 @@ func lastLines(s string, n int) string {
 }
 
 // check runs `tsdoctor check --json` on the node, with the real CLI.
-func check(t *testing.T, n *harness.Node) (checks.CheckJSON, string) {
+func check(t *testing.T, n *harness.Node) (wire.Check, string) {
 	t.Helper()
 	cmd := n.Command(context.Background(), tsdoctor, "check", "--json", "--ecs")
 	var stderr strings.Builder
@@ -168,7 +169,7 @@ func check(t *testing.T, n *harness.Node) (checks.CheckJSON, string) {
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatalf("run tsdoctor: %v", err)
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("check --json: %v\n%s\nstderr: %s", err, out, stderr.String())
 	}

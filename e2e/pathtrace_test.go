@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestPathTraceRealDaemon: against the real tailscaled, on both nf_tables
@@ -65,14 +65,14 @@ func TestPathTraceRealDaemon(t *testing.T) {
 	}
 }
 
-func traceCheck(t *testing.T, n *harness.Node) (checks.CheckJSON, string) {
+func traceCheck(t *testing.T, n *harness.Node) (wire.Check, string) {
 	t.Helper()
 	cmd := n.Command(context.Background(), tsdoctor, "check", "--json", "--trace", "--only", "trace")
 	out, err := cmd.Output()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("check --json --trace: %v\n%s", err, out)
 	}

@@ -20,33 +20,10 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
-// fixOut is the part of tsdoctor.fix/v1 the tests read.
-type fixOut struct {
-	Schema  string `json:"schema"`
-	Applies bool   `json:"applies"`
-	Changed bool   `json:"changed"`
-	Journal string `json:"journal_id"`
-	Error   string `json:"error"`
-	Plan    *struct {
-		Allow []string `json:"allow"`
-	} `json:"plan"`
-	Verification *struct {
-		Passed     bool `json:"passed"`
-		DNSAnswers bool `json:"dns_answers"`
-	} `json:"verification"`
-}
-
-type undoOut struct {
-	Undone []struct {
-		Same        bool     `json:"same_as_before"`
-		Differences []string `json:"differences"`
-	} `json:"undone"`
-	Error string `json:"error"`
-}
-
-func fix(t *testing.T, n *harness.Node, args ...string) (fixOut, int, string) {
+func fix(t *testing.T, n *harness.Node, args ...string) (wire.Fix, int, string) {
 	t.Helper()
 	cmd := n.Command(context.Background(), tsdoctor, append([]string{"fix", "--json", "--yes"}, args...)...)
 	var stderr strings.Builder
@@ -55,7 +32,7 @@ func fix(t *testing.T, n *harness.Node, args ...string) (fixOut, int, string) {
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	var fo fixOut
+	var fo wire.Fix
 	if err := json.Unmarshal(out, &fo); err != nil {
 		t.Fatalf("fix --json: %v\n%s\n%s", err, out, stderr.String())
 	}
@@ -65,13 +42,13 @@ func fix(t *testing.T, n *harness.Node, args ...string) (fixOut, int, string) {
 func undo(t *testing.T, n *harness.Node) {
 	t.Helper()
 	out, err := n.Command(context.Background(), tsdoctor, "undo", "--json").Output()
-	var uo undoOut
+	var uo wire.Undo
 	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
 		t.Fatalf("undo: %v %v\n%s", err, jerr, out)
 	}
 }
 
-func blocked(rep checks.CheckJSON, addr string) bool {
+func blocked(rep wire.Check, addr string) bool {
 	return slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Address.String() == addr })
 }
 
@@ -133,7 +110,7 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 			t.Fatalf("whitelist.sh apply: %v\n%s", err, out)
 		}
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		rep, raw = check(t, n)
 		if remedy == 1 || !blocked(rep, lab.InternalDNS1) || time.Now().After(deadline) {
@@ -235,7 +212,7 @@ func TestNodeAttrRemedyReal(t *testing.T) {
 	time.Sleep(time.Second)
 	n.Control.SetNodeAttr(true) // the admin saves the policy file
 	err := cmd.Wait()
-	var fo fixOut
+	var fo wire.Fix
 	if jerr := json.Unmarshal([]byte(out.String()), &fo); jerr != nil || err != nil || !fo.Verification.Passed {
 		t.Fatalf("remedy 6: %v %v\n%s", err, jerr, out.String())
 	}
@@ -281,7 +258,7 @@ func TestPublicDNSRealTailscaled(t *testing.T) {
 	}
 }
 
-func stepStatus(rep checks.CheckJSON, id string) checks.Status {
+func stepStatus(rep wire.Check, id string) checks.Status {
 	for _, s := range rep.Steps {
 		if s.ID == id {
 			return s.Status

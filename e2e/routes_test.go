@@ -14,6 +14,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // startRouter starts the second real tailscaled beside n and stops it
@@ -41,7 +42,7 @@ func startRouter(t *testing.T, n *harness.Node) *harness.Router {
 
 // checkUntil re-runs the check until cond holds (tailscaled applies a new
 // netmap within a second or so) or the deadline passes, and returns the last.
-func checkUntil(t *testing.T, n *harness.Node, d time.Duration, cond func(checks.CheckJSON) bool) (checks.CheckJSON, string, bool) {
+func checkUntil(t *testing.T, n *harness.Node, d time.Duration, cond func(wire.Check) bool) (wire.Check, string, bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -56,11 +57,11 @@ func checkUntil(t *testing.T, n *harness.Node, d time.Duration, cond func(checks
 	}
 }
 
-func routeCulprit(rep checks.CheckJSON) bool {
+func routeCulprit(rep wire.Check) bool {
 	return rep.Verdict == checks.Blocked && rep.Culprit != nil && rep.Culprit.Kind == "route"
 }
 
-func dnsFree(rep checks.CheckJSON) bool {
+func dnsFree(rep wire.Check) bool {
 	return !blocked(rep, lab.InternalDNS1) && !blocked(rep, lab.InternalDNS2) && stepStatus(rep, "dns") == checks.Pass
 }
 
@@ -220,7 +221,7 @@ func undoRoutes(t *testing.T, n *harness.Node) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var uo undoOut
+	var uo wire.Undo
 	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
 		t.Fatalf("undo: %v %v\n%s\nstderr: %s", err, jerr, out, stderr.String())
 	}

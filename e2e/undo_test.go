@@ -14,6 +14,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // What can happen to tailscaled between a fix and its undo, on a real host.
@@ -162,13 +163,7 @@ func testUndoAfterChanges(t *testing.T, n *harness.Node, remedy int) {
 
 			cmd := n.Command(ctx, tsdoctor, "undo", "--json")
 			out, err := cmd.Output()
-			var uo struct {
-				Undone []struct {
-					Same      bool     `json:"same_as_before"`
-					LeftAlone []string `json:"left_alone"`
-				} `json:"undone"`
-				Error string `json:"error"`
-			}
+			var uo wire.Undo
 			if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same || uo.Error != "" {
 				t.Errorf("undo: %v %v\n%s", err, jerr, out)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/metrics"
 	"github.com/tsdoctor/tsdoctor/netprobe"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // hostEnv is the real machine as the engine sees it, its files under root
@@ -182,7 +183,7 @@ func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, no
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep.JSON(l)); err != nil {
+		if err := enc.Encode(wire.CheckOf(rep, l)); err != nil {
 			fmt.Fprintln(stderr, "tsdoctor:", err)
 			code = 2
 		}

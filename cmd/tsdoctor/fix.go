@@ -23,58 +23,8 @@ import (
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
-
-// SchemaFixV1 names the JSON `tsdoctor fix --json` and `undo --json` print.
-const SchemaFixV1 = "tsdoctor.fix/v1"
-
-// fixJSON is tsdoctor.fix/v1.
-type fixJSON struct {
-	Schema       string            `json:"schema"`
-	Remedy       remedyJSON        `json:"remedy"`
-	Applies      bool              `json:"applies"`
-	Reason       string            `json:"reason,omitempty"`
-	Plan         *planJSON         `json:"plan,omitempty"`
-	DryRun       bool              `json:"dry_run"`
-	Changed      bool              `json:"changed"`
-	Journal      string            `json:"journal_id,omitempty"`
-	Verification *verificationJSON `json:"verification,omitempty"`
-	Undo         string            `json:"undo,omitempty"`
-	Error        string            `json:"error,omitempty"`
-}
-
-type remedyJSON struct {
-	ID              fixes.ID    `json:"id"`
-	Name            string      `json:"name"`
-	Title           string      `json:"title"`
-	Invasive        fixes.Level `json:"invasive"`
-	SurvivesRestart fixes.Lasts `json:"survives_restart"`
-	SurvivesReboot  fixes.Lasts `json:"survives_reboot"`
-}
-
-type planJSON struct {
-	Steps  []stepJSON `json:"steps"`
-	Notes  []string   `json:"notes"`
-	Allow  []string   `json:"allow,omitempty"`
-	Manual bool       `json:"manual,omitempty"`
-}
-
-type stepJSON struct {
-	Text    string `json:"text"`
-	Command string `json:"command,omitempty"`
-	File    string `json:"file,omitempty"`
-	Content string `json:"content,omitempty"`
-}
-
-type verificationJSON struct {
-	Passed     bool                    `json:"passed"`
-	Verdict    checks.Verdict          `json:"verdict"`
-	DNSAnswers bool                    `json:"dns_answers"`
-	Blocked    []checks.BlockedService `json:"blocked"`
-	OnRestart  string                  `json:"on_restart"`
-	OnReboot   string                  `json:"on_reboot"`
-	Details    []string                `json:"details"`
-}
 
 // fixHost is the machine for the remedies. The root (resolveRoot) puts
 // every file the remedies touch, and the journal, under another directory:
@@ -235,8 +185,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 	env := hostEnv(root)
 	h := fixHost(root, env, copts)
 	info := r.Info()
-	out := fixJSON{Schema: SchemaFixV1, DryRun: *dryRun, Remedy: remedyJSON{ID: info.ID, Name: info.Name, Title: info.Title.String(l),
-		Invasive: info.Invasive, SurvivesRestart: info.SurvivesRestart, SurvivesReboot: info.SurvivesReboot}}
+	out := wire.Fix{Schema: wire.SchemaFixV1, DryRun: *dryRun, Remedy: wire.RemedyOf(info, l)}
 	finish := func(code int) int {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
@@ -306,7 +255,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 	if err != nil {
 		return fail(err)
 	}
-	out.Plan = renderPlan(plan, l)
+	out.Plan = wire.PlanOf(plan, l)
 	if !*asJSON {
 		printPlan(stdout, out.Plan, l)
 	}
@@ -352,7 +301,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 			v = fixes.Verify(ctx, h, info.ID, plan)
 		}
 	}
-	out.Verification = renderVerification(v, l)
+	out.Verification = wire.VerificationOf(v, l)
 	if !*asJSON {
 		printVerification(stdout, out.Verification, l)
 	}
@@ -362,21 +311,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 	return finish(0)
 }
 
-func renderPlan(p *fixes.Plan, l i18n.Lang) *planJSON {
-	pj := &planJSON{Steps: []stepJSON{}, Notes: []string{}, Manual: p.Manual}
-	for _, s := range p.Steps {
-		pj.Steps = append(pj.Steps, stepJSON{Text: s.Text.String(l), Command: s.Command, File: s.File, Content: s.Content})
-	}
-	for _, n := range p.Notes {
-		pj.Notes = append(pj.Notes, n.String(l))
-	}
-	for _, a := range p.Allow {
-		pj.Allow = append(pj.Allow, a.String())
-	}
-	return pj
-}
-
-func printPlan(w io.Writer, p *planJSON, l i18n.Lang) {
+func printPlan(w io.Writer, p *wire.Plan, l i18n.Lang) {
 	if len(p.Steps) == 0 {
 		fmt.Fprintln(w, i18n.T(l, "fixcli.plan.empty"))
 	} else {
@@ -398,16 +333,7 @@ func printPlan(w io.Writer, p *planJSON, l i18n.Lang) {
 	}
 }
 
-func renderVerification(v fixes.Verification, l i18n.Lang) *verificationJSON {
-	vj := &verificationJSON{Passed: v.Passed, Verdict: v.Verdict, DNSAnswers: v.DNS, Blocked: v.Blocked,
-		OnRestart: v.Restart.String(l), OnReboot: v.Reboot.String(l), Details: []string{}}
-	for _, d := range v.Details {
-		vj.Details = append(vj.Details, d.String(l))
-	}
-	return vj
-}
-
-func printVerification(w io.Writer, v *verificationJSON, l i18n.Lang) {
+func printVerification(w io.Writer, v *wire.Verification, l i18n.Lang) {
 	mark, key := "✓", "fixcli.verified"
 	if !v.Passed {
 		mark, key = "✗", "fixcli.notverified"
@@ -420,23 +346,6 @@ func printVerification(w io.Writer, v *verificationJSON, l i18n.Lang) {
 		fmt.Fprintf(w, "  - %s\n", i18n.T(l, "fixcli.blocked", b.Address.String(), strconv.Itoa(int(b.Port)), b.Service))
 	}
 	fmt.Fprintf(w, "  %s %s\n  %s %s\n", i18n.T(l, "fixcli.onrestart"), v.OnRestart, i18n.T(l, "fixcli.onreboot"), v.OnReboot)
-}
-
-// undoJSON is tsdoctor.fix/v1 for `tsdoctor undo --json`.
-type undoJSON struct {
-	Schema string       `json:"schema"`
-	Undone []undoneJSON `json:"undone"`
-	Error  string       `json:"error,omitempty"`
-}
-
-type undoneJSON struct {
-	Journal     string   `json:"journal_id"`
-	Remedy      fixes.ID `json:"remedy"`
-	Name        string   `json:"name"`
-	Same        bool     `json:"same_as_before"`
-	Differences []string `json:"differences,omitempty"`
-	// LeftAlone: what changed since the fix and was left as it is now.
-	LeftAlone []string `json:"left_alone,omitempty"`
 }
 
 // undoFlags are the flags of `tsdoctor undo`, defined once for parsing,
@@ -483,10 +392,10 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	h := fixHost(root, hostEnv(root), checks.DefaultOptions())
 	res, err := fixes.Undo(ctx, h, *all)
-	out := undoJSON{Schema: SchemaFixV1, Undone: []undoneJSON{}}
+	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
 	code := 0
 	for _, r := range res {
-		uj := undoneJSON{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
+		uj := wire.Undone{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
 		for _, m := range r.LeftAlone {
 			uj.LeftAlone = append(uj.LeftAlone, m.String(l))
 		}

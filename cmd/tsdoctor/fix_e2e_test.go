@@ -16,10 +16,11 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // runFix runs `tsdoctor fix --json --yes` in the lab.
-func runFix(t *testing.T, l *lab.Lab, args ...string) (fixJSON, int, string) {
+func runFix(t *testing.T, l *lab.Lab, args ...string) (wire.Fix, int, string) {
 	t.Helper()
 	cmd := l.Command(context.Background(), binary, append([]string{"fix", "--json", "--yes"}, args...)...)
 	var stderr strings.Builder
@@ -31,20 +32,20 @@ func runFix(t *testing.T, l *lab.Lab, args ...string) (fixJSON, int, string) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var fj fixJSON
+	var fj wire.Fix
 	if err := json.Unmarshal(out, &fj); err != nil {
 		t.Fatalf("fix --json: %v\n%s\nstderr: %s", err, out, stderr.String())
 	}
-	if fj.Schema != SchemaFixV1 {
+	if fj.Schema != wire.SchemaFixV1 {
 		t.Errorf("schema %q", fj.Schema)
 	}
 	return fj, code, string(out) + stderr.String()
 }
 
-func runUndo(t *testing.T, l *lab.Lab) undoJSON {
+func runUndo(t *testing.T, l *lab.Lab) wire.Undo {
 	t.Helper()
 	out, err := l.Command(context.Background(), binary, "undo", "--json").Output()
-	var uj undoJSON
+	var uj wire.Undo
 	if jerr := json.Unmarshal(out, &uj); jerr != nil {
 		t.Fatalf("undo --json: %v %v\n%s", err, jerr, out)
 	}
@@ -84,7 +85,7 @@ func restartTailscaled(t *testing.T, l *lab.Lab) {
 	}
 }
 
-func blockedAddrs(rep checks.CheckJSON) []string {
+func blockedAddrs(rep wire.Check) []string {
 	var out []string
 	for _, b := range rep.Blocked {
 		out = append(out, b.Address.String())

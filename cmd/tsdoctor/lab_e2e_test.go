@@ -15,6 +15,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // binary is tsdoctor built once for the lab tests.
@@ -80,7 +81,7 @@ func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
 }
 
 // check runs `tsdoctor check --json` inside the lab's ECS namespace.
-func check(t *testing.T, l *lab.Lab, args ...string) (checks.CheckJSON, int, string) {
+func check(t *testing.T, l *lab.Lab, args ...string) (wire.Check, int, string) {
 	t.Helper()
 	cmd := l.Command(context.Background(), binary, append([]string{"check", "--json"}, args...)...)
 	var stderr strings.Builder
@@ -92,7 +93,7 @@ func check(t *testing.T, l *lab.Lab, args ...string) (checks.CheckJSON, int, str
 	} else if err != nil {
 		t.Fatalf("run check: %v", err)
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("check --json printed something that is not one JSON object: %v\n%s\nstderr: %s", err, out, stderr.String())
 	}
@@ -146,7 +147,7 @@ func TestLabScenarios(t *testing.T) {
 		t.Run(c.scenario, func(t *testing.T) {
 			l := startLab(t, c.scenario)
 			rep, code, raw := check(t, l, "--ecs")
-			if rep.Schema != checks.SchemaCheckV1 || rep.Verdict != c.verdict || code != c.verdict.ExitCode() {
+			if rep.Schema != wire.SchemaCheckV1 || rep.Verdict != c.verdict || code != c.verdict.ExitCode() {
 				t.Fatalf("verdict %s (exit %d), want %s\n%s", rep.Verdict, code, c.verdict, raw)
 			}
 			if c.verdict == checks.Blocked {
@@ -274,7 +275,7 @@ func wantCouldNotCheck(t *testing.T, cmd *exec.Cmd, hint string) {
 	if !ok || ee.ExitCode() != 2 {
 		t.Fatalf("exit %v, want 2\n%s", err, out)
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestLegacyWithoutIptablesBinary(t *testing.T) {
 	l := startLab(t, "legacy")
 	noIptables := "PATH=" + l.BinDir() + ":/usr/bin:/bin"
 	out, err := l.Command(context.Background(), "env", noIptables, binary, "check", "--json").Output()
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if jerr := json.Unmarshal(out, &rep); jerr != nil || rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Backend != firewall.IptablesLegacy {
 		t.Fatalf("without iptables binaries: %v %v\n%s", err, jerr, out)
 	}

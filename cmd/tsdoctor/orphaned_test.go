@@ -13,6 +13,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestOrphanedRulesLab: the lab's crashed tailscaled (rules present, socket
@@ -57,7 +58,7 @@ func TestOrphanedRulesLab(t *testing.T) {
 	}
 
 	out, err := l.Command(context.Background(), binary, "undo", "--json").Output()
-	var uj undoJSON
+	var uj wire.Undo
 	if jerr := json.Unmarshal(out, &uj); jerr != nil || len(uj.Undone) != 1 {
 		t.Fatalf("undo --json: %v %v\n%s", err, jerr, out)
 	}
@@ -81,7 +82,7 @@ func TestLabRunCrashed(t *testing.T) {
 	for _, args := range [][]string{{"--", "check", "--json"}, {"--", "--json"}} {
 		cmd := exec.Command(binary, append([]string{"lab", "--scenario", "crashed", "--prefix", prefix}, args...)...)
 		out, err := cmd.Output()
-		var rep checks.CheckJSON
+		var rep wire.Check
 		if jerr := json.Unmarshal(out, &rep); jerr != nil || rep.Verdict != checks.Blocked || !rep.OrphanedRules {
 			t.Errorf("tsdoctor lab %q: %v %v\n%s", args, err, jerr, out)
 		}

@@ -12,9 +12,9 @@ import (
 
 	"github.com/google/nftables"
 
-	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // holdLogSilent makes the kernel log silent in namespaces
@@ -31,7 +31,7 @@ func holdLogSilent(t *testing.T) {
 	t.Cleanup(restore)
 }
 
-func pathOf(rep checks.CheckJSON, src, proto string) *nftrace.Path {
+func pathOf(rep wire.Check, src, proto string) *nftrace.Path {
 	for i := range rep.Paths {
 		if p := rep.Paths[i].Packet; p.Src.String() == src && p.Proto == proto {
 			return &rep.Paths[i]

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestResolveRoot: --root wins over TSDOCTOR_ROOT, which wins over "/", and
@@ -49,7 +49,7 @@ func TestOneRootLab(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(y, "etc/resolv.conf"), []byte("nameserver "+lab.InternalDNS2+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dnsStep := func(rep checks.CheckJSON) string {
+	dnsStep := func(rep wire.Check) string {
 		for _, s := range rep.Steps {
 			if s.ID == "dns" {
 				return string(s.Status) + " " + s.Summary + " " + strings.Join(s.Evidence, " | ")
@@ -72,7 +72,7 @@ func TestOneRootLab(t *testing.T) {
 	}
 	// TSDOCTOR_ROOT=Y alone does the same.
 	out, _ := l.Command(context.Background(), "env", "TSDOCTOR_ROOT="+y, binary, "check", "--json", "--only", "dns").Output()
-	var envRep checks.CheckJSON
+	var envRep wire.Check
 	if err := json.Unmarshal(out, &envRep); err != nil || !onlyY(dnsStep(envRep)) {
 		t.Errorf("TSDOCTOR_ROOT=Y: %v %q", err, dnsStep(envRep))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestRouteCaptureInLab: the second form in the lab. tailscaled's policy
@@ -105,7 +106,7 @@ func TestRouteCaptureInLab(t *testing.T) {
 	}
 }
 
-func blockedIn(rep checks.CheckJSON, addr string) bool {
+func blockedIn(rep wire.Check, addr string) bool {
 	for _, b := range rep.Blocked {
 		if b.Address.String() == addr {
 			return true

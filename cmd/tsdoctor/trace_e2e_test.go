@@ -10,6 +10,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // TestTraceSilentLog: with net.netfilter.nf_log_all_netns=0 the LOG rule in
@@ -72,7 +73,7 @@ func TestTraceSilentLog(t *testing.T) {
 // traceCheck runs `check --json --trace` in the lab, in a container when
 // asked: its own PID namespace and /proc, PID 1 a shell in the same network
 // namespace, /proc/1/ns hidden under a tmpfs.
-func traceCheck(t *testing.T, l *lab.Lab, container bool) (checks.CheckJSON, string) {
+func traceCheck(t *testing.T, l *lab.Lab, container bool) (wire.Check, string) {
 	t.Helper()
 	args := []string{"check", "--json", "--trace", "--only", "trace,rules"}
 	var cmd *exec.Cmd
@@ -88,7 +89,7 @@ func traceCheck(t *testing.T, l *lab.Lab, container bool) (checks.CheckJSON, str
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 97 {
 		t.Fatalf("could not hide /proc/1/ns in the container: %s", stderr.String())
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if jerr := json.Unmarshal(out, &rep); jerr != nil {
 		t.Fatalf("check: %v %v\n%s\nstderr: %s", err, jerr, out, stderr.String())
 	}
@@ -96,7 +97,7 @@ func traceCheck(t *testing.T, l *lab.Lab, container bool) (checks.CheckJSON, str
 }
 
 // stepEvidence is one step's evidence lines, one per line.
-func stepEvidence(rep checks.CheckJSON, id string) string {
+func stepEvidence(rep wire.Check, id string) string {
 	for _, s := range rep.Steps {
 		if s.ID == id {
 			return strings.Join(s.Evidence, "\n")

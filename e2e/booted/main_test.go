@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/host"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
 // debs are the packages built for this run by goreleaser: the current
@@ -155,14 +155,14 @@ func sh(t *testing.T, h *host.Host, script string) string {
 }
 
 // check runs the installed tsdoctor's check in the host.
-func check(t *testing.T, h *host.Host) (checks.CheckJSON, string) {
+func check(t *testing.T, h *host.Host) (wire.Check, string) {
 	t.Helper()
 	cmd := h.Command(context.Background(), "tsdoctor", "check", "--json", "--ecs")
 	out, err := cmd.Output()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatalf("run tsdoctor: %v", err)
 	}
-	var rep checks.CheckJSON
+	var rep wire.Check
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("check --json: %v\n%s", err, out)
 	}

@@ -14,20 +14,11 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/host"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/wire"
 )
 
-// fixOut is the part of tsdoctor.fix/v1 the tests read.
-type fixOut struct {
-	Changed      bool   `json:"changed"`
-	Error        string `json:"error"`
-	Verification *struct {
-		Passed     bool `json:"passed"`
-		DNSAnswers bool `json:"dns_answers"`
-	} `json:"verification"`
-}
-
 // fix runs the installed tsdoctor's fix in the host.
-func fix(t *testing.T, h *host.Host, args ...string) (fixOut, int, string) {
+func fix(t *testing.T, h *host.Host, args ...string) (wire.Fix, int, string) {
 	t.Helper()
 	cmd := h.Command(context.Background(), "tsdoctor", append([]string{"fix", "--json", "--yes", "--ecs"}, args...)...)
 	var stderr strings.Builder
@@ -36,7 +27,7 @@ func fix(t *testing.T, h *host.Host, args ...string) (fixOut, int, string) {
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	var fo fixOut
+	var fo wire.Fix
 	if err := json.Unmarshal(out, &fo); err != nil {
 		t.Fatalf("fix --json: %v\n%s\n%s", err, out, stderr.String())
 	}
@@ -47,17 +38,13 @@ func fix(t *testing.T, h *host.Host, args ...string) (fixOut, int, string) {
 func undo(t *testing.T, h *host.Host) {
 	t.Helper()
 	out, err := h.Command(context.Background(), "tsdoctor", "undo", "--json").Output()
-	var uo struct {
-		Undone []struct {
-			Same bool `json:"same_as_before"`
-		} `json:"undone"`
-	}
+	var uo wire.Undo
 	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
 		t.Fatalf("undo: %v %v\n%s", err, jerr, out)
 	}
 }
 
-func blocked(rep checks.CheckJSON) bool {
+func blocked(rep wire.Check) bool {
 	return slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Address.String() == lab.InternalDNS1 })
 }
 
