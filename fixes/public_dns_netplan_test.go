@@ -164,3 +164,85 @@ func TestNetplanGenerateAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestParseNetplanEthernets: the YAML shapes netplan files take.
+func TestParseNetplanEthernets(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []netplanIface
+	}{
+		{"cloud-init", ubuntuCloudInitYAML, []netplanIface{{name: "eth0"}}},
+		{"two-space indent, routes, nameservers, dhcp6", `network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    eth0:
+      dhcp4: yes
+      dhcp6: "true"
+      routes:
+      - to: default
+        via: 172.16.255.253
+      nameservers:
+        addresses: [100.100.2.136,
+                    100.100.2.138]   # VPC DNS
+    'eth1':
+      addresses:
+        - 172.16.1.10/24
+  bridges:
+    br0:
+      interfaces: [eth1]
+`, []netplanIface{{name: "eth0", dhcp6: true, nameservers: []string{"100.100.2.136", "100.100.2.138"}}, {name: "eth1"}}},
+		{"static nameservers, compact sequence", "network:\n  ethernets:\n    eth0:\n      addresses:\n      - 172.16.0.10/20\n      nameservers:\n        addresses:\n        - 100.100.2.136\n        - '100.100.2.138'\n        search: [example.internal]\n      routes:\n      - to: default\n        via: 172.16.255.253\n    eth1:\n      nameservers: {addresses: [8.8.8.8]}\n",
+			[]netplanIface{{name: "eth0", nameservers: []string{"100.100.2.136", "100.100.2.138"}}, {name: "eth1", nameservers: []string{"8.8.8.8"}}}},
+		{"flow on the next line", "network:\n  ethernets:\n    {ens5: {dhcp4: true, dhcp6: on}, \"ens6\": {}}\n", []netplanIface{{name: "ens5", dhcp6: true}, {name: "ens6"}}},
+		{"flow document", "{network: {version: 2, ethernets: {eth0: {dhcp4: true}}}}\n", []netplanIface{{name: "eth0"}}},
+		{"documents, block scalar, anchors", "%YAML 1.1\n---\nnetwork:\n  ethernets:\n    eth0: &e\n      dhcp4: true\n      description: |\n        eth9: not a key\n        ethernets: neither\n    eth1: *e\n...\n", []netplanIface{{name: "eth0"}, {name: "eth1"}}},
+		{"no ethernets", "network:\n  version: 2\n  wifis:\n    wlan0: {}\n", nil},
+		{"comments only", "# nothing here\n\n", nil},
+		{"ethernets elsewhere", "other:\n  ethernets:\n    eth0: {}\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseNetplanEthernets([]byte(tc.yaml))
+			if err != nil || !slices.EqualFunc(got, tc.want, netplanIfaceEqual) {
+				t.Errorf("got %+v %v, want %+v", got, err, tc.want)
+			}
+		})
+	}
+	// ethernets must be a mapping, as netplan requires.
+	if _, err := parseNetplanEthernets([]byte("network:\n  ethernets:\n  - eth0: {}\n")); err == nil || !strings.Contains(err.Error(), "not a mapping") {
+		t.Errorf("a sequence under ethernets: err = %v", err)
+	}
+	// Many definitions parse in linear time.
+	var big strings.Builder
+	big.WriteString("network:\n  ethernets:\n")
+	for i := range 50000 {
+		fmt.Fprintf(&big, "    eth%d:\n      dhcp4: true\n      routes:\n      - to: default\n        via: 10.0.0.1\n", i)
+	}
+	if got, err := parseNetplanEthernets([]byte(big.String())); err != nil || len(got) != 50000 {
+		t.Errorf("big file: %d definitions, %v", len(got), err)
+	}
+	// What tsdoctor writes, it reads back.
+	m := ResolverManager{Interfaces: []string{"eth0", "en p0", "odd\"\\\n\tname"}, dhcp6: map[string]bool{"eth0": true}}
+	content, err := netplanContent(m, DefaultResolvers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseNetplanEthernets([]byte(content))
+	if err != nil || !slices.EqualFunc(got, []netplanIface{{name: "eth0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "en p0", nameservers: []string{"223.5.5.5", "223.6.6.6"}}, {name: "odd\"\\\n\tname", nameservers: []string{"223.5.5.5", "223.6.6.6"}}}, netplanIfaceEqual) {
+		t.Errorf("own file read back as %+v %v", got, err)
+	}
+}
+
+func netplanIfaceEqual(a, b netplanIface) bool {
+	return a.name == b.name && a.dhcp6 == b.dhcp6 && slices.Equal(a.nameservers, b.nameservers)
+}
+
+func FuzzParseNetplanEthernets(f *testing.F) {
+	for _, s := range []string{ubuntuCloudInitYAML, "network: {ethernets: {a: [1, {b: c}]}}", "- - -\n  - x: [\n", "'a''b': \"c\\\"\"", "x: {a: b, : c}", "{", "]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = parseNetplanEthernets([]byte(s))
+	})
+}
