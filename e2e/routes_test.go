@@ -27,42 +27,14 @@ func startRouter(t *testing.T, n *harness.Node) *harness.Router {
 	if err != nil {
 		t.Fatalf("start the router node: %v", err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(r.Dir, "tailscaled.log")); err == nil {
-				t.Logf("router tailscaled log (tail):\n%s", lastLines(string(b), 15))
-			}
-		}
-		if err := r.Close(); err != nil {
-			t.Errorf("stop the router: %v", err)
-		}
-	})
+	r.StopOnCleanup(t)
 	return r
 }
 
-// checkUntil re-runs the check until cond holds (tailscaled applies a new
-// netmap within a second or so) or the deadline passes, and returns the last.
+// checkUntil re-runs the check until cond holds or d passes.
 func checkUntil(t *testing.T, n *harness.Node, d time.Duration, cond func(wire.Check) bool) (wire.Check, string, bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		rep, raw := check(t, n)
-		if cond(rep) {
-			return rep, raw, true
-		}
-		if time.Now().After(deadline) {
-			return rep, raw, false
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func routeCulprit(rep wire.Check) bool {
-	return rep.Verdict == checks.Blocked && rep.Culprit != nil && rep.Culprit.Kind == "route"
-}
-
-func dnsFree(rep wire.Check) bool {
-	return !blocked(rep, lab.InternalDNS1) && !blocked(rep, lab.InternalDNS2) && stepStatus(rep, "dns") == checks.Pass
+	return harness.CheckUntil(d, func() (wire.Check, string) { return check(t, n) }, cond)
 }
 
 // TestRouteCaptureRealTailscaled: the second form against the real daemon.
@@ -132,7 +104,7 @@ func testRouteCapture(t *testing.T, form string) {
 		t.Fatal(err)
 	}
 
-	rep, raw, ok := checkUntil(t, n, 30*time.Second, routeCulprit)
+	rep, raw, ok := checkUntil(t, n, 30*time.Second, harness.RouteCulprit)
 	if !ok {
 		t.Fatalf("no route culprit:\n%s", raw)
 	}
@@ -167,7 +139,7 @@ func testRouteCapture(t *testing.T, form string) {
 	if err := n.Restart(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	if _, raw, ok := checkUntil(t, n, 10*time.Second, dnsFree); !ok {
+	if _, raw, ok := checkUntil(t, n, 10*time.Second, harness.DNSFree); !ok {
 		t.Errorf("remedy 7 did not survive a tailscaled restart:\n%s", raw)
 	}
 	// A reboot loses every policy rule; the unit's script puts them back.
@@ -176,18 +148,18 @@ func testRouteCapture(t *testing.T, form string) {
 			t.Fatalf("drop the rule as a reboot would: %v\n%s", err, out)
 		}
 	}
-	if _, raw, ok := checkUntil(t, n, 10*time.Second, routeCulprit); !ok {
+	if _, raw, ok := checkUntil(t, n, 10*time.Second, harness.RouteCulprit); !ok {
 		t.Fatalf("without the rules the capture should be back:\n%s", raw)
 	}
 	script := filepath.Join(n.Lab.RootDir(), fixes.PolicyRouteScript)
 	if out, err := n.Command(ctx, "sh", script).CombinedOutput(); err != nil {
 		t.Fatalf("policy-route.sh: %v\n%s", err, out)
 	}
-	if _, raw, ok := checkUntil(t, n, 10*time.Second, dnsFree); !ok {
+	if _, raw, ok := checkUntil(t, n, 10*time.Second, harness.DNSFree); !ok {
 		t.Errorf("the unit's script did not restore the rules:\n%s", raw)
 	}
 	undoRoutes(t, n)
-	if _, raw, ok := checkUntil(t, n, 10*time.Second, routeCulprit); !ok {
+	if _, raw, ok := checkUntil(t, n, 10*time.Second, harness.RouteCulprit); !ok {
 		t.Errorf("after undo the capture should be back:\n%s", raw)
 	}
 
@@ -205,11 +177,11 @@ func testRouteCapture(t *testing.T, form string) {
 	if err := n.Restart(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	if _, raw, ok := checkUntil(t, n, 10*time.Second, dnsFree); !ok {
+	if _, raw, ok := checkUntil(t, n, 10*time.Second, harness.DNSFree); !ok {
 		t.Errorf("remedy 8 did not survive a tailscaled restart:\n%s", raw)
 	}
 	undoRoutes(t, n)
-	if _, raw, ok := checkUntil(t, n, 20*time.Second, routeCulprit); !ok {
+	if _, raw, ok := checkUntil(t, n, 20*time.Second, harness.RouteCulprit); !ok {
 		t.Errorf("after undoing remedy 8 the capture should be back:\n%s", raw)
 	}
 }

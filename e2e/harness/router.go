@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/lab"
 	"tailscale.com/tstest/integration/testcontrol"
 	"tailscale.com/types/key"
 )
@@ -22,12 +23,14 @@ import (
 // subnet router or an exit node: what brings routes over the VPC's
 // services into the ECS node's table 52.
 type Router struct {
-	NS     string
-	Dir    string
-	node   *Node
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    *os.File
+	NS      string
+	Dir     string
+	bins    string   // the real tailscaled and tailscale
+	control *Control // approves its routes
+	node    *Node    // the ECS node, when it is a harness Node (MasqueradeAs)
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	log     *os.File
 }
 
 // Router addresses: its own link to the VPC namespace.
@@ -38,8 +41,19 @@ const (
 
 // StartRouter starts the second node and logs it in (hostname vpc-router).
 // It serves no routes until SetRoutes.
-func (n *Node) StartRouter(ctx context.Context) (r *Router, err error) {
-	r = &Router{NS: n.Lab.Prefix + "-rtr", Dir: filepath.Join(n.Lab.Dir, "router"), node: n}
+func (n *Node) StartRouter(ctx context.Context) (*Router, error) {
+	r, err := StartRouter(ctx, n.Lab, n.Bins, n.Control)
+	if r != nil {
+		r.node = n
+	}
+	return r, err
+}
+
+// StartRouter starts the second node beside any ECS server of lab l (a
+// harness Node, or a booted host in the same lab), with the binaries in
+// bins, logged in to c.
+func StartRouter(ctx context.Context, l *lab.Lab, bins string, c *Control) (r *Router, err error) {
+	r = &Router{NS: l.Prefix + "-rtr", Dir: filepath.Join(l.Dir, "router"), bins: bins, control: c}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, r.Close())
@@ -61,11 +75,11 @@ func (n *Node) StartRouter(ctx context.Context) (r *Router, err error) {
 		return nil
 	}
 	if err := batch(r.NS, "link set lo up",
-		"link add eth0 type veth peer name veth-rtr netns "+n.Lab.VPC(),
+		"link add eth0 type veth peer name veth-rtr netns "+l.VPC(),
 		"addr add "+routerAddr+"/24 dev eth0", "link set eth0 up", "route add default via "+routerVPCSide); err != nil {
 		return r, err
 	}
-	if err := batch(n.Lab.VPC(), "addr add "+routerVPCSide+"/24 dev veth-rtr", "link set veth-rtr up"); err != nil {
+	if err := batch(l.VPC(), "addr add "+routerVPCSide+"/24 dev veth-rtr", "link set veth-rtr up"); err != nil {
 		return r, err
 	}
 	if r.log, err = os.OpenFile(filepath.Join(r.Dir, "tailscaled.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
@@ -73,7 +87,7 @@ func (n *Node) StartRouter(ctx context.Context) (r *Router, err error) {
 	}
 	args := []string{"netns", "exec", r.NS, "env", "-i", "HOME=" + r.Dir, "TS_LOGS_DIR=" + r.Dir, "TS_DEBUG_FIREWALL_MODE=iptables",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		filepath.Join(n.Bins, "tailscaled"), "--tun=tailscale0", "--statedir=" + r.Dir, "--socket=" + r.socket(), "--no-logs-no-support"}
+		filepath.Join(bins, "tailscaled"), "--tun=tailscale0", "--statedir=" + r.Dir, "--socket=" + r.socket(), "--no-logs-no-support"}
 	r.cmd = exec.Command("ip", args...)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -94,7 +108,7 @@ func (n *Node) StartRouter(ctx context.Context) (r *Router, err error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if out, err := r.CLI(ctx, "up", "--login-server="+n.Control.URL, "--authkey=tskey-lab", "--hostname=vpc-router",
+	if out, err := r.CLI(ctx, "up", "--login-server="+c.URL, "--authkey=tskey-lab", "--hostname=vpc-router",
 		"--accept-dns=false", "--timeout=60s"); err != nil {
 		return r, fmt.Errorf("router: tailscale up: %w\n%s", err, out)
 	}
@@ -105,7 +119,7 @@ func (r *Router) socket() string { return filepath.Join(r.Dir, "tailscaled.sock"
 
 // CLI runs the real tailscale CLI against the router's tailscaled.
 func (r *Router) CLI(ctx context.Context, args ...string) ([]byte, error) {
-	full := append([]string{"netns", "exec", r.NS, filepath.Join(r.node.Bins, "tailscale"), "--socket=" + r.socket()}, args...)
+	full := append([]string{"netns", "exec", r.NS, filepath.Join(r.bins, "tailscale"), "--socket=" + r.socket()}, args...)
 	return exec.CommandContext(ctx, "ip", full...).CombinedOutput()
 }
 
@@ -168,7 +182,7 @@ func (r *Router) SetRoutes(ctx context.Context, prefixes ...netip.Prefix) error 
 	if err != nil {
 		return err
 	}
-	r.node.Control.SetSubnetRoutes(st.Self.PublicKey, prefixes)
+	r.control.SetSubnetRoutes(st.Self.PublicKey, prefixes)
 	return nil
 }
 
@@ -199,6 +213,9 @@ func (r *Router) Close() error {
 // a peer whose Tailscale address is a VPC service's, so tailscaled routes
 // that address into tailscale0.
 func (r *Router) MasqueradeAs(ctx context.Context, a netip.Addr) error {
+	if r.node == nil {
+		return errors.New("MasqueradeAs needs the ECS node started by the harness")
+	}
 	rst, err := r.status(ctx)
 	if err != nil {
 		return err
@@ -211,6 +228,31 @@ func (r *Router) MasqueradeAs(ctx context.Context, a netip.Addr) error {
 	if err := json.Unmarshal(out, &nst); err != nil {
 		return err
 	}
-	r.node.Control.SetMasqueradeAddresses([]testcontrol.MasqueradePair{{Node: rst.Self.PublicKey, Peer: nst.Self.PublicKey, NodeMasqueradesAs: a}})
+	r.control.SetMasqueradeAddresses([]testcontrol.MasqueradePair{{Node: rst.Self.PublicKey, Peer: nst.Self.PublicKey, NodeMasqueradesAs: a}})
 	return nil
+}
+
+// TB is the part of testing.TB the harness uses.
+type TB interface {
+	Cleanup(func())
+	Failed() bool
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+// StopOnCleanup stops the router when the test ends, before whatever was
+// registered earlier (cleanups run last first), with the tail of its
+// tailscaled's log when the test failed.
+func (r *Router) StopOnCleanup(t TB) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(filepath.Join(r.Dir, "tailscaled.log")); err == nil {
+				lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+				t.Logf("router tailscaled log (tail):\n%s", strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("stop the router: %v", err)
+		}
+	})
 }
