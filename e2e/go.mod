@@ -5,6 +5,8 @@ go 1.26.8
 replace github.com/tsdoctor/tsdoctor => ../
 
 require (
+	github.com/prometheus/client_model v0.6.2
+	github.com/prometheus/common v0.69.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/tsdoctor/tsdoctor v0.0.0-00010101000000-000000000000
 	golang.org/x/sys v0.50.0
@@ -27,9 +29,11 @@ require (
 	github.com/lucasb-eyer/go-colorful v1.4.1 // indirect
 	github.com/mattn/go-runewidth v0.0.30 // indirect
 	github.com/muesli/cancelreader v0.2.2 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/xo/terminfo v1.0.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 )
 
 require (
