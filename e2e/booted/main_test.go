@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +100,18 @@ func sweepLabs() {
 			continue
 		}
 		_ = lab.Down(filepath.Base(d))
+		// The route tests' second tailscaled (harness.Router) runs in
+		// its own namespace, in its own process group: it outlives a
+		// killed run.
+		rtr := filepath.Base(d) + "-rtr"
+		if pids, err := exec.Command("ip", "netns", "pids", rtr).Output(); err == nil {
+			for _, f := range strings.Fields(string(pids)) {
+				if p, err := strconv.Atoi(f); err == nil && p > 1 {
+					_ = syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+			_ = exec.Command("ip", "netns", "del", rtr).Run()
+		}
 	}
 }
 
