@@ -2,7 +2,6 @@ package fixes
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
@@ -14,19 +13,38 @@ import (
 type DeleteDrop struct{}
 
 func (DeleteDrop) Info() Info {
-	return Info{ID: DeleteDropID, Name: "delete-drop", Title: i18n.M("fix.1.title"), Changes: i18n.M("fix.1.changes"),
+	return Info{ID: DeleteDropID, Name: "delete-drop", Title: i18n.M("fix.1.title"), Short: i18n.M("fix.1.short"), Changes: i18n.M("fix.1.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.delete-drop"), Reboot: i18n.M("verify.reboot.delete-drop")},
 		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsNo, SurvivesReboot: LastsNo,
 			Security: i18n.M("fix.1.security"), Loses: i18n.M("fix.1.loses"), Cost: i18n.M("fix.1.cost")}}
 }
 
-func (DeleteDrop) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+func (DeleteDrop) Applies(h *Host, rep checks.Report) Applicability {
 	return whitelistApplies(rep)
+}
+
+// Recommend: with tailscaled gone and its rules orphaned, there is nothing
+// to rebuild or honour anything: clean up after it (the guard would keep
+// whitelisting into chains nobody owns).
+func (DeleteDrop) Recommend(rep checks.Report) Recommendation {
+	switch {
+	case !dropForm(rep):
+		return Recommendation{}
+	case rep.Orphaned:
+		return rank(DeleteDropID, 30, i18n.M("tui.rec.orphaned"))
+	}
+	return rank(DeleteDropID, 1)
+}
+
+// Verify: no CGNAT DROP left, nothing blocked.
+func (DeleteDrop) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	v.Passed = len(cgnatDrops(v.Report.Firewall)) == 0 && len(v.Report.Blocked) == 0
 }
 
 func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
 	drops := cgnatDrops(rep.Firewall)
 	if len(drops) == 0 {
-		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to delete (run `tsdoctor check`)")
+		return nil, failure(i18n.M("fix.err.1.nodrop"))
 	}
 	if rep.Orphaned {
 		return orphanedPlan(rep), nil
@@ -37,7 +55,7 @@ func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Option
 	for _, d := range drops {
 		spec, ok := SpecOf(d)
 		if !ok {
-			return nil, fmt.Errorf("the DROP rule %q has matches tsdoctor does not model, so it cannot name it exactly for deletion: delete it by hand", d.Text)
+			return nil, failure(i18n.M("fix.err.1.unmodelled", d.Text))
 		}
 		if _, seen := byBackend[d.Backend]; !seen {
 			order = append(order, d.Backend)

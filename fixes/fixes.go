@@ -9,15 +9,12 @@
 package fixes
 
 import (
-	"context"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
@@ -68,42 +65,31 @@ type Tradeoffs struct {
 
 // Info describes a remedy.
 type Info struct {
-	ID      ID       `json:"id"`
-	Name    string   `json:"name"` // delete-drop, whitelist, guard, public-dns, netfilter-off, node-attr
-	Title   i18n.Msg `json:"title"`
+	ID    ID       `json:"id"`
+	Name  string   `json:"name"` // delete-drop, whitelist, guard, public-dns, netfilter-off, node-attr
+	Title i18n.Msg `json:"title"`
+	// Short is the remedy's name in a few words ("whitelist"), for the
+	// lists generated from All(): the usage line, `fix` without --remedy,
+	// the verdict's "Fix it".
+	Short   i18n.Msg `json:"-"`
 	Changes i18n.Msg `json:"changes"`
+	Promise Promise  `json:"-"`
 	Tradeoffs
-}
-
-// Short is the remedy's name in a few words ("whitelist"), for lists
-// generated from All(): the usage line, `fix` without --remedy.
-func (in Info) Short() i18n.Msg { return i18n.M(fmt.Sprintf("fix.%d.short", in.ID)) }
-
-// Remedy is one way out.
-type Remedy interface {
-	Info() Info
-	// Applies says whether the remedy makes sense on this host, and if not,
-	// why, from the diagnosis.
-	Applies(h *Host, rep checks.Report) (bool, i18n.Msg)
-	// Plan works out exactly what Apply will do. It changes nothing.
-	Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error)
 }
 
 // All lists the remedies in the article's order.
 func All() []Remedy {
-	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, PublicDNS{}, NetfilterOff{}, NodeAttr{}, PolicyRoute{}, AcceptRoutesOff{}}
+	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, publicDNS{}, NetfilterOff{}, NodeAttr{}, PolicyRoute{}, AcceptRoutesOff{}}
 }
 
 // ByID returns remedy id, or an error naming the valid ones.
 func ByID(id ID) (Remedy, error) {
-	var valid []string
 	for _, r := range All() {
 		if r.Info().ID == id {
 			return r, nil
 		}
-		valid = append(valid, fmt.Sprintf("%d (%s)", r.Info().ID, r.Info().Short().String(i18n.EN)))
 	}
-	return nil, fmt.Errorf("no remedy %d: choose %s", id, strings.Join(valid, ", "))
+	return nil, failure(i18n.M("fix.err.noremedy", int(id), List(All())))
 }
 
 // Shape is how narrow the whitelist rules are.
@@ -129,7 +115,7 @@ func ParseShape(s string) (Shape, error) {
 	case "":
 		return Narrow, nil
 	}
-	return "", fmt.Errorf("unknown whitelist shape %q: use narrow, conntrack or wide", s)
+	return "", failure(i18n.M("fix.err.shape", s))
 }
 
 // Options tune a plan.
@@ -160,7 +146,7 @@ func ParseAddrs(s string) ([]netip.Addr, error) {
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		a, err := netip.ParseAddr(f)
 		if err != nil || !a.Is4() {
-			return nil, fmt.Errorf("%q is not an IPv4 address: give addresses like 100.100.2.136,100.100.2.138", f)
+			return nil, failure(i18n.M("fix.err.addr", f))
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
@@ -177,17 +163,17 @@ func ParseResolvers(s string) ([]netip.Addr, error) {
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		a, err := netip.ParseAddr(f)
 		if err != nil || !a.Is4() {
-			return nil, fmt.Errorf("%q is not an IPv4 address", f)
+			return nil, failure(i18n.M("fix.err.resolver", f))
 		}
 		if cgnatPrefix.Contains(a) {
-			return nil, fmt.Errorf("%s is inside 100.64.0.0/10, where tailscaled's rule drops the replies", a)
+			return nil, failure(i18n.M("fix.err.resolver.cgnat", a.String()))
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no resolver given")
+		return nil, failure(i18n.M("fix.err.resolver.none"))
 	}
 	return out, nil
 }
@@ -210,7 +196,7 @@ func ParseAllow(s string) ([]netip.Addr, error) {
 	}
 	for _, a := range addrs {
 		if !cgnatPrefix.Contains(a) {
-			return nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist; give addresses inside it, e.g. 100.100.2.136,100.100.2.138", a)
+			return nil, failure(i18n.M("fix.err.allow.outside", a.String()))
 		}
 	}
 	return addrs, nil
@@ -279,11 +265,11 @@ type CommandPair struct {
 }
 
 func firewallStep(c firewall.Change) Step {
-	key := "step.fw.insert"
+	text := i18n.M("step.fw.insert", c.Ref.Backend, c.Ref.Table, c.Ref.Chain)
 	if c.Delete {
-		key = "step.fw.delete"
+		text = i18n.M("step.fw.delete", c.Ref.Backend, c.Ref.Table, c.Ref.Chain)
 	}
-	return Step{Text: i18n.M(key, c.Ref.Backend, c.Ref.Table, c.Ref.Chain), Command: c.Command()}
+	return Step{Text: text, Command: c.Command()}
 }
 
 func fileStep(fw FileWrite) Step {

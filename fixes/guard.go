@@ -27,17 +27,46 @@ const (
 )
 
 func (Guard) Info() Info {
-	return Info{ID: GuardID, Name: "guard", Title: i18n.M("fix.3.title"), Changes: i18n.M("fix.3.changes"),
+	return Info{ID: GuardID, Name: "guard", Title: i18n.M("fix.3.title"), Short: i18n.M("fix.3.short"), Changes: i18n.M("fix.3.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.guard"), Reboot: i18n.M("verify.reboot.guard")},
 		Tradeoffs: Tradeoffs{Invasive: Medium, SurvivesRestart: LastsYes, SurvivesReboot: LastsUnit,
 			Security: i18n.M("fix.3.security"), Loses: i18n.M("fix.3.loses"), Cost: i18n.M("fix.3.cost")}}
 }
 
-func (Guard) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) { return whitelistApplies(rep) }
+func (Guard) Applies(h *Host, rep checks.Report) Applicability { return whitelistApplies(rep) }
+
+// Recommend: wherever tailscaled is alive and a DROP blocks, the guard
+// restores DNS now and keeps it through every rebuild; the reason says
+// what lasts longer on this tailscaled and what to avoid.
+func (Guard) Recommend(rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	if rep.Orphaned {
+		return rank(GuardID, 1)
+	}
+	why := []i18n.Msg{i18n.M("tui.rec.guard", rep.Culprit.Backend)}
+	ts := rep.Tailscale
+	switch {
+	case ts.Installed && ts.HonoursNodeAttr():
+		why = append(why, i18n.M("tui.rec.attr", ts.Version))
+	case ts.Installed:
+		why = append(why, i18n.M("tui.rec.oldattr", ts.Version))
+	}
+	if ts.ExitNode || len(ts.AdvertiseRoutes) > 0 {
+		why = append(why, i18n.M("tui.rec.routes"))
+	}
+	return rank(GuardID, 20, why...)
+}
+
+func (Guard) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	verifyWhitelisted(h, p, v)
+}
 
 func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
 	drops := cgnatDrops(rep.Firewall)
 	if len(drops) == 0 {
-		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to guard against (run `tsdoctor check`)")
+		return nil, failure(i18n.M("fix.err.3.nodrop"))
 	}
 	allow, specs, err := whitelistSpecs(rep, o)
 	if err != nil {
@@ -161,7 +190,7 @@ type GuardOptions struct {
 // 17% of a core there; idle it now checks once a minute.
 func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 	if len(o.Allow) == 0 {
-		return fmt.Errorf("tsdoctor guard: no addresses: give --allow 100.100.2.136,100.100.2.138")
+		return failure(i18n.M("fix.err.guard.noaddr"))
 	}
 	if o.Services == nil {
 		o.Services = KnownServices

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // Host is the machine as the remedies see it. Every change goes through it.
@@ -172,11 +173,11 @@ func (h *Host) removeFile(p string) error {
 // backend returns the writable backend holding ref.
 func (h *Host) backend(ref firewall.ChainRef) (firewall.Backendish, error) {
 	if h.Firewall == nil {
-		return nil, errors.New("the firewall cannot be changed without root: rerun with sudo")
+		return nil, failure(i18n.M("fix.err.noroot.change"))
 	}
 	b := h.Firewall.Backend(ref.Backend)
 	if b == nil {
-		return nil, fmt.Errorf("no %s backend on this host", ref.Backend)
+		return nil, failure(i18n.M("fix.err.nobackend", ref.Backend))
 	}
 	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // Entry is one applied remedy in the journal: what it changed, and the
@@ -80,14 +80,14 @@ func (h *Host) missingDirs(p string) []string {
 }
 
 // ErrLocked is returned when another tsdoctor is changing this host.
-var ErrLocked = errors.New("another tsdoctor is changing this host right now: wait for it to finish, then run this again")
+var ErrLocked error = &Error{Msg: i18n.M("fix.err.locked")}
 
 // lock takes the host-wide change lock (flock on StateDir/lock). The kernel
 // drops it if the process dies.
 func (h *Host) lock() (unlock func(), err error) {
 	dir := h.stateDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
+		return nil, failureOf(err, i18n.M("fix.err.create", dir, err))
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (h *Host) lock() (unlock func(), err error) {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			if p := strings.TrimSpace(string(pid)); p != "" {
-				return nil, fmt.Errorf("%w (pid %s)", ErrLocked, p)
+				return nil, failureOf(ErrLocked, i18n.M("fix.err.locked.pid", p))
 			}
 			return nil, ErrLocked
 		}
@@ -154,7 +154,7 @@ func (h *Host) Journal() ([]*Entry, error) {
 		}
 		e := new(Entry)
 		if err := json.Unmarshal(b, e); err != nil {
-			return nil, fmt.Errorf("journal entry %s is damaged (%v): move it aside to continue", n, err)
+			return nil, failureOf(err, i18n.M("fix.err.journal.damaged", n, err))
 		}
 		out = append(out, e)
 	}
@@ -165,7 +165,7 @@ func (h *Host) Journal() ([]*Entry, error) {
 func (h *Host) chainState(ctx context.Context, ref firewall.ChainRef) (ChainState, error) {
 	st := ChainState{Ref: ref}
 	if h.Firewall == nil {
-		return st, errors.New("the firewall cannot be read without root: rerun with sudo")
+		return st, failure(i18n.M("fix.err.noroot.read"))
 	}
 	c, err := h.Firewall.Reread(ctx, ref)
 	if err != nil {
@@ -197,13 +197,13 @@ func (h *Host) before(ctx context.Context, actions []Action) (Before, error) {
 		if a.Rule != nil && b.PolicyRules == nil {
 			var err error
 			if b.PolicyRules, err = h.policyRulesState(); err != nil {
-				return b, fmt.Errorf("read the policy rules before changing them: %w", err)
+				return b, failureOf(err, i18n.M("fix.err.readrules.before", err))
 			}
 		}
 		if a.File != nil && !slices.ContainsFunc(b.Files, func(s FileState) bool { return s.Path == a.File.Path }) {
 			content, mode, exists, err := h.readFile(a.File.Path)
 			if err != nil {
-				return b, fmt.Errorf("read %s before changing it: %w", a.File.Path, err)
+				return b, failureOf(err, i18n.M("fix.err.readfile.before", a.File.Path, err))
 			}
 			st := FileState{Path: a.File.Path, Exists: exists, Mode: uint32(mode), Content: content}
 			if !exists {
@@ -246,7 +246,7 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 		Before:  before,
 	}
 	if err := h.saveEntry(e); err != nil {
-		return nil, fmt.Errorf("write the journal in %s (nothing was changed): %w", h.journalDir(), err)
+		return nil, failureOf(err, i18n.M("fix.err.journal.write", h.journalDir(), err))
 	}
 	for _, a := range p.Actions {
 		if err := h.do(ctx, a); err != nil {
@@ -255,16 +255,16 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 			e.Undone = rerr == nil
 			_ = h.saveEntry(e)
 			if rerr != nil {
-				return e, fmt.Errorf("%w; rolling back also failed: %v (run `tsdoctor undo`)", err, rerr)
+				return e, failureOf(err, i18n.M("fix.err.rollback.failed", err, rerr))
 			}
-			return e, fmt.Errorf("%w (the changes made before it were rolled back)", err)
+			return e, failureOf(err, i18n.M("fix.err.rolledback", err))
 		}
 		e.Done++
 		if err := h.recordTheirs(ctx, e, a); err != nil {
 			return e, err
 		}
 		if err := h.saveEntry(e); err != nil {
-			return e, fmt.Errorf("update the journal: %w", err)
+			return e, failureOf(err, i18n.M("fix.err.journal.update", err))
 		}
 	}
 	return e, nil

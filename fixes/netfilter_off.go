@@ -14,29 +14,48 @@ import (
 type NetfilterOff struct{}
 
 func (NetfilterOff) Info() Info {
-	return Info{ID: NetfilterOffID, Name: "netfilter-off", Title: i18n.M("fix.5.title"), Changes: i18n.M("fix.5.changes"),
+	return Info{ID: NetfilterOffID, Name: "netfilter-off", Title: i18n.M("fix.5.title"), Short: i18n.M("fix.5.short"), Changes: i18n.M("fix.5.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.netfilter-off"), Reboot: i18n.M("verify.reboot.netfilter-off")},
 		Tradeoffs: Tradeoffs{Invasive: High, SurvivesRestart: LastsYes, SurvivesReboot: LastsYes,
 			Security: i18n.M("fix.5.security"), Loses: i18n.M("fix.5.loses"), Cost: i18n.M("fix.5.cost")}}
 }
 
-func (NetfilterOff) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+func (NetfilterOff) Applies(h *Host, rep checks.Report) Applicability {
 	ts := rep.Tailscale
 	switch {
 	case !ts.Installed:
-		return false, i18n.M("fix.why.notailscale")
+		return notApplicable(i18n.M("fix.why.notailscale"))
 	case rep.Orphaned:
-		return false, i18n.M("fix.why.orphaned")
+		return notApplicable(i18n.M("fix.why.orphaned"))
 	case ts.BackendState != "Running":
-		return false, i18n.M("fix.why.notrunning")
+		return notApplicable(i18n.M("fix.why.notrunning"))
 	case ts.NetfilterMode == tailscale.NetfilterOff:
-		return false, i18n.M("fix.why.nfoff")
+		return nothingToFix(rep, i18n.M("fix.why.nfoff"))
 	}
-	return true, i18n.Msg{}
+	return fits()
+}
+
+func (NetfilterOff) Recommend(rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	return rank(NetfilterOffID, 1)
+}
+
+// Verify: netfilter is off, tailscaled's chains are gone from every
+// backend, and nothing is blocked.
+func (NetfilterOff) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	rep := v.Report
+	left := tailscaleChains(rep.Firewall)
+	v.Passed = rep.Tailscale.NetfilterMode == tailscale.NetfilterOff && len(left) == 0 && len(rep.Blocked) == 0
+	for _, c := range left {
+		v.Details = append(v.Details, i18n.M("verify.5.chainleft", c.Backend, c.Table, c.Chain))
+	}
 }
 
 func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
-	if ok, why := r.Applies(h, rep); !ok {
-		return nil, fmt.Errorf("remedy 5 does not apply: %s", why.String(i18n.EN))
+	if a := r.Applies(h, rep); !a.OK() {
+		return nil, failure(i18n.M("fix.err.notapplies", int(NetfilterOffID), a.Why))
 	}
 	ts := rep.Tailscale
 	prev := string(ts.NetfilterMode)

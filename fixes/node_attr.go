@@ -3,7 +3,6 @@ package fixes
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/tsdoctor/tsdoctor/checks"
@@ -18,28 +17,52 @@ import (
 type NodeAttr struct{}
 
 func (NodeAttr) Info() Info {
-	return Info{ID: NodeAttrID, Name: "node-attr", Title: i18n.M("fix.6.title"), Changes: i18n.M("fix.6.changes"),
+	return Info{ID: NodeAttrID, Name: "node-attr", Title: i18n.M("fix.6.title"), Short: i18n.M("fix.6.short"), Changes: i18n.M("fix.6.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.node-attr"), Reboot: i18n.M("verify.reboot.node-attr")},
 		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsYes, SurvivesReboot: LastsYes,
 			Security: i18n.M("fix.6.security"), Loses: i18n.M("fix.6.loses"), Cost: i18n.M("fix.6.cost")}}
 }
 
-func (NodeAttr) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+// Applies: where it does not, its plan (the policy an admin grants) is
+// still shown, say to grant it before tailscaled is upgraded.
+func (NodeAttr) Applies(h *Host, rep checks.Report) Applicability {
 	ts := rep.Tailscale
+	var a Applicability
 	switch {
 	case !ts.Installed:
-		return false, i18n.M("fix.why.notailscale")
+		a = notApplicable(i18n.M("fix.why.notailscale"))
 	case !ts.HonoursNodeAttr():
-		return false, i18n.M("fix.why.oldversion", ts.Version, tailscale.CGNATAttrSince.String())
+		a = notApplicable(i18n.M("fix.why.oldversion", ts.Version, tailscale.CGNATAttrSince.String()))
 	case ts.CGNATDropOff:
-		return false, i18n.M("fix.why.attrlive")
+		a = nothingToFix(rep, i18n.M("fix.why.attrlive"))
+	default:
+		return fits()
 	}
-	return true, i18n.Msg{}
+	a.PlanAnyway = a.Fit == NotApplicable
+	return a
+}
+
+func (NodeAttr) Recommend(rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	return rank(NodeAttrID, 1)
+}
+
+// Verify passes only once the attribute is live and the DROP has become
+// RETURN; until then it says the change is pending (Await waits for it).
+func (NodeAttr) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	rep := v.Report
+	v.Passed = rep.Tailscale.CGNATDropOff && len(cgnatDrops(rep.Firewall)) == 0 && len(rep.Blocked) == 0
+	if !rep.Tailscale.NodeAttr {
+		v.Details = append(v.Details, i18n.M("verify.6.pending"))
+	}
 }
 
 func (r NodeAttr) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
 	ts := rep.Tailscale
 	if !ts.Installed {
-		return nil, fmt.Errorf("tailscale is not installed here: the node attribute needs a tailscaled %s or later", tailscale.CGNATAttrSince)
+		return nil, failure(i18n.M("fix.err.6.notailscale", tailscale.CGNATAttrSince.String()))
 	}
 	p := &Plan{Remedy: NodeAttrID, Manual: true}
 	snippet := PolicySnippet(ts)

@@ -101,7 +101,8 @@ func (h *Host) policyRulesState() ([]string, error) {
 }
 
 func (PolicyRoute) Info() Info {
-	return Info{ID: PolicyRouteID, Name: "policy-route", Title: i18n.M("fix.7.title"), Changes: i18n.M("fix.7.changes"),
+	return Info{ID: PolicyRouteID, Name: "policy-route", Title: i18n.M("fix.7.title"), Short: i18n.M("fix.7.short"), Changes: i18n.M("fix.7.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.policy-route"), Reboot: i18n.M("verify.reboot.policy-route")},
 		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsYes, SurvivesReboot: LastsUnit,
 			Security: i18n.M("fix.7.security"), Loses: i18n.M("fix.7.loses"), Cost: i18n.M("fix.7.cost")}}
 }
@@ -117,11 +118,32 @@ func captured(rep checks.Report) []netip.Addr {
 	return out
 }
 
-func (PolicyRoute) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+func (PolicyRoute) Applies(h *Host, rep checks.Report) Applicability {
 	if len(captured(rep)) == 0 && len(ownPolicyRules(h)) == 0 {
-		return false, i18n.M("fix.why.nocapture")
+		return nothingToFix(rep, i18n.M("fix.why.nocapture"))
 	}
-	return true, i18n.Msg{}
+	return fits()
+}
+
+// Recommend: the second form has no rule to work around, a route to
+// bypass, and a rule per service costs nothing else.
+func (PolicyRoute) Recommend(rep checks.Report) Recommendation {
+	if rep.Route == nil {
+		return Recommendation{}
+	}
+	return rank(PolicyRouteID, 40, i18n.M("tui.rec.route", rep.Route.Prefix, rep.Route.TableName()))
+}
+
+// Verify: the services the rules cover are no longer blocked, by route or
+// rule (a DROP the route hid would show up now).
+func (PolicyRoute) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	v.Passed = p != nil && len(p.Allow) > 0
+	for _, b := range v.Report.Blocked {
+		if p != nil && slices.Contains(p.Allow, b.Address) {
+			v.Passed = false
+			v.Details = append(v.Details, i18n.M("verify.7.still", b.Address.String(), string(b.Cause)))
+		}
+	}
 }
 
 // ownPolicyRules are the rules this remedy writes that are in place now.
@@ -153,17 +175,17 @@ func (r PolicyRoute) Plan(ctx context.Context, h *Host, rep checks.Report, o Opt
 		}
 	}
 	if len(addrs) == 0 {
-		return nil, fmt.Errorf("remedy 7 does not apply: %s (run `tsdoctor check`)", i18n.T(i18n.EN, "fix.why.nocapture"))
+		return nil, failure(i18n.M("fix.err.notapplies.check", int(PolicyRouteID), i18n.M("fix.why.nocapture")))
 	}
 	p := &Plan{Remedy: PolicyRouteID, Allow: addrs}
 	existing, err := h.routing().ListRules()
 	if err != nil {
-		return nil, fmt.Errorf("read the policy rules: %w", err)
+		return nil, failureOf(err, i18n.M("fix.err.readrules", err))
 	}
 	for _, a := range addrs {
 		main, ok := h.routing().MainRoute(a)
 		if !ok || main.Iface == checks.TailscaleDevice {
-			return nil, fmt.Errorf("remedy 7 does not apply: %s", i18n.T(i18n.EN, "fix.why.nomain", a))
+			return nil, failure(i18n.M("fix.err.notapplies", int(PolicyRouteID), i18n.M("fix.why.nomain", a)))
 		}
 		pr := policyRule(a)
 		if slices.Contains(existing, pr) {

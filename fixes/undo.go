@@ -26,7 +26,7 @@ func ownRule(r firewall.Rule) bool { return strings.HasPrefix(r.Comment, OwnComm
 func (h *Host) theirState(ctx context.Context, ref firewall.ChainRef) (ChainState, error) {
 	st := ChainState{Ref: ref}
 	if h.Firewall == nil {
-		return st, errors.New("the firewall cannot be read without root: rerun with sudo")
+		return st, failure(i18n.M("fix.err.noroot.read"))
 	}
 	c, err := h.Firewall.Reread(ctx, ref)
 	if err != nil {
@@ -117,7 +117,7 @@ func (h *Host) reverse(ctx context.Context, e *Entry, replaced map[firewall.Chai
 		case a.File != nil:
 			i := slices.IndexFunc(e.Before.Files, func(f FileState) bool { return f.Path == a.File.Path })
 			if i < 0 {
-				errs = append(errs, fmt.Errorf("journal has no earlier state of %s", a.File.Path))
+				errs = append(errs, failure(i18n.M("fix.err.undo.nostate", a.File.Path)))
 				continue
 			}
 			f := e.Before.Files[i]
@@ -210,7 +210,7 @@ func Undo(ctx context.Context, h *Host, all bool) ([]UndoResult, error) {
 		}
 		left, err := h.reverse(ctx, e, replaced)
 		if err != nil {
-			return out, fmt.Errorf("undo %s: %w", e.ID, err)
+			return out, failureOf(err, i18n.M("fix.err.undo", e.ID, err))
 		}
 		e.Undone = true
 		if err := h.saveEntry(e); err != nil {

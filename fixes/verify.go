@@ -2,13 +2,11 @@ package fixes
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
-	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
 // Verification is what a re-run of the check says after a remedy.
@@ -24,68 +22,22 @@ type Verification struct {
 	Report  checks.Report `json:"-"`
 }
 
-// Verify re-runs the check and judges the remedy by what it promised. It
-// never reports success for something not yet true: remedy 6 passes only
-// once the attribute is live and the DROP has become RETURN.
+// Verify re-runs the check and lets the remedy judge it by what it
+// promised. It never reports success for something not yet true: remedy 6
+// passes only once the attribute is live and the DROP has become RETURN.
 func Verify(ctx context.Context, h *Host, id ID, p *Plan) Verification {
+	r, err := ByID(id)
+	if err != nil {
+		return Verification{Verdict: checks.Error, Blocked: []checks.BlockedService{}, Details: []i18n.Msg{err.(*Error).Msg}}
+	}
 	rep := h.Diagnose(ctx)
-	v := Verification{Verdict: rep.Verdict, Blocked: rep.Blocked, Report: rep,
-		Restart: i18n.M("verify.restart." + nameOf(id)), Reboot: i18n.M("verify.reboot." + nameOf(id))}
+	promise := r.Info().Promise
+	v := Verification{Verdict: rep.Verdict, Blocked: rep.Blocked, Report: rep, Restart: promise.Restart, Reboot: promise.Reboot}
 	if v.Blocked == nil {
 		v.Blocked = []checks.BlockedService{}
 	}
 	v.DNS = stepStatus(rep, "dns") == checks.Pass
-	drops := cgnatDrops(rep.Firewall)
-	switch id {
-	case DeleteDropID:
-		v.Passed = len(drops) == 0 && len(rep.Blocked) == 0
-	case WhitelistID, GuardID:
-		var still []string
-		for _, b := range rep.Blocked {
-			if p != nil && slices.Contains(p.Allow, b.Address) {
-				still = append(still, b.Address.String())
-			}
-		}
-		v.Passed = len(still) == 0 && p != nil && len(p.Allow) > 0
-		for _, b := range rep.Blocked {
-			if p != nil && !slices.Contains(p.Allow, b.Address) {
-				v.Details = append(v.Details, i18n.M("verify.notallowed", b.Address.String(), b.Service))
-			}
-		}
-		if (id == WhitelistID || id == GuardID) && !h.Systemd {
-			v.Details = append(v.Details, i18n.M("verify.nosystemd"))
-		}
-	case PublicDNSID:
-		if ok, judged := stubAnswers(ctx, h, &v); judged {
-			v.DNS = ok
-		}
-		v.Passed = v.DNS
-		if len(rep.Blocked) > 0 {
-			v.Details = append(v.Details, i18n.M("verify.4.stillblocked", len(rep.Blocked)))
-		}
-	case NetfilterOffID:
-		v.Passed = rep.Tailscale.NetfilterMode == tailscale.NetfilterOff && len(tailscaleChains(rep.Firewall)) == 0 && len(rep.Blocked) == 0
-		for _, c := range tailscaleChains(rep.Firewall) {
-			v.Details = append(v.Details, i18n.M("verify.5.chainleft", c.Backend, c.Table, c.Chain))
-		}
-	case PolicyRouteID:
-		// The services the rules cover are no longer blocked, by route or
-		// rule (a DROP the route hid would show up now).
-		v.Passed = p != nil && len(p.Allow) > 0
-		for _, b := range rep.Blocked {
-			if p != nil && slices.Contains(p.Allow, b.Address) {
-				v.Passed = false
-				v.Details = append(v.Details, i18n.M("verify.7.still", b.Address.String(), string(b.Cause)))
-			}
-		}
-	case AcceptRoutesOffID:
-		v.Passed = rep.Route == nil || rep.Route.Reason != checks.ReasonSubnetRoute
-	case NodeAttrID:
-		v.Passed = rep.Tailscale.CGNATDropOff && len(drops) == 0 && len(rep.Blocked) == 0
-		if !rep.Tailscale.NodeAttr {
-			v.Details = append(v.Details, i18n.M("verify.6.pending"))
-		}
-	}
+	r.Verify(ctx, h, p, &v)
 	if v.DNS {
 		v.Details = append(v.Details, i18n.M("verify.dns.ok"))
 	} else {
@@ -94,12 +46,26 @@ func Verify(ctx context.Context, h *Host, id ID, p *Plan) Verification {
 	return v
 }
 
-func nameOf(id ID) string {
-	r, err := ByID(id)
-	if err != nil {
-		return "unknown"
+// awaitEvery is how often Await re-runs the check.
+var awaitEvery = 2 * time.Second
+
+// Await verifies; for a plan that needs someone else to act (the node
+// attribute, granted by a tailnet admin), it keeps verifying until the
+// change arrives, wait runs out or ctx ends.
+func Await(ctx context.Context, h *Host, id ID, p *Plan, wait time.Duration) Verification {
+	v := Verify(ctx, h, id, p)
+	if p == nil || !p.Manual || wait <= 0 {
+		return v
 	}
-	return r.Info().Name
+	deadline := time.Now().Add(wait)
+	for !v.Passed && time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(awaitEvery):
+		}
+		v = Verify(ctx, h, id, p)
+	}
+	return v
 }
 
 func stepStatus(rep checks.Report, id string) checks.Status {

@@ -2,7 +2,6 @@ package fixes
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -29,20 +28,51 @@ const (
 )
 
 func (Whitelist) Info() Info {
-	return Info{ID: WhitelistID, Name: "whitelist", Title: i18n.M("fix.2.title"), Changes: i18n.M("fix.2.changes"),
+	return Info{ID: WhitelistID, Name: "whitelist", Title: i18n.M("fix.2.title"), Short: i18n.M("fix.2.short"), Changes: i18n.M("fix.2.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.whitelist"), Reboot: i18n.M("verify.reboot.whitelist")},
 		Tradeoffs: Tradeoffs{Invasive: Low, SurvivesRestart: LastsUnit, SurvivesReboot: LastsUnit,
 			Security: i18n.M("fix.2.security"), Loses: i18n.M("fix.2.loses"), Cost: i18n.M("fix.2.cost")}}
 }
 
-func (Whitelist) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+func (Whitelist) Applies(h *Host, rep checks.Report) Applicability {
 	return whitelistApplies(rep)
 }
 
-func whitelistApplies(rep checks.Report) (bool, i18n.Msg) {
+// whitelistApplies: remedies 1 to 3 need a CGNAT DROP to work around.
+func whitelistApplies(rep checks.Report) Applicability {
 	if len(cgnatDrops(rep.Firewall)) == 0 {
-		return false, i18n.M("fix.why.nodrop")
+		return nothingToFix(rep, i18n.M("fix.why.nodrop"))
 	}
-	return true, i18n.Msg{}
+	return fits()
+}
+
+func (Whitelist) Recommend(rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	return rank(WhitelistID, 1)
+}
+
+// Verify (remedies 2 and 3): none of the whitelisted addresses is still
+// blocked. Others still blocked are named: the plan did not cover them.
+func (Whitelist) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	verifyWhitelisted(h, p, v)
+}
+
+func verifyWhitelisted(h *Host, p *Plan, v *Verification) {
+	v.Passed = p != nil && len(p.Allow) > 0
+	for _, b := range v.Report.Blocked {
+		switch {
+		case p == nil:
+		case slices.Contains(p.Allow, b.Address):
+			v.Passed = false
+		default:
+			v.Details = append(v.Details, i18n.M("verify.notallowed", b.Address.String(), b.Service))
+		}
+	}
+	if !h.Systemd {
+		v.Details = append(v.Details, i18n.M("verify.nosystemd"))
+	}
 }
 
 func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
@@ -54,7 +84,7 @@ func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options
 	p.Allow = allow
 	drops := cgnatDrops(rep.Firewall)
 	if len(drops) == 0 {
-		return nil, fmt.Errorf("no CGNAT DROP rule on this host: nothing to whitelist (run `tsdoctor check`)")
+		return nil, failure(i18n.M("fix.err.2.nodrop"))
 	}
 	for _, batch := range whitelistBatches(rep.Firewall, specs, chainsOf(drops)) {
 		p.addFirewall(batch)
@@ -147,12 +177,12 @@ func whitelistSpecs(rep checks.Report, o Options) ([]netip.Addr, []firewall.Spec
 			}
 			return allow, specs, nil
 		}
-		return nil, nil, fmt.Errorf("no blocked address to whitelist: the check found none; name them with --allow 100.100.2.136,100.100.2.138")
+		return nil, nil, failure(i18n.M("fix.err.noblocked"))
 	}
 	var specs []firewall.Spec
 	for _, a := range allow {
 		if !cgnatPrefix.Contains(a) {
-			return nil, nil, fmt.Errorf("%s is outside 100.64.0.0/10: tailscaled's rule does not drop it, so it needs no whitelist", a)
+			return nil, nil, failure(i18n.M("fix.err.outside", a.String()))
 		}
 		for _, s := range SpecsFor(a, rep.Blocked, o.Shape) {
 			if !slices.ContainsFunc(specs, func(x firewall.Spec) bool { return specEqual(x, s) }) {

@@ -13,7 +13,6 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
-	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // Engine is everything the wizard does to the machine.
@@ -33,7 +32,7 @@ type Engine interface {
 	// remedy): the trace finding with its paths.
 	PathTrace(ctx context.Context) checks.Finding
 	// Applies, Plan, Apply, Verify and Undo are the remedies' machinery.
-	Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg)
+	Applies(r fixes.Remedy, rep checks.Report) fixes.Applicability
 	Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error)
 	Apply(ctx context.Context, p *fixes.Plan) (*fixes.Entry, error)
 	Verify(ctx context.Context, id fixes.ID, p *fixes.Plan) fixes.Verification
@@ -100,7 +99,7 @@ func (e *HostEngine) traceStep(ctx context.Context, o checks.Options) checks.Fin
 	return checks.Finding{ID: "trace", Status: checks.Skip}
 }
 
-func (e *HostEngine) Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg) {
+func (e *HostEngine) Applies(r fixes.Remedy, rep checks.Report) fixes.Applicability {
 	return r.Applies(e.Host, rep)
 }
 

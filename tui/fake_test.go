@@ -160,11 +160,11 @@ func fakePaths(whitelisted bool) []nftrace.Path {
 	return out
 }
 
-func (e *fakeEngine) Applies(r fixes.Remedy, rep checks.Report) (bool, i18n.Msg) {
+func (e *fakeEngine) Applies(r fixes.Remedy, rep checks.Report) fixes.Applicability {
 	if r.Info().ID == fixes.NetfilterOffID {
-		return false, i18n.M("fix.why.nfoff")
+		return fixes.Applicability{Fit: fixes.NotApplicable, Why: i18n.M("fix.why.nfoff")}
 	}
-	return true, i18n.Msg{}
+	return fixes.Applicability{Fit: fixes.Fits}
 }
 
 func (e *fakeEngine) Plan(ctx context.Context, r fixes.Remedy, rep checks.Report) (*fixes.Plan, error) {

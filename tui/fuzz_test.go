@@ -398,8 +398,11 @@ func (e *fuzzEngine) Diagnose(ctx context.Context, progress func(checks.Finding)
 func (e *fuzzEngine) TraceCommand(checks.Report) string        { return "iptables -I INPUT 1 -j LOG" }
 func (e *fuzzEngine) Trace(context.Context) checks.Finding     { return e.trace }
 func (e *fuzzEngine) PathTrace(context.Context) checks.Finding { return e.retrace }
-func (e *fuzzEngine) Applies(r fixes.Remedy, _ checks.Report) (bool, i18n.Msg) {
-	return e.applies[int(r.Info().ID)-1], i18n.M("fix.why.nfoff")
+func (e *fuzzEngine) Applies(r fixes.Remedy, _ checks.Report) fixes.Applicability {
+	if e.applies[int(r.Info().ID)-1] {
+		return fixes.Applicability{Fit: fixes.Fits}
+	}
+	return fixes.Applicability{Fit: fixes.NotApplicable, Why: i18n.M("fix.why.nfoff")}
 }
 func (e *fuzzEngine) Plan(context.Context, fixes.Remedy, checks.Report) (*fixes.Plan, error) {
 	return e.plan, e.planErr

@@ -83,7 +83,7 @@ type Model struct {
 	retrace   *checks.Finding
 	retracing bool
 
-	applies     []applicability // per remedy, in fixes.All() order
+	applies     []fixes.Applicability // per remedy, in fixes.All() order
 	sel         int
 	recommended fixes.ID
 	recReason   i18n.Msg
@@ -119,7 +119,7 @@ type (
 	findingMsg  struct{ f checks.Finding }
 	diagDoneMsg struct {
 		rep     checks.Report
-		applies []applicability
+		applies []fixes.Applicability
 	}
 	traceMsg   struct{ f checks.Finding }
 	retraceMsg struct{ f checks.Finding }
@@ -142,18 +142,12 @@ type (
 	}
 )
 
-// applicability says whether a remedy applies here, and why not.
-type applicability struct {
-	ok  bool
-	why i18n.Msg
-}
-
 // appliesAt reports for remedy i (fixes.All() order).
-func (m *Model) appliesAt(i int) applicability {
+func (m *Model) appliesAt(i int) fixes.Applicability {
 	if i < len(m.applies) {
 		return m.applies[i]
 	}
-	return applicability{ok: true}
+	return fixes.Applicability{Fit: fixes.Fits}
 }
 
 // Init starts the diagnosis at once: the counters method changes nothing,
@@ -169,10 +163,9 @@ func (m *Model) startDiagnosis() tea.Cmd {
 		rep := m.eng.Diagnose(m.ctx, func(f checks.Finding) { ch <- findingMsg{f} })
 		// Whether each remedy applies reads files and runs the CLI: once,
 		// here, not on every frame of the remedies table.
-		var ap []applicability
+		var ap []fixes.Applicability
 		for _, r := range fixes.All() {
-			ok, why := m.eng.Applies(r, rep)
-			ap = append(ap, applicability{ok, why})
+			ap = append(ap, m.eng.Applies(r, rep))
 		}
 		ch <- diagDoneMsg{rep, ap}
 		close(ch)
@@ -422,40 +415,18 @@ func (m *Model) verifyKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 // recommend picks the remedy for this host and says why, from what the
-// diagnosis found: backend, version, routes, exit node.
+// diagnosis found (the remedies make their own case).
 func (m *Model) recommend() {
-	rep := m.report
-	if rep.Route != nil {
-		// The second form: no rule to work around, a route to bypass.
-		m.recommended = fixes.PolicyRouteID
-		m.sel = int(fixes.PolicyRouteID) - 1
-		m.recReason = i18n.M("tui.rec.route", rep.Route.Prefix, rep.Route.TableName())
-		return
+	rec := fixes.Recommend(*m.report)
+	m.recommended, m.recReason = rec.ID, i18n.Raw(rec.Text(m.lang))
+	if len(rec.Why) == 1 {
+		m.recReason = rec.Why[0]
 	}
-	if rep.Culprit == nil {
-		m.recommended, m.recReason = 0, i18n.M("tui.rec.none")
-		return
+	for i, r := range fixes.All() {
+		if rec.ID != 0 && r.Info().ID == rec.ID {
+			m.sel = i
+		}
 	}
-	if rep.Orphaned {
-		// No tailscaled to rebuild or honour anything: clean up after it.
-		m.recommended, m.recReason = fixes.DeleteDropID, i18n.M("tui.rec.orphaned")
-		m.sel = int(fixes.DeleteDropID) - 1
-		return
-	}
-	m.recommended = fixes.GuardID
-	m.sel = int(fixes.GuardID) - 1
-	reason := i18n.T(m.lang, "tui.rec.guard", rep.Culprit.Backend)
-	ts := rep.Tailscale
-	switch {
-	case ts.Installed && ts.HonoursNodeAttr():
-		reason += i18n.T(m.lang, "tui.rec.attr", ts.Version)
-	case ts.Installed:
-		reason += i18n.T(m.lang, "tui.rec.oldattr", ts.Version)
-	}
-	if ts.ExitNode || len(ts.AdvertiseRoutes) > 0 {
-		reason += i18n.T(m.lang, "tui.rec.routes")
-	}
-	m.recReason = i18n.Raw(reason)
 }
 
 // Run starts the wizard on the terminal.

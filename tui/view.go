@@ -430,7 +430,7 @@ func (m *Model) remediesView(w int) []string {
 	out = append(out, "", m.st.heading.Render(head))
 	for i, r := range fixes.All() {
 		info := r.Info()
-		ok := m.appliesAt(i).ok
+		ok := m.appliesAt(i).OK()
 		star := " "
 		if info.ID == m.recommended {
 			star = "★"
@@ -460,8 +460,8 @@ func (m *Model) remediesView(w int) []string {
 	r := fixes.All()[m.sel]
 	info := r.Info()
 	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, m.s(info.Title))))
-	if a := m.appliesAt(m.sel); !a.ok {
-		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", m.s(a.why)), w, ""))...)
+	if a := m.appliesAt(m.sel); !a.OK() {
+		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", m.s(a.Why)), w, ""))...)
 	}
 	for _, kv := range [][2]string{{"tui.detail.changes", m.s(info.Changes)}, {"tui.col.loses", m.s(info.Loses)},
 		{"tui.detail.security", m.s(info.Security)}, {"tui.detail.cost", m.s(info.Cost)}} {
@@ -491,7 +491,7 @@ func (m *Model) planView(w int) []string {
 	out := styled(m.st.heading, wrap(m.t("tui.plan.head", int(info.ID), m.s(info.Title)), w, ""))
 	switch {
 	case m.planErr != nil:
-		return append(out, "", m.st.bad.Render(m.t("tui.plan.error", m.planErr.Error())))
+		return append(out, "", m.st.bad.Render(m.t("tui.plan.error", fixes.Message(m.planErr, m.lang))))
 	case m.plan == nil:
 		return append(out, "", m.spin.View())
 	}
@@ -544,7 +544,7 @@ func (m *Model) verifyView(w int) []string {
 	title := m.s(info.Title)
 	switch {
 	case m.applyErr != nil:
-		out = append(out, styled(m.st.bad, wrap(m.t("tui.applyfailed", m.applyErr.Error()), w, ""))...)
+		out = append(out, styled(m.st.bad, wrap(m.t("tui.applyfailed", fixes.Message(m.applyErr, m.lang)), w, ""))...)
 	case m.verified != nil && m.verified.Passed:
 		out = append(out, m.st.ok.Render("✓ "+m.t("tui.verified", title)))
 	default:
@@ -582,7 +582,7 @@ func (m *Model) verifyView(w int) []string {
 	}
 	switch {
 	case m.undoErr != nil:
-		out = append(out, styled(m.st.bad, wrap(clean(m.undoErr.Error()), w, ""))...)
+		out = append(out, styled(m.st.bad, wrap(clean(fixes.Message(m.undoErr, m.lang)), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same && len(m.undone[0].LeftAlone) > 0:
 		out = append(out, styled(m.st.ok, wrap(m.t("tui.undone.rest"), w, ""))...)
 	case len(m.undone) > 0 && m.undone[0].Same:

@@ -18,6 +18,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
+	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/metrics"
@@ -272,20 +273,18 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 			} else {
 				fmt.Fprintln(w, i18n.T(l, "verdict.route.nopeer", c.Prefix, c.TableName(), c.Device, c.Reason))
 			}
-			// Remedy 8 is for subnet routes only; an exit node needs a word
-			// on --exit-node-allow-lan-access.
-			next := map[checks.CaptureReason]string{checks.ReasonSubnetRoute: "verdict.next.route", checks.ReasonExitNode: "verdict.next.route.exit"}[c.Reason]
-			if next == "" {
-				next = "verdict.next.route.7"
+			fmt.Fprintln(w, fixIt(rep, l))
+			if c.Reason == checks.ReasonExitNode {
+				// The option people reach for first does not help.
+				fmt.Fprintln(w, i18n.T(l, "verdict.next.exitlan"))
 			}
-			fmt.Fprintln(w, i18n.T(l, next))
 			break
 		}
 		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
 		if c := rep.Culprit; c != nil {
 			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
 		}
-		fmt.Fprintln(w, i18n.T(l, "verdict.next", remedyList(l)))
+		fmt.Fprintln(w, fixIt(rep, l))
 	case checks.Degraded:
 		fmt.Fprintln(w, i18n.T(l, "verdict.degraded"))
 	default:
@@ -295,6 +294,20 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 		fmt.Fprintln(w, i18n.T(l, "verdict.orphaned", rep.Tailscale.Socket))
 	}
 	fmt.Fprintln(w, i18n.T(l, "verdict.elapsed", rep.Elapsed.Round(time.Millisecond)))
+}
+
+// fixIt is the verdict's "Fix it" line: the remedies that address what
+// was found (all of them when none says so).
+func fixIt(rep checks.Report, l i18n.Lang) string {
+	rs := fixes.Addressing(rep)
+	if len(rs) == 0 {
+		rs = fixes.All()
+	}
+	if len(rs) == 1 {
+		in := rs[0].Info()
+		return i18n.T(l, "verdict.next.one", int(in.ID), in.Short.String(l))
+	}
+	return i18n.T(l, "verdict.next", fixes.List(rs).String(l))
 }
 
 // padRight pads s to width terminal cells; CJK characters take two.

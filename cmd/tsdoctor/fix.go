@@ -157,17 +157,17 @@ func fixOptions(fv fixFlags) (r fixes.Remedy, o fixes.Options, l i18n.Lang, root
 	}
 	o = fixes.Options{Interval: *fv.interval, Wait: *fv.wait, Binary: *fv.binary, GuardScript: *fv.script}
 	if o.Shape, err = fixes.ParseShape(*fv.shape); err != nil {
-		err = usageError("fix", "raw", err.Error())
+		err = usageError("fix", "raw", fixes.Message(err, l))
 		return
 	}
 	if *fv.allow != "" {
 		if o.Allow, err = fixes.ParseAllow(*fv.allow); err != nil {
-			err = usageError("fix", "raw", "--allow: "+err.Error())
+			err = usageError("fix", "raw", "--allow: "+fixes.Message(err, l))
 			return
 		}
 	}
 	if o.Resolvers, err = fixes.ParseResolvers(*fv.dnsServers); err != nil {
-		err = usageError("fix", "cli.fix.dns", err.Error(), fixes.AddrList(fixes.DefaultResolvers))
+		err = usageError("fix", "cli.fix.dns", fixes.Message(err, l), fixes.AddrList(fixes.DefaultResolvers))
 		return
 	}
 	root, err = resolveRoot("fix", *fv.root)
@@ -195,8 +195,8 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		return code
 	}
 	fail := func(err error) int {
-		out.Error = err.Error()
-		fmt.Fprintln(stderr, "tsdoctor fix: "+oneLine(err.Error()))
+		out.Error = fixes.Message(err, l)
+		fmt.Fprintln(stderr, "tsdoctor fix: "+oneLine(out.Error))
 		return finish(1)
 	}
 	say := func(format string, a ...any) {
@@ -206,8 +206,8 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 	}
 
 	rep := h.Diagnose(ctx)
-	var why i18n.Msg
-	out.Applies, why = r.Applies(h, rep)
+	applies := r.Applies(h, rep)
+	out.Applies = applies.OK()
 	say("%s %d: %s\n", i18n.T(l, "fixcli.remedy"), info.ID, info.Title.String(l))
 	// A dry run without root (cmdFix allows no other): the firewall could
 	// not be read, so say so, and show what the plan needs rather than
@@ -230,19 +230,13 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		return finish(0)
 	}
 	if !out.Applies {
-		out.Reason = why.String(l)
+		out.Reason = applies.Why.String(l)
 		say("%s\n", i18n.T(l, "fixcli.notapplies", out.Reason))
-		// Nothing to fix (no DROP, netfilter already off, attribute live,
-		// public DNS already set) counts as success when the host is well;
-		// anything else does not.
-		switch why.Key {
-		case "fix.why.attrlive", "fix.why.nfoff", "fix.why.nodrop", "fix.why.4.already", "fix.why.nocapture", "fix.why.notsubnet":
-			if len(rep.Blocked) == 0 || why.Key == "fix.why.4.already" {
-				say("%s\n", i18n.T(l, "fixcli.nothing"))
-				return finish(0)
-			}
+		if applies.Fit == fixes.AlreadyDone {
+			say("%s\n", i18n.T(l, "fixcli.nothing"))
+			return finish(0)
 		}
-		if r.Info().ID != fixes.NodeAttrID {
+		if !applies.PlanAnyway {
 			return finish(1)
 		}
 	}
@@ -289,18 +283,8 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		out.Changed, out.Journal, out.Undo = true, entry.ID, "tsdoctor undo"
 		say("%s\n", i18n.T(l, "fixcli.applied", entry.ID))
 	}
-	v := fixes.Verify(ctx, h, info.ID, plan)
-	if plan.Manual && *wait > 0 {
-		// The node attribute: wait for the admin's change to arrive.
-		deadline := time.Now().Add(*wait)
-		for !v.Passed && time.Now().Before(deadline) && ctx.Err() == nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
-			v = fixes.Verify(ctx, h, info.ID, plan)
-		}
-	}
+	// The node attribute: wait for the admin's change to arrive.
+	v := fixes.Await(ctx, h, info.ID, plan, *wait)
 	out.Verification = wire.VerificationOf(v, l)
 	if !*asJSON {
 		printVerification(stdout, out.Verification, l)
@@ -420,8 +404,8 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if err != nil {
-		out.Error = err.Error()
-		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(err.Error()))
+		out.Error = fixes.Message(err, l)
+		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(out.Error))
 		code = 1
 	} else if len(res) == 0 && !*asJSON {
 		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))

@@ -5,6 +5,9 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 func roff(s string) string {
@@ -44,8 +47,8 @@ On Alibaba Cloud ECS, and anywhere else infrastructure lives in 100.64.0.0/10, t
 .B "\-A ts\-input \-s 100.64.0.0/10 ! \-i tailscale0 \-j DROP"
 drops the replies of the VPC's own DNS (100.100.2.136, 100.100.2.138), the metadata service and
 the mirrors. tsdoctor finds the rule on whichever firewall backend holds it (iptables\-nft,
-iptables\-legacy, native nftables) by its packet counters, explains it, and offers eight remedies
-that it applies reversibly.
+iptables\-legacy, native nftables) by its packet counters, explains it, and offers the remedies
+below, which it applies reversibly.
 .SH COMMANDS
 `)
 	for _, c := range commands() {
@@ -60,6 +63,7 @@ that it applies reversibly.
 			manFlags(&w, c.wordFlags(x[0]), c.Name+" "+x[0]+" ")
 		}
 	}
+	manRemedies(&w)
 	fmt.Fprint(&w, `.SH EXIT STATUS
 0: healthy, the remedy was verified, a dry run, or nothing to fix. 1: the problem was found, or the
 remedy is not (yet) verified. 2: tsdoctor could not check (not root, a backend it cannot read), or
@@ -145,6 +149,17 @@ sudo tsdoctor lab
 .BR nft (8)
 `)
 	return nil
+}
+
+// manRemedies is the REMEDIES section, from fixes.All().
+func manRemedies(w io.Writer) {
+	fmt.Fprint(w, ".SH REMEDIES\n")
+	en := i18n.EN
+	for _, r := range fixes.All() {
+		in := r.Info()
+		fmt.Fprintf(w, ".TP\n.B %d %s\n%s %s Invasive: %s. %s %s\n", in.ID, roff("("+in.Name+")"), roff(in.Title.String(en)+"."),
+			roff(in.Changes.String(en)), in.Invasive, roff(in.Promise.Restart.String(en)), roff(in.Promise.Reboot.String(en)))
+	}
 }
 
 // wrapRoff breaks text lines (not requests, not inside .nf) at spaces so

@@ -213,18 +213,7 @@ func resolveRoot(cmd, flagValue string) (string, error) {
 
 // remedyList is "1 delete the DROP, 2 whitelist, ..." from the remedies'
 // own table, never written by hand.
-func remedyList(l i18n.Lang) string {
-	var parts []string
-	for _, r := range fixes.All() {
-		in := r.Info()
-		parts = append(parts, fmt.Sprintf("%d %s", in.ID, in.Short().String(l)))
-	}
-	sep := ", "
-	if l == i18n.ZH {
-		sep = "，"
-	}
-	return strings.Join(parts, sep)
-}
+func remedyList(l i18n.Lang) string { return fixes.List(fixes.All()).String(l) }
 
 // remedyIDs are the remedies' numbers, for completion.
 func remedyIDs() []string {
