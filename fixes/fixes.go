@@ -79,7 +79,7 @@ type Info struct {
 
 // All lists the remedies in the article's order.
 func All() []Remedy {
-	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, publicDNS{}, NetfilterOff{}, NodeAttr{}, PolicyRoute{}, AcceptRoutesOff{}}
+	return []Remedy{DeleteDrop{}, Whitelist{}, Guard{}, PublicDNS{}, NetfilterOff{}, NodeAttr{}, PolicyRoute{}, AcceptRoutesOff{}}
 }
 
 // ByID returns remedy id, or an error naming the valid ones.

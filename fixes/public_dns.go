@@ -95,31 +95,54 @@ func (m ResolverManager) String() string {
 }
 
 func (PublicDNS) Info() Info {
-	return Info{ID: PublicDNSID, Name: "public-dns", Title: i18n.M("fix.4.title"), Changes: i18n.M("fix.4.changes"),
+	return Info{ID: PublicDNSID, Name: "public-dns", Title: i18n.M("fix.4.title"), Short: i18n.M("fix.4.short"), Changes: i18n.M("fix.4.changes"),
+		Promise: Promise{Restart: i18n.M("verify.restart.public-dns"), Reboot: i18n.M("verify.reboot.public-dns")},
 		Tradeoffs: Tradeoffs{Invasive: Medium, SurvivesRestart: LastsYes, SurvivesReboot: LastsYes,
 			Security: i18n.M("fix.4.security"), Loses: i18n.M("fix.4.loses"), Cost: i18n.M("fix.4.cost")}}
 }
 
 // Applies: something that manages DNS can be found, and DNS does not
-// already go to the default public resolvers.
-func (r PublicDNS) Applies(h *Host, rep checks.Report) (bool, i18n.Msg) {
+// already go to the default public resolvers. If it does, what remedy 4
+// promises holds, whatever else is blocked: already done.
+func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
 	m, err := DetectResolverManager(h)
 	if err != nil {
-		return false, i18n.M("fix.why.4.nomanager", err.Error())
+		return notApplicable(i18n.M("fix.why.4.nomanager", err.Error()))
 	}
 	want := DefaultResolvers
+	done := Applicability{Fit: AlreadyDone, Why: i18n.M("fix.why.4.already", addrList(want, ", "))}
 	if sameAddrSet(m.Nameservers, want) {
-		return false, i18n.M("fix.why.4.already", addrList(want, ", "))
+		return done
 	}
 	// The file-based managers can tell without running anything whether
 	// the change is already in place (systemd-resolved still lists the
 	// DHCP resolvers after the global ones, say).
 	if m.Kind != ManagerNetworkManager {
 		if p, err := r.plan(context.Background(), h, m, want, rep); err == nil && p.Nothing() {
-			return false, i18n.M("fix.why.4.already", addrList(want, ", "))
+			return done
 		}
 	}
-	return true, i18n.Msg{}
+	return fits()
+}
+
+func (PublicDNS) Recommend(rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	return rank(PublicDNSID, 1)
+}
+
+// Verify: DNS answers (behind systemd-resolved's stub: quickly, as a client
+// sees it); other services still blocked are named, not failed: remedy 4
+// is about DNS only.
+func (PublicDNS) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	if ok, judged := stubAnswers(ctx, h, v); judged {
+		v.DNS = ok
+	}
+	v.Passed = v.DNS
+	if len(v.Report.Blocked) > 0 {
+		v.Details = append(v.Details, i18n.M("verify.4.stillblocked", len(v.Report.Blocked)))
+	}
 }
 
 func (r PublicDNS) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {

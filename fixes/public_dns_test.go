@@ -549,8 +549,8 @@ func TestPublicDNSManagers(t *testing.T) {
 				{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"},
 				{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: "metadata"},
 			}}
-			if ok, why := (PublicDNS{}).Applies(h, rep); !ok {
-				t.Errorf("does not apply: %s", why.String(i18n.EN))
+			if a := (PublicDNS{}).Applies(h, rep); !a.OK() {
+				t.Errorf("does not apply: %s", a.Why.String(i18n.EN))
 			}
 
 			p, err := PublicDNS{}.Plan(ctx, h, rep, tc.opts)
@@ -621,8 +621,8 @@ func TestPublicDNSManagers(t *testing.T) {
 				t.Errorf("second plan not empty: %+v", p2.Actions)
 			}
 			if tc.opts.Resolvers == nil && tc.kind != ManagerNetworkManager {
-				if ok, why := (PublicDNS{}).Applies(h, rep); ok || why.Key != "fix.why.4.already" {
-					t.Errorf("applies after apply: %v %s", ok, why.Key)
+				if a := (PublicDNS{}).Applies(h, rep); a.Fit != AlreadyDone || a.Why.Key != "fix.why.4.already" {
+					t.Errorf("applies after apply: %d %s", a.Fit, a.Why.Key)
 				}
 			}
 
@@ -778,7 +778,8 @@ func TestPublicDNSBadResolvConf(t *testing.T) {
 			h := &Host{Root: root, Run: (&dnsRecorder{}).run}
 			_, derr := DetectResolverManager(h)
 			p, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
-			ok, why := PublicDNS{}.Applies(h, checks.Report{})
+			a := PublicDNS{}.Applies(h, checks.Report{})
+			ok, why := a.OK(), a.Why
 			if tc.wantErr != "" {
 				if derr == nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("detect %v, plan %v, want %q", derr, err, tc.wantErr)
@@ -836,8 +837,8 @@ func TestPublicDNSBadNetplan(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "/etc/netplan/50-cloud-init.yaml") || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
-			if ok, why := (PublicDNS{}).Applies(h, checks.Report{}); ok || why.Key != "fix.why.4.nomanager" {
-				t.Errorf("applies %v %s", ok, why.Key)
+			if a := (PublicDNS{}).Applies(h, checks.Report{}); a.Fit != NotApplicable || a.Why.Key != "fix.why.4.nomanager" {
+				t.Errorf("applies %d %s", a.Fit, a.Why.Key)
 			}
 		})
 	}
