@@ -3,7 +3,6 @@ package fixes
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -180,7 +179,7 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 		planResolvConf(p, m, resolvers)
 		p.note("fix.4.note.static", m.ResolvConf)
 	default:
-		return nil, fmt.Errorf("unknown DNS manager %q", m.Kind)
+		return nil, failure(i18n.M("fix.err.4.manager", string(m.Kind)))
 	}
 	if m.Link != "" && m.ResolvConf != resolvConfPath && (m.Kind == ManagerDhclient || m.Kind == ManagerStatic) {
 		p.note("fix.4.note.symlink", m.ResolvConf)
@@ -211,20 +210,20 @@ func publicResolvers(in []netip.Addr) ([]netip.Addr, error) {
 		a = a.Unmap()
 		switch {
 		case !a.IsValid():
-			return nil, errors.New("an empty resolver address: give public IPv4 resolvers like --dns 223.5.5.5,223.6.6.6")
+			return nil, failure(i18n.M("fix.err.4.empty"))
 		case a.Is6():
-			return nil, fmt.Errorf("%s is an IPv6 address: remedy 4 sets IPv4 resolvers (DHCPv4's domain-name-servers, NetworkManager's ipv4.dns); give addresses like 223.5.5.5,223.6.6.6", a)
+			return nil, failure(i18n.M("fix.err.4.ipv6", a.String()))
 		case hostinfo.CGNAT.Contains(a):
-			return nil, fmt.Errorf("%s is inside 100.64.0.0/10: tailscaled's rule drops its replies just like the VPC DNS's; give public resolvers like 223.5.5.5,223.6.6.6", a)
+			return nil, failure(i18n.M("fix.err.4.cgnat", a.String()))
 		case a.IsLoopback(), a.IsUnspecified(), a.IsMulticast(), a.IsLinkLocalUnicast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-			return nil, fmt.Errorf("%s cannot be a DNS resolver: give public resolvers like 223.5.5.5,223.6.6.6", a)
+			return nil, failure(i18n.M("fix.err.4.notresolver", a.String()))
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
 	if len(out) > 3 {
-		return nil, fmt.Errorf("%d resolvers given: resolv.conf uses only the first 3, give at most 3", len(out))
+		return nil, failure(i18n.M("fix.err.4.toomany", len(out)))
 	}
 	return out, nil
 }
@@ -233,17 +232,17 @@ func publicResolvers(in []netip.Addr) ([]netip.Addr, error) {
 // huge content is an error, not something to rewrite.
 func readConfig(h *Host, p string) ([]byte, fs.FileMode, bool, error) {
 	if fi, err := os.Stat(h.path(p)); err == nil && fi.IsDir() {
-		return nil, 0, false, fmt.Errorf("%s is a directory, not a file", p)
+		return nil, 0, false, failure(i18n.M("fix.err.4.dir", p))
 	}
 	b, mode, exists, err := h.readFile(p)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("read %s: %w", p, err)
+		return nil, 0, false, failureOf(err, i18n.M("fix.err.4.read", p, err))
 	}
 	switch {
 	case len(b) > maxConfigSize:
-		return nil, 0, false, fmt.Errorf("%s is %d bytes: too large for a configuration file; look at it before changing DNS", p, len(b))
+		return nil, 0, false, failure(i18n.M("fix.err.4.large", p, len(b)))
 	case bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b):
-		return nil, 0, false, fmt.Errorf("%s is not a text file (it holds binary data): restore it (e.g. `nameserver 100.100.2.136`) before choosing a remedy", p)
+		return nil, 0, false, failure(i18n.M("fix.err.4.binary", p))
 	}
 	return b, mode, exists, nil
 }

@@ -3,7 +3,6 @@ package fixes
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // DetectResolverManager works out who manages DNS on h, from files under
@@ -57,7 +57,7 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 				}
 				ifaces, err := parseNetplanEthernets(b)
 				if err != nil {
-					return m, fmt.Errorf("cannot read netplan file %s: %w (netplan apply would fail on it too: fix it, or choose another remedy)", f, err)
+					return m, failureOf(err, i18n.M("fix.err.4.netplan", f, err))
 				}
 				m.Netplan = append(m.Netplan, f)
 				for _, i := range ifaces {
@@ -100,7 +100,7 @@ func resolvConfTarget(h *Host) (target, link string, viaResolved bool, err error
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			if fi.IsDir() {
-				return "", "", false, fmt.Errorf("%s is a directory, not a file", p)
+				return "", "", false, failure(i18n.M("fix.err.4.dir", p))
 			}
 			return p, link, viaResolved, nil
 		}
@@ -119,5 +119,5 @@ func resolvConfTarget(h *Host) (target, link string, viaResolved bool, err error
 			viaResolved = true
 		}
 	}
-	return "", "", false, fmt.Errorf("%s: too many levels of symbolic links", resolvConfPath)
+	return "", "", false, failure(i18n.M("fix.err.4.symlinks", resolvConfPath))
 }

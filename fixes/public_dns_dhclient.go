@@ -1,10 +1,11 @@
 package fixes
 
 import (
-	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
+
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // DhclientConf is Debian's (ifupdown) dhclient configuration, which
@@ -58,7 +59,7 @@ func planDhclient(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) e
 		dhclientEnd + "\n"
 	content, err := withBlock(string(old), block)
 	if err != nil {
-		return fmt.Errorf("%s: %w", DhclientConf, err)
+		return failureOf(err, i18n.M("fix.err.4.in", DhclientConf, err))
 	}
 	if !exists {
 		mode = 0o644
@@ -80,19 +81,19 @@ func withBlock(text, block string) (string, error) {
 		switch strings.TrimSpace(l) {
 		case dhclientBegin:
 			if begin >= 0 {
-				return "", fmt.Errorf("two %q lines: remove tsdoctor's block by hand and try again", dhclientBegin)
+				return "", failure(i18n.M("fix.err.4.twobegin", dhclientBegin))
 			}
 			begin = i
 		case dhclientEnd:
 			if begin < 0 || end >= 0 {
-				return "", fmt.Errorf("a stray %q line: remove tsdoctor's block by hand and try again", dhclientEnd)
+				return "", failure(i18n.M("fix.err.4.strayend", dhclientEnd))
 			}
 			end = i
 		}
 	}
 	switch {
 	case begin >= 0 && end < 0:
-		return "", fmt.Errorf("%q without %q: remove tsdoctor's block by hand and try again", dhclientBegin, dhclientEnd)
+		return "", failure(i18n.M("fix.err.4.noend", dhclientBegin, dhclientEnd))
 	case begin >= 0:
 		return strings.Join(lines[:begin], "") + block + strings.Join(lines[end+1:], ""), nil
 	case text == "":

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // planNetworkManager: the default interface's connection ignores DHCP's
@@ -90,9 +91,9 @@ func nmDefaultConnection(ctx context.Context, h *Host) (string, error) {
 		return candidates[0].name, nil
 	}
 	if dev != "" {
-		return "", fmt.Errorf("NetworkManager has no active connection on %s, the default route's interface (active: %q): set DNS on that interface by hand, or choose another remedy", dev, out)
+		return "", failure(i18n.M("fix.err.4.nm.nodev", dev, out))
 	}
-	return "", fmt.Errorf("cannot tell which NetworkManager connection carries the default route (active: %q)", out)
+	return "", failure(i18n.M("fix.err.4.nm.which", out))
 }
 
 // nmSplit splits one line of nmcli's terse output on unescaped colons.

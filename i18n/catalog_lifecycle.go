@@ -47,6 +47,31 @@ var lifecycleCatalog = map[string]entry{
 	"fix.err.rollback.failed":  {"%s; rolling back also failed: %s (run `tsdoctor undo`)", "%s；回滚也失败了：%s（请运行 `tsdoctor undo`）"},
 	"fix.err.undo":             {"undo %s: %s", "撤销 %s：%s"},
 	"fix.err.undo.nostate":     {"journal has no earlier state of %s", "变更记录中没有 %s 之前的状态"},
+
+	// Remedy 4 (public DNS).
+	"fix.err.4.empty": {"an empty resolver address: give public IPv4 resolvers like --dns 223.5.5.5,223.6.6.6", "解析器地址为空：请给出公共 IPv4 解析器，如 --dns 223.5.5.5,223.6.6.6"},
+	"fix.err.4.ipv6": {"%s is an IPv6 address: remedy 4 sets IPv4 resolvers (DHCPv4's domain-name-servers, NetworkManager's ipv4.dns); give addresses like 223.5.5.5,223.6.6.6",
+		"%s 是 IPv6 地址：方案 4 设置的是 IPv4 解析器（DHCPv4 的 domain-name-servers、NetworkManager 的 ipv4.dns）；请给出形如 223.5.5.5,223.6.6.6 的地址"},
+	"fix.err.4.cgnat": {"%s is inside 100.64.0.0/10: tailscaled's rule drops its replies just like the VPC DNS's; give public resolvers like 223.5.5.5,223.6.6.6",
+		"%s 在 100.64.0.0/10 内：tailscaled 的规则会像丢弃 VPC DNS 的回包一样丢弃它的回包；请给出公共解析器，如 223.5.5.5,223.6.6.6"},
+	"fix.err.4.notresolver": {"%s cannot be a DNS resolver: give public resolvers like 223.5.5.5,223.6.6.6", "%s 不能用作 DNS 解析器：请给出公共解析器，如 223.5.5.5,223.6.6.6"},
+	"fix.err.4.toomany":     {"%d resolvers given: resolv.conf uses only the first 3, give at most 3", "给出了 %d 个解析器：resolv.conf 只使用前 3 个，请最多给 3 个"},
+	"fix.err.4.dir":         {"%s is a directory, not a file", "%s 是目录，不是文件"},
+	"fix.err.4.read":        {"read %s: %s", "读取 %s：%s"},
+	"fix.err.4.in":          {"%s: %s", "%s：%s"},
+	"fix.err.4.large":       {"%s is %d bytes: too large for a configuration file; look at it before changing DNS", "%s 有 %d 字节：作为配置文件太大了；修改 DNS 之前请先检查它"},
+	"fix.err.4.binary": {"%s is not a text file (it holds binary data): restore it (e.g. `nameserver 100.100.2.136`) before choosing a remedy",
+		"%s 不是文本文件（里面是二进制数据）：请先恢复它（如 `nameserver 100.100.2.136`）再选择修复方案"},
+	"fix.err.4.manager": {"unknown DNS manager %q", "未知的 DNS 管理方式 %q"},
+	"fix.err.4.netplan": {"cannot read netplan file %s: %s (netplan apply would fail on it too: fix it, or choose another remedy)",
+		"无法读取 netplan 文件 %s：%s（netplan apply 也会因它失败：请修正它，或选择其他修复方案）"},
+	"fix.err.4.symlinks": {"%s: too many levels of symbolic links", "%s：符号链接层数过多"},
+	"fix.err.4.twobegin": {"two %q lines: remove tsdoctor's block by hand and try again", "有两行 %q：请手工删除 tsdoctor 的配置块后重试"},
+	"fix.err.4.strayend": {"a stray %q line: remove tsdoctor's block by hand and try again", "多出一行 %q：请手工删除 tsdoctor 的配置块后重试"},
+	"fix.err.4.noend":    {"%q without %q: remove tsdoctor's block by hand and try again", "有 %q 却没有 %q：请手工删除 tsdoctor 的配置块后重试"},
+	"fix.err.4.nm.nodev": {"NetworkManager has no active connection on %s, the default route's interface (active: %q): set DNS on that interface by hand, or choose another remedy",
+		"NetworkManager 在默认路由所在的网卡 %s 上没有活动连接（活动连接：%q）：请手工为该网卡设置 DNS，或选择其他修复方案"},
+	"fix.err.4.nm.which": {"cannot tell which NetworkManager connection carries the default route (active: %q)", "无法判断哪个 NetworkManager 连接承载默认路由（活动连接：%q）"},
 }
 
 func init() { merge(lifecycleCatalog) }
