@@ -172,7 +172,9 @@ func (e *Error) String(l i18n.Lang) string {
 			args[i] = a
 		}
 	}
-	return i18n.T(l, e.Msg.Key, args...)
+	m := e.Msg
+	m.Args = args
+	return m.String(l)
 }
 
 // Message is err in l: translated where it comes from fixes, else as is.
