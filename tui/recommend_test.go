@@ -2,7 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -24,5 +28,29 @@ func TestRecommendOrphaned(t *testing.T) {
 	m.recommend()
 	if m.recommended != fixes.DeleteDropID || m.sel != int(fixes.DeleteDropID)-1 || m.recReason.Key != "tui.rec.orphaned" {
 		t.Errorf("orphaned rules: recommended %d (sel %d, %q), want remedy 1", m.recommended, m.sel, m.recReason.Key)
+	}
+}
+
+// TestRemediesFromAll: the wizard's remedies table lists every remedy of
+// fixes.All(), in both languages, and stars the one the remedies'
+// own recommendation picks.
+func TestRemediesFromAll(t *testing.T) {
+	for _, l := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		m := New(context.Background(), &fakeEngine{root: true}, Options{Lang: l})
+		rep := fakeReport()
+		m.report = &rep
+		m.recommend()
+		view := ansi.Strip(strings.Join(m.remediesView(140), "\n"))
+		for _, r := range fixes.All() {
+			// The table cuts long titles to its column: their start.
+			in := r.Info()
+			head := string([]rune(in.Title.String(l))[:8])
+			if !strings.Contains(view, head) {
+				t.Errorf("%s: the remedies table lacks %d %q:\n%s", l, in.ID, head, view)
+			}
+		}
+		if want := fixes.Recommend(rep); m.recommended != want.ID || !strings.Contains(view, fmt.Sprintf("%d ★", want.ID)) {
+			t.Errorf("%s: starred %d, want %d:\n%s", l, m.recommended, want.ID, view)
+		}
 	}
 }
