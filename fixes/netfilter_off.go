@@ -36,10 +36,7 @@ func (NetfilterOff) Applies(h *Host, rep checks.Report) Applicability {
 }
 
 func (NetfilterOff) Recommend(rep checks.Report) Recommendation {
-	if !dropForm(rep) {
-		return Recommendation{}
-	}
-	return rank(NetfilterOffID, 1)
+	return forTheDrop(NetfilterOffID, rep)
 }
 
 // Verify: netfilter is off, tailscaled's chains are gone from every

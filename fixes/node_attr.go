@@ -42,12 +42,7 @@ func (NodeAttr) Applies(h *Host, rep checks.Report) Applicability {
 	return a
 }
 
-func (NodeAttr) Recommend(rep checks.Report) Recommendation {
-	if !dropForm(rep) {
-		return Recommendation{}
-	}
-	return rank(NodeAttrID, 1)
-}
+func (NodeAttr) Recommend(rep checks.Report) Recommendation { return forTheDrop(NodeAttrID, rep) }
 
 // Verify passes only once the attribute is live and the DROP has become
 // RETURN; until then it says the change is pending (Await waits for it).

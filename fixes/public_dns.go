@@ -124,12 +124,7 @@ func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
 	return fits()
 }
 
-func (PublicDNS) Recommend(rep checks.Report) Recommendation {
-	if !dropForm(rep) {
-		return Recommendation{}
-	}
-	return rank(PublicDNSID, 1)
-}
+func (PublicDNS) Recommend(rep checks.Report) Recommendation { return forTheDrop(PublicDNSID, rep) }
 
 // Verify: DNS answers (behind systemd-resolved's stub: quickly, as a client
 // sees it); other services still blocked are named, not failed: remedy 4

@@ -100,6 +100,15 @@ func (r Recommendation) Text(l i18n.Lang) string {
 // never reach the firewall.
 func dropForm(rep checks.Report) bool { return rep.Route == nil && rep.Culprit != nil }
 
+// forTheDrop is the case of a remedy for the DROP that is not recommended
+// over the others: the verdict lists it, the wizard does not star it.
+func forTheDrop(id ID, rep checks.Report) Recommendation {
+	if !dropForm(rep) {
+		return Recommendation{}
+	}
+	return rank(id, 1)
+}
+
 func rank(id ID, n int, why ...i18n.Msg) Recommendation {
 	return Recommendation{ID: id, Rank: n, Why: why}
 }

@@ -46,12 +46,7 @@ func whitelistApplies(rep checks.Report) Applicability {
 	return fits()
 }
 
-func (Whitelist) Recommend(rep checks.Report) Recommendation {
-	if !dropForm(rep) {
-		return Recommendation{}
-	}
-	return rank(WhitelistID, 1)
-}
+func (Whitelist) Recommend(rep checks.Report) Recommendation { return forTheDrop(WhitelistID, rep) }
 
 // Verify (remedies 2 and 3): none of the whitelisted addresses is still
 // blocked. Others still blocked are named: the plan did not cover them.
