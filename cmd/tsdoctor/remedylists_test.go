@@ -74,3 +74,23 @@ func TestRemedyListsFromAll(t *testing.T) {
 		}
 	}
 }
+
+// TestFixErrorsTranslated: an error from fixes reaches the user in the
+// language asked for (it was English inside the Chinese CLI).
+func TestFixErrorsTranslated(t *testing.T) {
+	noHost(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fix", "--remedy", "2", "--shape", "round", "--lang", "zh"}, "未知的白名单形式 \"round\""},
+		{[]string{"fix", "--remedy", "2", "--allow", "8.8.8.8", "--lang", "zh"}, "8.8.8.8 不在 100.64.0.0/10 内"},
+		{[]string{"fix", "--remedy", "4", "--dns", "100.100.2.136", "--lang", "zh"}, "100.100.2.136 在 100.64.0.0/10 内"},
+		{[]string{"fix", "--remedy", "2", "--shape", "round", "--lang", "en"}, "unknown whitelist shape \"round\""},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("tsdoctor %q: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+}
