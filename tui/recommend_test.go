@@ -54,3 +54,17 @@ func TestRemediesFromAll(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanErrorTranslated: an error from fixes shows in the wizard's
+// language (it was English inside the Chinese wizard).
+func TestPlanErrorTranslated(t *testing.T) {
+	m := New(context.Background(), &fakeEngine{root: true}, Options{Lang: i18n.ZH})
+	rep := fakeReport()
+	rep.Culprit, rep.Firewall = nil, nil
+	m.remedy = fixes.DeleteDrop{}
+	_, m.planErr = fixes.DeleteDrop{}.Plan(context.Background(), &fixes.Host{}, rep, fixes.Options{})
+	view := ansi.Strip(strings.Join(m.planView(100), "\n"))
+	if m.planErr == nil || !strings.Contains(view, "本机没有 CGNAT DROP 规则") || strings.Contains(view, "no CGNAT DROP rule") {
+		t.Errorf("plan error %v shown as:\n%s", m.planErr, view)
+	}
+}
