@@ -106,7 +106,7 @@ func (PublicDNS) Info() Info {
 func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
 	m, err := DetectResolverManager(h)
 	if err != nil {
-		return notApplicable(i18n.M("fix.why.4.nomanager", err.Error()))
+		return notApplicable(i18n.M("fix.why.4.nomanager", err))
 	}
 	want := DefaultResolvers
 	done := Applicability{Fit: AlreadyDone, Why: i18n.M("fix.why.4.already", addrList(want, ", "))}

@@ -784,7 +784,7 @@ func TestPublicDNSBadResolvConf(t *testing.T) {
 				if derr == nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("detect %v, plan %v, want %q", derr, err, tc.wantErr)
 				}
-				if ok || why.Key != "fix.why.4.nomanager" || !strings.Contains(why.String(i18n.ZH), tc.wantErr) {
+				if ok || why.Key != "fix.why.4.nomanager" || !strings.Contains(why.String(i18n.EN), tc.wantErr) {
 					t.Errorf("applies: %v %q", ok, why.String(i18n.ZH))
 				}
 				return

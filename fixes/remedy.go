@@ -167,24 +167,9 @@ func (e *Error) Error() string { return e.String(i18n.EN) }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// String renders the message in l; arguments that are messages or errors
-// are rendered in l too.
-func (e *Error) String(l i18n.Lang) string {
-	args := make([]any, len(e.Msg.Args))
-	for i, a := range e.Msg.Args {
-		switch a := a.(type) {
-		case interface{ String(i18n.Lang) string }: // i18n.Msg, List, *Error
-			args[i] = a.String(l)
-		case error:
-			args[i] = a.Error()
-		default:
-			args[i] = a
-		}
-	}
-	m := e.Msg
-	m.Args = args
-	return m.String(l)
-}
+// String renders the message in l (arguments that are messages, lists or
+// errors from fixes in l too).
+func (e *Error) String(l i18n.Lang) string { return e.Msg.String(l) }
 
 // Message is err in l: translated where it comes from fixes, else as is.
 func Message(err error, l i18n.Lang) string {

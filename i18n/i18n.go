@@ -7,6 +7,7 @@ package i18n
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -74,7 +75,26 @@ func T(l Lang, key string, args ...any) string {
 	if len(args) == 0 {
 		return f
 	}
-	return fmt.Sprintf(f, args...)
+	return fmt.Sprintf(f, localized(l, args)...)
+}
+
+// localized renders in l the arguments that can render themselves in a
+// language (a Msg, an error from fixes), so a message nested in another
+// is not left in English.
+func localized(l Lang, args []any) []any {
+	var out []any
+	for i, a := range args {
+		if s, ok := a.(interface{ String(Lang) string }); ok {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i] = s.String(l)
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // Has reports whether key exists.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,3 +62,19 @@ func TestParseLang(t *testing.T) {
 }
 
 func fmtSscanf(s string, i *int) (int, error) { return fmt.Sscanf(s, "[%d]", i) }
+
+// TestNestedMsgLocalized: a message given as another's argument renders in
+// the same language (it rendered as a Go struct, or in English for an
+// error that translates itself).
+func TestNestedMsgLocalized(t *testing.T) {
+	outer := M("fixcli.notapplies", M("fix.why.nodrop"))
+	en, zh := outer.String(EN), outer.String(ZH)
+	if !strings.Contains(en, T(EN, "fix.why.nodrop")) || !strings.Contains(zh, T(ZH, "fix.why.nodrop")) {
+		t.Errorf("en %q, zh %q", en, zh)
+	}
+	args := []any{M("fix.why.nodrop")}
+	T(ZH, "fixcli.notapplies", args...)
+	if _, still := args[0].(Msg); !still {
+		t.Errorf("T changed its caller's arguments")
+	}
+}
