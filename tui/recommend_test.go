@@ -3,11 +3,13 @@ package tui
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/i18n"
 )
@@ -66,5 +68,27 @@ func TestPlanErrorTranslated(t *testing.T) {
 	view := ansi.Strip(strings.Join(m.planView(100), "\n"))
 	if m.planErr == nil || !strings.Contains(view, "本机没有 CGNAT DROP 规则") || strings.Contains(view, "no CGNAT DROP rule") {
 		t.Errorf("plan error %v shown as:\n%s", m.planErr, view)
+	}
+}
+
+// TestRecommendedOnce: the reason under the remedies table says
+// "Recommended:" once, whatever form the problem has (the route form's
+// reason said it again: "Recommended: Recommended: …").
+func TestRecommendedOnce(t *testing.T) {
+	route := fakeReport()
+	route.Culprit = nil
+	route.Route = &checks.RouteCapture{Prefix: netip.MustParsePrefix("100.100.2.0/24"), Table: 52, Device: "tailscale0", Reason: checks.ReasonSubnetRoute}
+	orphaned := fakeReport()
+	orphaned.Orphaned = true
+	for name, rep := range map[string]checks.Report{"drop": fakeReport(), "route": route, "orphaned": orphaned} {
+		for l, word := range map[i18n.Lang]string{i18n.EN: "Recommended:", i18n.ZH: "推荐："} {
+			m := New(context.Background(), &fakeEngine{root: true}, Options{Lang: l})
+			m.report = &rep
+			m.recommend()
+			view := ansi.Strip(strings.Join(m.remediesView(200), " "))
+			if n := strings.Count(view, word); n != 1 {
+				t.Errorf("%s (%s): %q %d times:\n%s", name, l, word, n, view)
+			}
+		}
 	}
 }
