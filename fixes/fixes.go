@@ -1,11 +1,11 @@
-// Package fixes holds the remedies for tailscaled's CGNAT DROP: the
-// article's five (delete the rule, whitelist, guard, public DNS, netfilter
-// off) and the upstream node attribute. Each remedy says what it costs,
-// whether it applies here, and makes a Plan (the exact commands and file
-// edits) before anything changes. Apply records every change in a journal
-// first, so Undo can put the machine back as it was. The package talks to
-// the machine only through Host; the CLI, the wizard and the tests drive it
-// the same way.
+// Package fixes holds the remedies for tailscaled's CGNAT DROP and for the
+// Tailscale routes that capture the VPC's services; All lists them. Each
+// remedy owns its lifecycle (remedy.go): what it costs and promises,
+// whether it applies here, when to recommend it, a Plan (the exact commands
+// and file edits) made before anything changes, and how to verify it.
+// Apply records every change in a journal first, so Undo can put the
+// machine back as it was. The package talks to the machine only through
+// Host; the CLI, the wizard and the tests drive it the same way.
 package fixes
 
 import (
