@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/lab"
+)
+
+// centos7Input is what CentOS 7's iptables-services loads into INPUT from
+// /etc/sysconfig/iptables, below the jump tailscaled inserts first: policy
+// ACCEPT, and a final REJECT that turns away whatever nothing accepted.
+var centos7Input = [][]string{
+	{"-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
+	{"-p", "icmp", "-j", "ACCEPT"},
+	{"-i", "lo", "-j", "ACCEPT"},
+	{"-p", "tcp", "-m", "state", "--state", "NEW", "-m", "tcp", "--dport", "22", "-j", "ACCEPT"},
+	{"-j", "REJECT", "--reject-with", "icmp-host-prohibited"},
+}
+
+// appendCentOS7Input appends centos7Input to INPUT of the lab's backend, with
+// the host's own tools (not the lab's PATH).
+func appendCentOS7Input(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	bin := "iptables-nft"
+	if l.Scenario.Mode == lab.ModeIptablesLegacy {
+		bin = "iptables-legacy"
+	}
+	for _, r := range centos7Input {
+		args := append([]string{"netns", "exec", l.ECS(), bin, "-w", "-A", "INPUT"}, r...)
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s -A INPUT %v: %v: %s", bin, r, err, out)
+		}
+	}
+}
+
+// startLegacyNamed is the legacy lab on a host whose only iptables is the
+// legacy one under the plain names (CentOS/RHEL 7, Alibaba Cloud Linux 2,
+// Ubuntu 18.04). It checks that the lab's PATH really is that, so the tests
+// cannot pass on a PATH that still has iptables-legacy.
+func startLegacyNamed(t *testing.T) *lab.Lab {
+	t.Helper()
+	l := startLabWith(t, "legacy", lab.Options{LegacyNamed: true})
+	out, err := l.Command(context.Background(), "sh", "-c", "iptables -V; command -v iptables-legacy iptables-nft iptables-legacy-restore || true").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "iptables v1.8.9 (legacy)" && !strings.HasSuffix(strings.TrimSpace(string(out)), "(legacy)") {
+		t.Fatalf("the lab's PATH is not legacy-named: %v\n%s", err, out)
+	}
+	return l
+}
+
+// TestLegacyNamedCheck: on a CentOS 7 host (legacy `iptables`, no
+// iptables-legacy, iptables-services' INPUT whose `-m state` the table
+// reader leaves to the iptables command) the check names tailscaled's DROP
+// and exits 1. It said "COULD NOT CHECK … iptables-legacy not found", exit
+// 2, after the 1.5 s probe timeout. The trace (a LOG rule written and
+// removed with the same tools) leaves nothing behind.
+func TestLegacyNamedCheck(t *testing.T) {
+	l := startLegacyNamed(t)
+	appendCentOS7Input(t, l)
+	for _, args := range [][]string{nil, {"--trace"}} {
+		rep, code, raw := check(t, l, args...)
+		if code != 1 || rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Backend != firewall.IptablesLegacy || rep.Culprit.Chain != "ts-input" {
+			t.Fatalf("check %v: exit %d verdict %s\n%s", args, code, rep.Verdict, raw)
+		}
+	}
+	assertNoTraceRule(t, l)
+}
+
+// TestLegacyNamedRemedies: remedies 1, 2 and 3 on the legacy-named host:
+// plan, apply, verify, idempotence, tailscaled's rebuild, the unit's script
+// (which names `iptables`), the guard, and undo. Each failed with
+// "iptables-legacy not found" and rolled back.
+func TestLegacyNamedRemedies(t *testing.T) {
+	for _, remedy := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("remedy-%d", remedy), func(t *testing.T) {
+			l := startLegacyNamed(t)
+			if remedy == 2 {
+				fj, code, raw := runFix(t, l, "--remedy", "2", "--dry-run")
+				script, inserts := "", 0
+				for _, s := range fj.Plan.Steps {
+					if s.File == fixes.WhitelistScript {
+						script = s.Content
+					}
+					if strings.HasPrefix(s.Command, "iptables -t filter -I ts-input 1 ") {
+						inserts++
+					}
+				}
+				if code != 0 || inserts == 0 || strings.Contains(raw, "iptables-legacy -t") {
+					t.Fatalf("plan on a legacy-named host should say `iptables`: exit %d\n%s", code, raw)
+				}
+				if !strings.Contains(script, "\nIPT=iptables\n") {
+					t.Fatalf("the whitelist script should run `iptables`:\n%s", script)
+				}
+			}
+			testRemedyInLab(t, l, remedy)
+		})
+	}
+}

@@ -1,0 +1,76 @@
+package firewall
+
+import (
+	"net/netip"
+	"os"
+	"slices"
+	"testing"
+)
+
+// snapshotOf reads an `iptables -v -S` fixture of the whole filter table
+// into a legacy snapshot, as the CLI reader files it (INPUT on the hook).
+func snapshotOf(t *testing.T, file string) *Snapshot {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains, order, err := ParseIptablesS(string(b), IptablesLegacy, "filter")
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	st := BackendState{Backend: IptablesLegacy, Present: true}
+	for _, name := range order {
+		pc := chains[name]
+		c := Chain{ChainRef: ChainRef{Backend: IptablesLegacy, Family: IPv4, Table: "filter", Chain: name}, Policy: pc.Policy, Rules: pc.Rules}
+		if name == "INPUT" {
+			c.Hook = "input"
+		}
+		st.Chains = append(st.Chains, c)
+	}
+	return &Snapshot{Backends: []BackendState{st}}
+}
+
+// TestParseIptables14: iptables 1.4.21 (CentOS/RHEL 7, Alibaba Cloud Linux
+// 2) prints `-m state --state` where 1.8 hosts use conntrack, quotes a
+// comment only when it holds more than [A-Za-z0-9_-] and escapes ' inside,
+// and puts the counters of `-v -S` before the target. Both shapes of a
+// CentOS 7 INPUT chain (iptables-services, firewalld's iptables backend)
+// parse, and the VPC DNS reply meets tailscaled's DROP first.
+func TestParseIptables14(t *testing.T) {
+	s := snapshotOf(t, "testdata/centos7-iptables-services-1.4.21.txt")
+	in := s.Chain(ChainRef{Backend: IptablesLegacy, Family: IPv4, Table: "filter", Chain: "INPUT"})
+	if in == nil || len(in.Rules) != 7 || in.Policy != "ACCEPT" {
+		t.Fatalf("INPUT = %+v", in)
+	}
+	if st := in.Rules[1]; !slices.Equal(st.CtStates, []string{"RELATED", "ESTABLISHED"}) || st.Verdict != Accept || st.Packets != 1850 || len(st.Unmodeled) != 0 {
+		t.Errorf("-m state rule = %+v", st)
+	}
+	if c := in.Rules[5]; c.Comment != "node_exporter: ops's scrape" || c.DstPort != 9100 || c.Source != netip.MustParsePrefix("10.0.0.0/8") {
+		t.Errorf("quoted comment rule = %+v", c)
+	}
+	if last := in.Rules[6]; last.Verdict != Reject || last.Packets != 41 || last.Text != "-A INPUT -j REJECT --reject-with icmp-host-prohibited" {
+		t.Errorf("final REJECT = %+v", last)
+	}
+	ts := s.Chain(ChainRef{Backend: IptablesLegacy, Family: IPv4, Table: "filter", Chain: "ts-input"})
+	if ts == nil || ts.Rules[0].Comment != "tsdoctor-whitelist" || ts.Rules[3].Verdict != Drop || ts.Rules[3].Packets != 37 {
+		t.Fatalf("ts-input = %+v", ts)
+	}
+	reply := Packet{Src: netip.MustParseAddr("100.100.2.138"), InIface: "eth0", Protocol: "udp", SrcPort: 53, CtState: "ESTABLISHED"}
+	if d := s.Evaluate(reply); !d.Dropped || d.Rule == nil || d.Rule.Chain != "ts-input" || d.Rule.Position != 4 {
+		t.Errorf("reply of .138: %+v, want dropped by ts-input #4", d)
+	}
+	reply.Src = netip.MustParseAddr("100.100.2.136")
+	if d := s.Evaluate(reply); d.Dropped {
+		t.Errorf("reply of .136 passes the whitelist, got %+v", d)
+	}
+
+	fw := snapshotOf(t, "testdata/centos7-firewalld-1.4.21.txt")
+	if d := fw.Evaluate(Packet{Src: netip.MustParseAddr("100.100.2.136"), InIface: "eth0", Protocol: "udp", SrcPort: 53, CtState: "ESTABLISHED"}); !d.Dropped || d.Rule == nil || d.Rule.Chain != "ts-input" {
+		t.Errorf("firewalld host: %+v, want dropped in ts-input", d)
+	}
+	// SSH from the LAN reaches firewalld's zone through a goto.
+	if d := fw.Evaluate(Packet{Src: netip.MustParseAddr("10.0.0.5"), InIface: "eth0", Protocol: "tcp", DstPort: 22, CtState: "NEW"}); d.Dropped {
+		t.Errorf("SSH via IN_public_allow: %+v", d)
+	}
+}
