@@ -69,6 +69,11 @@ func TestParseIptables14(t *testing.T) {
 	if d := fw.Evaluate(Packet{Src: netip.MustParseAddr("100.100.2.136"), InIface: "eth0", Protocol: "udp", SrcPort: 53, CtState: "ESTABLISHED"}); !d.Dropped || d.Rule == nil || d.Rule.Chain != "ts-input" {
 		t.Errorf("firewalld host: %+v, want dropped in ts-input", d)
 	}
+	// fail2ban's firewalld action: an ipset match whose option has two values.
+	f2b := fw.Chain(ChainRef{Backend: IptablesLegacy, Family: IPv4, Table: "filter", Chain: "INPUT_direct"})
+	if f2b == nil || len(f2b.Rules) != 1 || !slices.Equal(f2b.Rules[0].Unmodeled, []string{"--dports 22", "--match-set f2b-sshd src"}) || f2b.Rules[0].Verdict != Reject {
+		t.Errorf("INPUT_direct = %+v", f2b)
+	}
 	// SSH from the LAN reaches firewalld's zone through a goto.
 	if d := fw.Evaluate(Packet{Src: netip.MustParseAddr("10.0.0.5"), InIface: "eth0", Protocol: "tcp", DstPort: 22, CtState: "NEW"}); d.Dropped {
 		t.Errorf("SSH via IN_public_allow: %+v", d)
