@@ -79,3 +79,47 @@ func TestParseIptables14(t *testing.T) {
 		t.Errorf("SSH via IN_public_allow: %+v", d)
 	}
 }
+
+// TestDeniesByDefault: policy DROP, and a final catch-all DROP or REJECT
+// under policy ACCEPT (CentOS 7's iptables-services and firewalld), deny by
+// default; a final REJECT that matches only some packets does not.
+func TestDeniesByDefault(t *testing.T) {
+	for file, want := range map[string]bool{
+		"testdata/centos7-iptables-services-1.4.21.txt": true,
+		"testdata/centos7-firewalld-1.4.21.txt":         true,
+		"testdata/ts-old-order-legacy.txt":              false,
+	} {
+		if got := snapshotOf(t, file).InputDeniesByDefault(); got != want {
+			t.Errorf("%s: %v, want %v", file, got, want)
+		}
+	}
+	rule := func(line string) Rule {
+		r, err := ParseIptablesRule(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		policy, last string
+		want         bool
+	}{
+		{"DROP", "", true},
+		{"drop", "-A INPUT -i lo -j ACCEPT", true}, // nft prints it lower-case
+		{"ACCEPT", "", false},
+		{"ACCEPT", "-A INPUT -j DROP", true},
+		{"ACCEPT", "-A INPUT -p all -j REJECT --reject-with icmp-port-unreachable", true},
+		{"ACCEPT", "-A INPUT -p tcp -j REJECT --reject-with tcp-reset", false},
+		{"ACCEPT", "-A INPUT -m conntrack --ctstate INVALID -j DROP", false},
+		{"ACCEPT", "-A INPUT -m set --match-set blocklist src -j DROP", false},
+		{"ACCEPT", "-A INPUT -j LOG", false},
+	} {
+		ch := Chain{Hook: "input", Policy: c.policy}
+		if c.last != "" {
+			ch.Rules = []Rule{rule(c.last)}
+		}
+		if got := ch.DeniesByDefault(); got != c.want {
+			t.Errorf("policy %s, last %q: %v, want %v", c.policy, c.last, got, c.want)
+		}
+	}
+}
