@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,6 +55,34 @@ func WriteLegacyNamed(dir, path string) error {
 			if err := os.Symlink(filepath.Join(d, name), link); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// CentOS7Input is what CentOS 7's iptables-services loads into INPUT from
+// /etc/sysconfig/iptables, which ends up below the jump tailscaled inserts
+// first: policy ACCEPT, a `-m state` rule (which tsdoctor's own legacy
+// table reader leaves to the iptables command), and a final REJECT that
+// turns away whatever nothing accepted.
+var CentOS7Input = [][]string{
+	{"-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
+	{"-p", "icmp", "-j", "ACCEPT"},
+	{"-i", "lo", "-j", "ACCEPT"},
+	{"-p", "tcp", "-m", "state", "--state", "NEW", "-m", "tcp", "--dport", "22", "-j", "ACCEPT"},
+	{"-j", "REJECT", "--reject-with", "icmp-host-prohibited"},
+}
+
+// AppendInput appends rules to INPUT in namespace ns, in the backend of
+// mode (ModeIptablesLegacy or ModeIptablesNFT), with the host's own tools.
+func AppendInput(ctx context.Context, ns, mode string, rules [][]string) error {
+	bin := "iptables-nft"
+	if mode == ModeIptablesLegacy {
+		bin = "iptables-legacy"
+	}
+	for _, r := range rules {
+		if _, err := run(ctx, ns, "", bin, append([]string{"-w", "-A", "INPUT"}, r...)...); err != nil {
+			return err
 		}
 	}
 	return nil
