@@ -49,6 +49,9 @@ func TestLegacyNamedCheck(t *testing.T) {
 		if code != 1 || rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Backend != firewall.IptablesLegacy || rep.Culprit.Chain != "ts-input" {
 			t.Fatalf("check %v: exit %d verdict %s\n%s", args, code, rep.Verdict, raw)
 		}
+		if strings.Contains(raw, "iptables-legacy -S") {
+			t.Errorf("the commands to try name iptables-legacy, which this host has not:\n%s", raw)
+		}
 	}
 	assertNoTraceRule(t, l)
 }
