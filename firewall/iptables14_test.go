@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"slices"
@@ -120,6 +121,28 @@ func TestDeniesByDefault(t *testing.T) {
 		}
 		if got := ch.DeniesByDefault(); got != c.want {
 			t.Errorf("policy %s, last %q: %v, want %v", c.policy, c.last, got, c.want)
+		}
+	}
+}
+
+// TestRenderStateRev0: the real `state` match (revision 0, struct
+// xt_state_info: one statemask) that iptables before the conntrack alias
+// writes, CentOS 7's 1.4.21 among them; iptables 1.8 writes `-m state` as
+// conntrack, which TestLegacyRawMatchesCLI compares with the real CLI.
+func TestRenderStateRev0(t *testing.T) {
+	for mask, want := range map[uint32]string{
+		2 | 4:  " -m state --state RELATED,ESTABLISHED",
+		8:      " -m state --state NEW",
+		1 | 64: " -m state --state INVALID,UNTRACKED",
+	} {
+		d := binary.NativeEndian.AppendUint32(nil, mask)
+		if got, ok := renderMatch("state", 0, append(d, 0, 0, 0, 0)); !ok || got != want {
+			t.Errorf("mask %#x: %q %v, want %q", mask, got, ok, want)
+		}
+	}
+	for _, mask := range []uint32{0, 256, 1 << 20} {
+		if got, ok := renderMatch("state", 0, binary.NativeEndian.AppendUint32(nil, mask)); ok {
+			t.Errorf("mask %#x rendered as %q: want it left to the iptables command", mask, got)
 		}
 	}
 }
