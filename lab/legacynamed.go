@@ -62,9 +62,8 @@ func WriteLegacyNamed(dir, path string) error {
 
 // CentOS7Input is what CentOS 7's iptables-services loads into INPUT from
 // /etc/sysconfig/iptables, which ends up below the jump tailscaled inserts
-// first: policy ACCEPT, a `-m state` rule (which tsdoctor's own legacy
-// table reader leaves to the iptables command), and a final REJECT that
-// turns away whatever nothing accepted.
+// first: policy ACCEPT, `-m state` rules, and a final REJECT that turns
+// away whatever nothing accepted.
 var CentOS7Input = [][]string{
 	{"-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
 	{"-p", "icmp", "-j", "ACCEPT"},

@@ -36,14 +36,18 @@ func startLegacyNamed(t *testing.T) *lab.Lab {
 }
 
 // TestLegacyNamedCheck: on a CentOS 7 host (legacy `iptables`, no
-// iptables-legacy, iptables-services' INPUT whose `-m state` the table
-// reader leaves to the iptables command) the check names tailscaled's DROP
-// and exits 1. It said "COULD NOT CHECK … iptables-legacy not found", exit
-// 2, after the 1.5 s probe timeout. The trace (a LOG rule written and
-// removed with the same tools) leaves nothing behind.
+// iptables-legacy, iptables-services' INPUT and an admin's multiport rule,
+// which the table reader leaves to the iptables command) the check names
+// tailscaled's DROP and exits 1. It said "COULD NOT CHECK … iptables-legacy
+// not found", exit 2, after the 1.5 s probe timeout. The trace (a LOG rule
+// written and removed with the same tools) leaves nothing behind.
 func TestLegacyNamedCheck(t *testing.T) {
 	l := startLegacyNamed(t)
 	appendCentOS7Input(t, l)
+	web := [][]string{{"-p", "tcp", "-m", "multiport", "--dports", "80,443", "-j", "ACCEPT"}}
+	if err := lab.AppendInput(context.Background(), l.ECS(), l.Scenario.Mode, web); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{nil, {"--trace"}} {
 		rep, code, raw := check(t, l, args...)
 		if code != 1 || rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Backend != firewall.IptablesLegacy || rep.Culprit.Chain != "ts-input" {
