@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"os/exec"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
@@ -14,7 +15,13 @@ import (
 // the CGNAT rule, its position and counters, and which rule order this
 // tailscaled writes.
 func rules(ctx context.Context, r *run) Finding {
-	f := Finding{Commands: []string{"iptables -S ts-input", "iptables -L ts-input -v -n -x --line-numbers", "iptables-legacy -S ts-input", "nft list chain ip filter ts-input"}}
+	f := Finding{Commands: []string{"iptables -S ts-input", "iptables -L ts-input -v -n -x --line-numbers"}}
+	// The legacy tables' own command, where it is not the plain `iptables`
+	// (on CentOS 7 and Ubuntu 18.04 it is, and no iptables-legacy exists).
+	if _, err := exec.LookPath("iptables-legacy"); err == nil {
+		f.Commands = append(f.Commands, "iptables-legacy -S ts-input")
+	}
+	f.Commands = append(f.Commands, "nft list chain ip filter ts-input")
 	fw := r.firewall()
 	if fw.snap == nil {
 		f.Status, f.Summary = Skip, fw.err

@@ -130,13 +130,21 @@ func startNode(t *testing.T, version, mode, variant string) *harness.Node {
 // startNodeHost is startNode on a lab host shape ("": ECS by DMI).
 func startNodeHost(t *testing.T, version, mode, variant string, host lab.Host) *harness.Node {
 	t.Helper()
+	return startNodeWith(t, harness.Options{Version: version, Mode: mode, Variant: variant, Host: host})
+}
+
+// startNodeWith is startNode with any options; the prefix and the log are
+// set here.
+func startNodeWith(t *testing.T, o harness.Options) *harness.Node {
+	t.Helper()
 	needRoot(t)
 	prefix := fmt.Sprintf("tsm%d-%d", os.Getpid()%10000, <-prefixes)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	n, err := harness.Start(ctx, harness.Options{Version: version, Mode: mode, Variant: variant, Prefix: prefix, Host: host, Logf: t.Logf})
+	o.Prefix, o.Logf = prefix, t.Logf
+	n, err := harness.Start(ctx, o)
 	if err != nil {
-		t.Fatalf("start tailscaled %s %s %s: %v", version, mode, variant, err)
+		t.Fatalf("start tailscaled %s %s %s: %v", o.Version, o.Mode, o.Variant, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

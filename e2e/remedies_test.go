@@ -64,14 +64,15 @@ func TestRemediesRealTailscaled(t *testing.T) {
 		for _, remedy := range []int{1, 2, 3, 5} {
 			t.Run(fmt.Sprintf("%s/remedy-%d", mode, remedy), func(t *testing.T) {
 				t.Parallel()
-				testRemedyReal(t, mode, remedy)
+				n := startNode(t, "1.102.3", mode, lab.VariantDefault)
+				testRemedyReal(t, n, remedy)
+				testUndoAfterChanges(t, n, remedy)
 			})
 		}
 	}
 }
 
-func testRemedyReal(t *testing.T, mode string, remedy int) {
-	n := startNode(t, "1.102.3", mode, lab.VariantDefault)
+func testRemedyReal(t *testing.T, n *harness.Node, remedy int) {
 	ctx := context.Background()
 	before, err := n.InputRules(ctx)
 	if err != nil {
@@ -155,7 +156,6 @@ func testRemedyReal(t *testing.T, mode string, remedy int) {
 	if rep, raw := check(t, n); !blocked(rep, lab.InternalDNS1) {
 		t.Errorf("after undo the host should be broken as before:\n%s", raw)
 	}
-	testUndoAfterChanges(t, n, remedy)
 }
 
 // syncBuffer is a strings.Builder the guard's output goroutine and the test

@@ -70,11 +70,7 @@ func (c Change) Command() string {
 	if c.Ref.Backend == NFTables {
 		return c.nftCommand()
 	}
-	bin := "iptables"
-	if c.Ref.Backend == IptablesLegacy {
-		bin = "iptables-legacy"
-	}
-	args := []string{bin, "-t", c.Ref.Table}
+	args := []string{CommandName(c.Ref.Backend), "-t", c.Ref.Table}
 	switch {
 	case c.Delete:
 		args = append(args, "-D", c.Ref.Chain)
@@ -181,32 +177,17 @@ func (t *Iptables) Apply(ctx context.Context, changes []Change) error {
 	if len(order) == 0 {
 		return nil
 	}
-	restore, err := t.restoreBinary()
-	if err != nil {
-		return err
+	args := []string{"--noflush"}
+	if t.tools.RestoreWaits {
+		args = append(args, "-w", "5")
 	}
 	for _, table := range order {
 		input := "*" + table + "\n" + strings.Join(byTable[table], "\n") + "\nCOMMIT\n"
-		cmd := exec.CommandContext(ctx, restore, "--noflush", "-w", "5")
+		cmd := exec.CommandContext(ctx, t.tools.Restore, args...)
 		cmd.Stdin = strings.NewReader(input)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %s --noflush (table %s): %v: %s", t.backend, restore, table, err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("%s: %s --noflush (table %s): %v: %s", t.backend, t.tools.Restore, table, err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil
-}
-
-func (t *Iptables) restoreBinary() (string, error) {
-	name := t.binary + "-restore" // iptables-nft-restore, iptables-legacy-restore
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	if t.backend == IptablesNFT {
-		if p, err := exec.LookPath("iptables-restore"); err == nil {
-			if out, e := exec.Command("iptables", "--version").Output(); e == nil && strings.Contains(string(out), "nf_tables") {
-				return p, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("%s not found: install the iptables package (apt install iptables)", name)
 }

@@ -3,6 +3,7 @@ package firewall
 import (
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Packet is what evaluation needs to know about an incoming packet.
@@ -143,4 +144,41 @@ func Matches(r *Rule, p Packet) bool {
 		return false
 	}
 	return true
+}
+
+// DeniesByDefault reports whether this base chain turns away what none of
+// its rules accepted: policy DROP, or policy ACCEPT with a last rule that
+// matches everything and drops or rejects. CentOS 7's iptables-services and
+// firewalld's iptables backend end INPUT with
+// `-j REJECT --reject-with icmp-host-prohibited` under policy ACCEPT.
+func (c *Chain) DeniesByDefault() bool {
+	if strings.EqualFold(c.Policy, "DROP") {
+		return true
+	}
+	if len(c.Rules) == 0 {
+		return false
+	}
+	last := &c.Rules[len(c.Rules)-1]
+	return (last.Verdict == Drop || last.Verdict == Reject) && matchesEverything(last)
+}
+
+// matchesEverything: no match at all, modelled or not.
+func matchesEverything(r *Rule) bool {
+	return !r.Source.IsValid() && !r.Dest.IsValid() && r.InIface == "" &&
+		(r.Protocol == "" || r.Protocol == "all") && r.SrcPort == 0 && r.DstPort == 0 &&
+		len(r.CtStates) == 0 && len(r.Unmodeled) == 0
+}
+
+// InputDeniesByDefault reports whether any base chain on the INPUT hook, in
+// any backend, denies by default (see Chain.DeniesByDefault): then traffic
+// that only tailscaled's own rules let in is turned away without them.
+func (s *Snapshot) InputDeniesByDefault() bool {
+	for i := range s.Backends {
+		for j := range s.Backends[i].Chains {
+			if c := &s.Backends[i].Chains[j]; c.Hook == "input" && c.DeniesByDefault() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +18,9 @@ import (
 // ship today) or iptables-legacy (x_tables, invisible to nft).
 type Iptables struct {
 	backend Backend
-	binary  string // command name or path
+	// binary, when set, is the iptables command to run (tests: a wrapper
+	// that enters a namespace); empty: whatever FindTools finds.
+	binary string
 	// ProcTables lists the legacy tables of this network namespace; the legacy
 	// reader runs nothing unless the filter table is listed there, because
 	// listing a legacy table creates it.
@@ -28,39 +29,35 @@ type Iptables struct {
 	// instead of reading the table itself (for tests that compare the two).
 	CLIOnly bool
 
-	once sync.Once
-	ipt  *iptables.IPTables
-	err  error
+	once  sync.Once
+	tools Tools // the commands that drive this backend here (FindTools)
+	ipt   *iptables.IPTables
+	err   error
 }
 
 // NewIptablesNFT returns the iptables-nft backend.
 func NewIptablesNFT() *Iptables {
-	return &Iptables{backend: IptablesNFT, binary: "iptables-nft"}
+	return &Iptables{backend: IptablesNFT}
 }
 
 // NewIptablesLegacy returns the iptables-legacy backend.
 func NewIptablesLegacy() *Iptables {
-	return &Iptables{backend: IptablesLegacy, binary: "iptables-legacy", ProcTables: "/proc/net/ip_tables_names"}
+	return &Iptables{backend: IptablesLegacy, ProcTables: "/proc/net/ip_tables_names"}
 }
 
 func (t *Iptables) Backend() Backend { return t.backend }
 
 func (t *Iptables) handle() (*iptables.IPTables, error) {
 	t.once.Do(func() {
-		path, err := exec.LookPath(t.binary)
-		if err != nil && t.backend == IptablesNFT {
-			// Some distros ship only `iptables`; use it when it is the nft flavour.
-			if p, e := exec.LookPath("iptables"); e == nil {
-				if out, e := exec.Command(p, "--version").Output(); e == nil && strings.Contains(string(out), "nf_tables") {
-					path, err = p, nil
-				}
-			}
+		if t.binary != "" {
+			t.tools = Tools{Backend: t.backend, Name: string(t.backend), Path: t.binary, Restore: t.binary + "-restore"}
+		} else {
+			t.tools, t.err = FindTools(t.backend)
 		}
-		if err != nil {
-			t.err = fmt.Errorf("%s not found: install the iptables package (apt install iptables)", t.binary)
+		if t.err != nil {
 			return
 		}
-		t.ipt, t.err = iptables.New(iptables.Path(path), iptables.Timeout(5))
+		t.ipt, t.err = iptables.New(iptables.Path(t.tools.Path), iptables.Timeout(5))
 	})
 	return t.ipt, t.err
 }
@@ -203,7 +200,7 @@ func (t *Iptables) chain(ctx context.Context, ipt *iptables.IPTables, name strin
 	}
 	lines, err := ipt.ListWithCounters("filter", name)
 	if err != nil {
-		return Chain{}, fmt.Errorf("%s -t filter -v -S %s: %s", t.backend, name, cleanErr(err))
+		return Chain{}, fmt.Errorf("%s (%s) -t filter -v -S %s: %s", t.backend, t.tools.Name, name, cleanErr(err))
 	}
 	chains, _, perr := ParseIptablesS(strings.Join(lines, "\n"), t.backend, "filter")
 	c := Chain{ChainRef: ChainRef{Backend: t.backend, Family: IPv4, Table: "filter", Chain: name}}

@@ -284,11 +284,12 @@ func ParseIptablesRule(line string) (Rule, error) {
 					consumed = 1
 				}
 			} else if strings.HasPrefix(tok, "-") {
-				// A match option tsdoctor does not model.
+				// A match option tsdoctor does not model, with all its
+				// values (`--match-set f2b-sshd src` has two).
 				u := tok
-				if i+1 < len(w) && !strings.HasPrefix(w[i+1], "-") && w[i+1] != "!" {
-					u += " " + w[i+1]
-					consumed = 1
+				for i+consumed+1 < len(w) && !strings.HasPrefix(w[i+consumed+1], "-") && w[i+consumed+1] != "!" {
+					consumed++
+					u += " " + w[i+consumed]
 				}
 				if neg {
 					u = "! " + u

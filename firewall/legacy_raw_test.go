@@ -10,7 +10,8 @@ import (
 )
 
 // legacyCorpus covers what the raw reader renders (tailscaled's rules,
-// kube-proxy's INPUT path, tsdoctor's whitelist, REJECT, goto, negations,
+// kube-proxy's INPUT path, tsdoctor's whitelist, CentOS 7's `-m state`,
+// REJECT, goto, negations,
 // ranges, fragments, a rule without a target, counters) and one thing it
 // does not (LOG), off the INPUT path.
 const legacyCorpus = `*filter
@@ -31,6 +32,10 @@ const legacyCorpus = `*filter
 [0:0] -A INPUT ! -i eth1 ! -p tcp -j ACCEPT
 [0:0] -A INPUT -p tcp -m tcp --sport 80 -j REJECT --reject-with tcp-reset
 [0:0] -A INPUT -f -j DROP
+[5:300] -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+[0:0] -A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+[0:0] -A INPUT -m state --state INVALID,UNTRACKED -j DROP
+[0:0] -A INPUT -i eth0 -m state ! --state INVALID -j RETURN
 [0:0] -A INPUT -s 10.9.0.0/16
 [0:0] -A INPUT -g EMPTY
 [0:0] -A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP

@@ -80,7 +80,7 @@ func renderRule(chain string, e rawEntry, tname string, tdata []byte, startName 
 		if !ok {
 			return unsup("match " + name)
 		}
-		s.WriteString(" -m " + name + text)
+		s.WriteString(text)
 		off += size
 	}
 	pk, by := e.counters()
@@ -124,9 +124,54 @@ func renderRule(chain string, e rawEntry, tname string, tdata []byte, startName 
 	return r
 }
 
-// renderMatch renders the options of the matches tailscaled, kube-proxy and
-// tsdoctor's whitelist use, as their iptables extensions save them.
+// renderMatch renders the matches tailscaled, kube-proxy, tsdoctor's
+// whitelist and CentOS 7's iptables-services use, ` -m NAME` and options,
+// as their iptables extensions save them.
 func renderMatch(name string, rev byte, d []byte) (string, bool) {
+	text, ok := renderMatchOptions(name, rev, d)
+	if !ok {
+		return "", false
+	}
+	if name == "conntrack" && (strings.HasPrefix(text, " --state ") || strings.HasPrefix(text, " ! --state ")) {
+		// `-m state`, which iptables 1.8 writes as conntrack and prints
+		// under the name it was given (the alias flag says so).
+		name = "state"
+	}
+	return " -m " + name + text, true
+}
+
+// ctStateNames are conntrack's state bits in the order iptables prints
+// them; `state` revision 0 has the same bits but UNTRACKED at 64.
+var ctStateNames = []struct {
+	bit  uint16
+	name string
+}{{1, "INVALID"}, {8, "NEW"}, {4, "RELATED"}, {2, "ESTABLISHED"}, {256, "UNTRACKED"}, {64, "SNAT"}, {128, "DNAT"}}
+
+// stateList names the bits of states, or ok false for an unknown bit.
+func stateList(states uint16, untracked uint16) (string, bool) {
+	var names []string
+	for _, st := range ctStateNames {
+		bit := st.bit
+		switch st.name {
+		case "UNTRACKED":
+			bit = untracked
+		case "SNAT", "DNAT":
+			if untracked != 256 {
+				continue // not in the state match
+			}
+		}
+		if states&bit != 0 {
+			names = append(names, st.name)
+			states &^= bit
+		}
+	}
+	if states != 0 || len(names) == 0 {
+		return "", false
+	}
+	return strings.Join(names, ","), true
+}
+
+func renderMatchOptions(name string, rev byte, d []byte) (string, bool) {
 	le := binary.NativeEndian
 	ports := func(opt string, lo, hi uint16, negated bool) string {
 		if lo == 0 && hi == 0xffff {
@@ -165,27 +210,31 @@ func renderMatch(name string, rev byte, d []byte) (string, bool) {
 	case name == "conntrack" && rev == 3 && len(d) >= 162:
 		const stateFlag, stateAlias = 1 << 0, 1 << 13
 		match, invert, states := le.Uint16(d[146:]), le.Uint16(d[148:]), le.Uint16(d[150:])
-		if match&^stateFlag != 0 || invert&^stateFlag != 0 || match == 0 {
+		if match&^(stateFlag|stateAlias) != 0 || invert&^stateFlag != 0 || match&stateFlag == 0 {
 			return "", false
 		}
-		var names []string
-		for _, st := range []struct {
-			bit  uint16
-			name string
-		}{{1, "INVALID"}, {8, "NEW"}, {4, "RELATED"}, {2, "ESTABLISHED"}, {256, "UNTRACKED"}, {64, "SNAT"}, {128, "DNAT"}} {
-			if states&st.bit != 0 {
-				names = append(names, st.name)
-				states &^= st.bit
-			}
-		}
-		if states != 0 || len(names) == 0 {
+		list, ok := stateList(states, 256)
+		if !ok {
 			return "", false
 		}
 		out := ""
 		if invert&stateFlag != 0 {
 			out = " !"
 		}
-		return out + " --ctstate " + strings.Join(names, ","), true
+		opt := " --ctstate "
+		if match&stateAlias != 0 {
+			opt = " --state "
+		}
+		return out + opt + list, true
+	case name == "state" && rev == 0 && len(d) >= 4:
+		// A real state match, as iptables before the conntrack alias
+		// (CentOS 7's 1.4.21) writes `-m state --state`.
+		mask := le.Uint32(d)
+		if mask > 0xffff {
+			return "", false
+		}
+		list, ok := stateList(uint16(mask), 64)
+		return " --state " + list, ok
 	}
 	return "", false
 }

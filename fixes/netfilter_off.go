@@ -107,18 +107,9 @@ func upArgs(ts tailscale.State, mode string) []string {
 	return args
 }
 
-// inputPolicyDrop: a base INPUT chain drops by default, so with tailscaled's
+// inputPolicyDrop: a base INPUT chain drops by default (policy DROP, or a
+// final catch-all DROP/REJECT under policy ACCEPT), so with tailscaled's
 // ACCEPT for tailscale0 gone, nothing lets Tailscale traffic in.
 func inputPolicyDrop(rep checks.Report) bool {
-	if rep.Firewall == nil {
-		return false
-	}
-	for _, b := range rep.Firewall.Backends {
-		for _, c := range b.Chains {
-			if c.Hook == "input" && strings.EqualFold(c.Policy, "DROP") {
-				return true
-			}
-		}
-	}
-	return false
+	return rep.Firewall != nil && rep.Firewall.InputDeniesByDefault()
 }

@@ -3,7 +3,6 @@ package fixes
 import (
 	"context"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 
@@ -379,12 +378,11 @@ remove() {
 }
 `)
 	} else {
-		bin := "iptables-legacy"
-		if b == firewall.IptablesNFT {
-			bin = "iptables-nft"
-			if _, err := exec.LookPath(bin); err != nil {
-				bin = "iptables"
-			}
+		// The command that drives this flavour here: plain `iptables` on
+		// CentOS 7 and Ubuntu 18.04, where no iptables-legacy exists.
+		bin := firewall.CommandName(b)
+		if t, err := firewall.FindTools(b); err == nil {
+			bin = t.Name
 		}
 		// Each rule is inserted at the top: list them last first.
 		s.WriteString("IPT=" + bin + "\nRULES='\n")

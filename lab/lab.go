@@ -30,6 +30,10 @@ type Options struct {
 	Dir      string   // state directory; default /run/tsdoctor-lab/<prefix>
 	Tsdoctor string   // tsdoctor binary the tailscale wrapper execs; default os.Executable()
 	Host     Host     // how the server looks to ECS detection; default HostECSDMI
+	// LegacyNamed runs every command in the lab with a PATH whose
+	// `iptables` is the legacy one and which has no iptables-legacy (see
+	// LegacyNamedDir). The lab's own rule writing is not affected.
+	LegacyNamed bool
 }
 
 // Lab is a running lab. Its exported fields are saved to <Dir>/lab.json so
@@ -40,6 +44,8 @@ type Lab struct {
 	Dir      string   `json:"dir"`
 	Tsdoctor string   `json:"tsdoctor"`
 	Host     Host     `json:"host"`
+	// LegacyNamed: see Options.LegacyNamed.
+	LegacyNamed bool `json:"legacyNamed,omitempty"`
 	// TunKind is how tailscale0 was made: "dummy", or "tun" where the kernel
 	// has no dummy driver (a persistent tun device, as tailscaled uses).
 	TunKind string `json:"tunKind,omitempty"`
@@ -113,7 +119,7 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 			return nil, fmt.Errorf("the lab needs %s: install iproute2, iptables and nftables", tool)
 		}
 	}
-	l := &Lab{Prefix: o.Prefix, Scenario: o.Scenario, Dir: o.Dir, Tsdoctor: o.Tsdoctor, Host: host}
+	l := &Lab{Prefix: o.Prefix, Scenario: o.Scenario, Dir: o.Dir, Tsdoctor: o.Tsdoctor, Host: host, LegacyNamed: o.LegacyNamed}
 	// A lab of this process with the same prefix may still be serving.
 	if old, ok := live.Load(o.Prefix); ok {
 		old.(*Lab).stopServers()
@@ -209,6 +215,11 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	if err := l.writeDMI(); err != nil {
 		return err
+	}
+	if l.LegacyNamed {
+		if err := WriteLegacyNamed(l.LegacyNamedDir(), os.Getenv("PATH")); err != nil {
+			return err
+		}
 	}
 	if err := l.checkHost(ctx); err != nil {
 		return err
@@ -324,8 +335,12 @@ func (l *Lab) Command(ctx context.Context, name string, args ...string) *exec.Cm
 
 // pathEnv leaves out directories holding a real tailscale binary: it would
 // talk to the host's tailscaled over its socket and mix the host into the lab.
+// A legacy-named lab has only its bin directory and its copy of the tools.
 func (l *Lab) pathEnv() string {
 	dirs := []string{l.BinDir()}
+	if l.LegacyNamed {
+		return l.BinDir() + ":" + l.LegacyNamedDir()
+	}
 	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
 		if d == "" {
 			continue

@@ -103,14 +103,13 @@ func TestRemediesInLab(t *testing.T) {
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		for _, remedy := range []int{1, 2, 3, 5} {
 			t.Run(fmt.Sprintf("%s/remedy-%d", scenario, remedy), func(t *testing.T) {
-				testRemedyInLab(t, scenario, remedy)
+				testRemedyInLab(t, startLab(t, scenario), remedy)
 			})
 		}
 	}
 }
 
-func testRemedyInLab(t *testing.T, scenario string, remedy int) {
-	l := startLab(t, scenario)
+func testRemedyInLab(t *testing.T, l *lab.Lab, remedy int) {
 	before := tsInput(t, l)
 	if rep, _, raw := check(t, l); rep.Verdict != checks.Blocked {
 		t.Fatalf("not broken to start with:\n%s", raw)

@@ -51,6 +51,13 @@ func startLab(tb testing.TB, scenario string) *lab.Lab {
 // startLabHost is startLab on a host shape ("": the default, ECS by DMI).
 func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
 	tb.Helper()
+	return startLabWith(tb, scenario, lab.Options{Host: host})
+}
+
+// startLabWith is startLab with more options (host shape, host tools); the
+// prefix and the tsdoctor binary are set here.
+func startLabWith(tb testing.TB, scenario string, o lab.Options) *lab.Lab {
+	tb.Helper()
 	if os.Geteuid() != 0 || binary == "" {
 		tb.Skip("lab e2e tests and benchmarks need root (network namespaces, firewall): run as root, as CI does")
 	}
@@ -60,7 +67,8 @@ func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
 	}
 	ctx := context.Background()
 	prefix := fmt.Sprintf("tse%d", time.Now().UnixNano()%100000)
-	l, err := lab.Up(ctx, lab.Options{Prefix: prefix, Scenario: s, Tsdoctor: binary, Host: host})
+	o.Prefix, o.Scenario, o.Tsdoctor = prefix, s, binary
+	l, err := lab.Up(ctx, o)
 	if err != nil {
 		tb.Fatalf("lab up: %v", err)
 	}

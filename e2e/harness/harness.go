@@ -24,7 +24,11 @@ type Options struct {
 	Variant string   // lab.VariantDefault, lab.VariantNodeAttr or lab.VariantNetfilterOff
 	Prefix  string   // lab namespace prefix; must be unique among parallel nodes
 	Host    lab.Host // how the server looks to ECS detection; default lab.HostECSDMI
-	Logf    logger.Logf
+	// LegacyNamed (with lab.ModeIptablesLegacy): tailscaled and tsdoctor
+	// both get the lab's legacy-named PATH, where `iptables` is the legacy
+	// one and nothing is called iptables-legacy (CentOS 7, Ubuntu 18.04).
+	LegacyNamed bool
+	Logf        logger.Logf
 }
 
 // Scenario is the lab scenario of the same name as this cell, whose rules
@@ -77,7 +81,10 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		return nil, err
 	}
 	// No fake Tailscale: the namespaces, resolv.conf and VPC services only.
-	l, err := lab.Up(ctx, lab.Options{Prefix: o.Prefix, Scenario: lab.Scenario{Name: "no-tailscale"}, Host: o.Host})
+	if o.LegacyNamed && o.Mode != lab.ModeIptablesLegacy {
+		return nil, fmt.Errorf("a legacy-named host has only legacy iptables, not %s", o.Mode)
+	}
+	l, err := lab.Up(ctx, lab.Options{Prefix: o.Prefix, Scenario: lab.Scenario{Name: "no-tailscale"}, Host: o.Host, LegacyNamed: o.LegacyNamed})
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +167,18 @@ func (n *Node) daemonEnv() []string {
 	// TS_LOGS_DIR: even with --no-logs-no-support tailscaled writes its
 	// log policy file, by default to /var/lib/tailscale on the host.
 	env := []string{"HOME=" + n.Dir, "TS_LOGS_DIR=" + n.Dir}
-	switch n.Mode {
-	case lab.ModeIptablesLegacy:
+	switch {
+	case n.LegacyNamed:
+		// tailscaled finds its iptables on PATH as on CentOS 7: the
+		// plain name is the legacy tool, and there is no other.
+		path = n.Lab.LegacyNamedDir()
+		env = append(env, "TS_DEBUG_FIREWALL_MODE=iptables")
+	case n.Mode == lab.ModeIptablesLegacy:
 		// tailscaled runs whatever `iptables` is on its PATH, as on a
 		// host where update-alternatives points it at iptables-legacy.
 		path = n.legacyDir() + ":" + path
 		env = append(env, "TS_DEBUG_FIREWALL_MODE=iptables")
-	case lab.ModeNFTables:
+	case n.Mode == lab.ModeNFTables:
 		env = append(env, "TS_DEBUG_FIREWALL_MODE=nftables")
 	default:
 		env = append(env, "TS_DEBUG_FIREWALL_MODE=iptables")
