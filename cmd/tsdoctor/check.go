@@ -63,138 +63,147 @@ func rootPaths(root string) hostinfo.Paths {
 	return p
 }
 
-// checkFlags are the flags of `tsdoctor check`, defined once for parsing,
+// checkArgs are the flags of `tsdoctor check`, defined once for parsing,
 // completions and the man page.
-type checkFlags struct {
-	asJSON       *bool
-	lang         *string
-	timeout      *time.Duration
-	probeTimeout *time.Duration
-	traceLog     *bool
-	ecs          *bool
-	only         *string
-	list         *bool
-	verbose      *bool
-	name         *string
-	internet     *string
-	noColor      *bool
-	root         *string
-	prometheus   *string
+type checkArgs struct {
+	commonFlags
+	timeout      time.Duration
+	probeTimeout time.Duration
+	trace        bool
+	only         string
+	list         bool
+	verbose      bool
+	name         string
+	internet     string
+	prometheus   string
 }
 
-func checkFlagSet() (*flag.FlagSet, checkFlags) {
+func checkFlagSet() (*flag.FlagSet, *checkArgs) {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	var v checkFlags
-	v.asJSON = fs.Bool("json", false, "write one tsdoctor.check/v1 JSON object to stdout")
-	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	v.timeout = fs.Duration("timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
-	v.probeTimeout = fs.Duration("probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
-	v.traceLog = fs.Bool("trace", false, "also trace the replies: their path rule by rule (nftables tracing, a temporary table) and the article's LOG trace (a temporary LOG rule); both always removed")
-	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service) even if DMI does not say so")
-	v.only = fs.String("only", "", "run only these steps (comma-separated IDs, see --list)")
-	v.list = fs.Bool("list", false, "list the checks and exit")
-	v.verbose = fs.Bool("v", false, "show each step's evidence and the manual commands that do the same")
-	v.name = fs.String("name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
-	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1); output to a pipe or file never has any")
-	v.internet = fs.String("internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
-	v.root = fs.String("root", "", rootFlagUsage)
-	v.prometheus = fs.String("prometheus", "", "also write the verdict as node_exporter textfile metrics to this file, replaced atomically (e.g. /var/lib/prometheus/node-exporter/tsdoctor.prom; see docs/monitoring.md)")
-	return fs, v
+	a := &checkArgs{}
+	a.bindJSON(fs, wire.SchemaCheckV1)
+	a.bindLang(fs, langHelp)
+	a.bindECS(fs, ecsHelpDMI)
+	a.bindNoColor(fs, noColorPipe)
+	a.bindRoot(fs)
+	fs.DurationVar(&a.timeout, "timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
+	fs.DurationVar(&a.probeTimeout, "probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
+	fs.BoolVar(&a.trace, "trace", false, "also trace the replies: their path rule by rule (nftables tracing, a temporary table) and the article's LOG trace (a temporary LOG rule); both always removed")
+	fs.StringVar(&a.only, "only", "", "run only these steps (comma-separated IDs, see --list)")
+	fs.BoolVar(&a.list, "list", false, "list the checks and exit")
+	fs.BoolVar(&a.verbose, "v", false, "show each step's evidence and the manual commands that do the same")
+	fs.StringVar(&a.name, "name", checks.DefaultOptions().QueryName, "name to resolve in DNS probes")
+	fs.StringVar(&a.internet, "internet", "223.5.5.5:53,223.6.6.6:53", "addresses (ip:port) reached by TCP to prove the internet works")
+	fs.StringVar(&a.prometheus, "prometheus", "", "also write the verdict as node_exporter textfile metrics to this file, replaced atomically (e.g. /var/lib/prometheus/node-exporter/tsdoctor.prom; see docs/monitoring.md)")
+	return fs, a
+}
+
+// checkJob is a validated `tsdoctor check` (or the wizard without a
+// terminal): what to run, on which root, and how to print it.
+type checkJob struct {
+	opts       checks.Options
+	lang       i18n.Lang
+	root       string
+	json       bool
+	verbose    bool
+	noColor    bool
+	prometheus string
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
-	fs, fv := checkFlagSet()
+	fs, a := checkFlagSet()
 	if err := parseFlags("check", fs, args, stdout); err != nil {
 		return err
 	}
-	opts, l, root, err := checkOptions(fv)
+	job, err := a.job()
 	if err != nil {
 		return err
 	}
-	if *fv.list {
+	if a.list {
 		for _, id := range checks.StepIDs() {
-			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(l, "step."+id))
+			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(job.lang, "step."+id))
 		}
 		return nil
 	}
-	if err := promFlag("check", *fv.prometheus); err != nil {
+	if err := promFlag("check", a.prometheus); err != nil {
 		return err
 	}
-	return exitCode(runCheck(opts, l, root, *fv.asJSON, *fv.verbose, *fv.noColor, *fv.prometheus, stdout, stderr))
+	return exitCode(runCheck(job, stdout, stderr))
 }
 
-// checkOptions validates every flag of `tsdoctor check` into the engine's
-// options: a bad value is a usage error, never a degraded diagnosis.
-func checkOptions(fv checkFlags) (checks.Options, i18n.Lang, string, error) {
-	opts := checks.DefaultOptions()
-	l, err := langFlag("check", *fv.lang)
-	if err != nil {
-		return opts, l, "", err
+// job validates every flag of `tsdoctor check` into the engine's options:
+// a bad value is a usage error, never a degraded diagnosis.
+func (a *checkArgs) job() (checkJob, error) {
+	j := checkJob{opts: checks.DefaultOptions(), json: a.json, verbose: a.verbose, noColor: a.noColor, prometheus: a.prometheus}
+	var err error
+	if j.lang, err = a.language("check"); err != nil {
+		return j, err
 	}
-	if err := positive("check", "timeout", *fv.timeout, "8s"); err != nil {
-		return opts, l, "", err
+	if err := positive("check", "timeout", a.timeout, "8s"); err != nil {
+		return j, err
 	}
-	if err := positive("check", "probe-timeout", *fv.probeTimeout, "1.5s"); err != nil {
-		return opts, l, "", err
+	if err := positive("check", "probe-timeout", a.probeTimeout, "1.5s"); err != nil {
+		return j, err
 	}
-	if *fv.probeTimeout > *fv.timeout {
-		return opts, l, "", usageError("check", "cli.probe.gt", *fv.probeTimeout, *fv.timeout)
+	if a.probeTimeout > a.timeout {
+		return j, usageError("check", "cli.probe.gt", a.probeTimeout, a.timeout)
 	}
-	if n := strings.TrimSuffix(*fv.name, "."); n == "" || strings.ContainsAny(n, " \t/:") || len(n) > 253 {
-		return opts, l, "", usageError("check", "cli.name", *fv.name)
+	if n := strings.TrimSuffix(a.name, "."); n == "" || strings.ContainsAny(n, " \t/:") || len(n) > 253 {
+		return j, usageError("check", "cli.name", a.name)
 	}
-	opts.Timeout, opts.ProbeTimeout, opts.Trace, opts.ECS, opts.QueryName = *fv.timeout, *fv.probeTimeout, *fv.traceLog, *fv.ecs, *fv.name
-	opts.Internet = []netip.AddrPort{}
-	for _, s := range strings.Split(*fv.internet, ",") {
+	o := &j.opts
+	o.Timeout, o.ProbeTimeout, o.Trace, o.ECS, o.QueryName = a.timeout, a.probeTimeout, a.trace, a.ecs, a.name
+	o.Internet = []netip.AddrPort{}
+	for _, s := range strings.Split(a.internet, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		ap, err := netip.ParseAddrPort(s)
 		if err != nil {
-			return opts, l, "", usageError("check", "cli.internet", s)
+			return j, usageError("check", "cli.internet", s)
 		}
-		opts.Internet = append(opts.Internet, ap)
+		o.Internet = append(o.Internet, ap)
 	}
-	if *fv.only != "" {
-		for _, id := range strings.Split(*fv.only, ",") {
+	if a.only != "" {
+		for _, id := range strings.Split(a.only, ",") {
 			id = strings.TrimSpace(id)
 			if !contains(checks.StepIDs(), id) {
-				return opts, l, "", usageError("check", "cli.only", id)
+				return j, usageError("check", "cli.only", id)
 			}
-			opts.Only = append(opts.Only, id)
+			o.Only = append(o.Only, id)
 		}
 	}
-	root, err := resolveRoot("check", *fv.root)
-	return opts, l, root, err
+	j.root, err = a.hostRoot("check")
+	return j, err
 }
 
 // runCheck runs the diagnosis and prints it; it returns the verdict's exit
 // code (2 when the output or the metrics file could not be written).
-func runCheck(opts checks.Options, l i18n.Lang, root string, asJSON, verbose, noColor bool, promFile string, stdout, stderr io.Writer) int {
+func runCheck(j checkJob, stdout, stderr io.Writer) int {
 	// Ctrl-C and SIGTERM cancel the run; temporary rules are removed on the
 	// way out because every insert is paired with a deferred delete.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := hostEnv(root)
-	if !env.Root && !asJSON {
-		fmt.Fprintln(stderr, i18n.T(l, "fw.noroot"))
+	env := hostEnv(j.root)
+	if !env.Root && !j.json {
+		fmt.Fprintln(stderr, i18n.T(j.lang, "fw.noroot"))
 	}
-	rep := checks.Run(ctx, env, opts)
+	rep := checks.Run(ctx, env, j.opts)
 	code := rep.Verdict.ExitCode()
-	if asJSON {
+	if j.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(wire.CheckOf(rep, l)); err != nil {
+		if err := enc.Encode(wire.CheckOf(rep, j.lang)); err != nil {
 			fmt.Fprintln(stderr, "tsdoctor:", err)
 			code = 2
 		}
 	} else {
-		printHuman(stdout, rep, l, verbose, useColor(stdout, noColor))
+		printHuman(stdout, rep, j.lang, j.verbose, useColor(stdout, j.noColor))
 	}
-	if promFile != "" {
+	if j.prometheus != "" {
 		// A monitoring run that cannot write its file must fail loudly, or
 		// the alert only fires once the metrics go stale.
-		if err := metrics.WriteFile(promFile, metrics.Check(rep, time.Now(), version)); err != nil {
+		if err := metrics.WriteFile(j.prometheus, metrics.Check(rep, time.Now(), version)); err != nil {
 			fmt.Fprintln(stderr, "tsdoctor check: "+oneLine(err.Error()))
 			code = 2
 		}

@@ -53,69 +53,66 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// fixFlags are the flags of `tsdoctor fix`, defined once for parsing,
+// fixArgs are the flags of `tsdoctor fix`, defined once for parsing,
 // completions and the man page.
-type fixFlags struct {
-	remedy     *int
-	yes        *bool
-	dryRun     *bool
-	asJSON     *bool
-	allow      *string
-	shape      *string
-	dnsServers *string
-	script     *bool
-	interval   *time.Duration
-	wait       *time.Duration
-	binary     *string
-	root       *string
-	lang       *string
-	ecs        *bool
+type fixArgs struct {
+	commonFlags
+	remedy     int
+	yes        bool
+	dryRun     bool
+	allow      string
+	shape      string
+	dnsServers string
+	script     bool
+	interval   time.Duration
+	wait       time.Duration
+	binary     string
 }
 
-func fixFlagSet() (*flag.FlagSet, fixFlags) {
+func fixFlagSet() (*flag.FlagSet, *fixArgs) {
 	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
-	var v fixFlags
-	v.remedy = fs.Int("remedy", 0, "remedy to apply: "+remedyList(i18n.EN))
-	v.yes = fs.Bool("yes", false, "apply without asking")
-	v.dryRun = fs.Bool("dry-run", false, "show the plan and change nothing")
-	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
-	v.allow = fs.String("allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
-	v.shape = fs.String("shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
-	v.dnsServers = fs.String("dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
-	v.script = fs.Bool("script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
-	v.interval = fs.Duration("interval", time.Second, "remedy 3 script: how often it polls")
-	v.wait = fs.Duration("wait", 0, "remedy 6: how long to wait for the attribute to go live")
-	v.binary = fs.String("binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
-	v.root = fs.String("root", "", rootFlagUsage)
-	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
-	return fs, v
+	a := &fixArgs{}
+	a.bindJSON(fs, wire.SchemaFixV1)
+	a.bindRoot(fs)
+	a.bindLang(fs, langHelp)
+	a.bindECS(fs, ecsHelp)
+	fs.IntVar(&a.remedy, "remedy", 0, "remedy to apply: "+remedyList(i18n.EN))
+	fs.BoolVar(&a.yes, "yes", false, "apply without asking")
+	fs.BoolVar(&a.dryRun, "dry-run", false, "show the plan and change nothing")
+	fs.StringVar(&a.allow, "allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
+	fs.StringVar(&a.shape, "shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
+	fs.StringVar(&a.dnsServers, "dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
+	fs.BoolVar(&a.script, "script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
+	fs.DurationVar(&a.interval, "interval", time.Second, "remedy 3 script: how often it polls")
+	fs.DurationVar(&a.wait, "wait", 0, "remedy 6: how long to wait for the attribute to go live")
+	fs.StringVar(&a.binary, "binary", "", "remedy 3: the tsdoctor the guard unit runs (default: this binary)")
+	return fs, a
 }
 
 func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) error {
-	fs, fv := fixFlagSet()
+	fs, a := fixFlagSet()
 	// `tsdoctor fix 3` names the remedy as `--remedy 3` does, before or
 	// after the flags (no other flag takes a bare number).
 	args, n := remedyArg(args)
 	if n != "" {
 		args = append(args, "--remedy="+n)
 		fs.SetOutput(io.Discard)
-		if fs.Parse(args[:len(args)-1]) == nil && *fv.remedy != 0 && strconv.Itoa(*fv.remedy) != n {
-			return usageError("fix", "cli.fix.tworemedies", *fv.remedy, n)
+		if fs.Parse(args[:len(args)-1]) == nil && a.remedy != 0 && strconv.Itoa(a.remedy) != n {
+			return usageError("fix", "cli.fix.tworemedies", a.remedy, n)
 		}
-		fs, fv = fixFlagSet()
+		fs, a = fixFlagSet()
 	}
 	if err := parseFlags("fix", fs, args, stdout); err != nil {
 		return err
 	}
-	r, o, l, root, err := fixOptions(fv)
+	job, err := a.job()
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 && !*fv.dryRun {
+	if os.Geteuid() != 0 && !job.dryRun {
 		return usageError("fix", "cli.fix.noroot")
 	}
-	return exitCode(applyRemedy(r, o, l, root, fv, stdin, stdout, stderr))
+	return exitCode(applyRemedy(job, stdin, stdout, stderr))
 }
 
 // remedyArg takes the remedy given as an argument (`fix 3`) out of args.
@@ -135,59 +132,74 @@ func remedyArg(args []string) ([]string, string) {
 	return args, ""
 }
 
-// fixOptions validates every flag of `tsdoctor fix`.
-func fixOptions(fv fixFlags) (r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, err error) {
-	if l, err = langFlag("fix", *fv.lang); err != nil {
+// fixJob is a validated `tsdoctor fix`: the remedy, its options, and how
+// to ask and report.
+type fixJob struct {
+	remedy fixes.Remedy
+	opts   fixes.Options
+	lang   i18n.Lang
+	root   string
+	ecs    bool
+	json   bool
+	yes    bool
+	dryRun bool
+}
+
+// job validates every flag of `tsdoctor fix`.
+func (a *fixArgs) job() (j fixJob, err error) {
+	j = fixJob{ecs: a.ecs, json: a.json, yes: a.yes, dryRun: a.dryRun}
+	if j.lang, err = a.language("fix"); err != nil {
 		return
 	}
-	if *fv.remedy == 0 {
-		err = usageError("fix", "cli.fix.noremedy", remedyList(l))
+	if a.remedy == 0 {
+		err = usageError("fix", "cli.fix.noremedy", remedyList(j.lang))
 		return
 	}
-	if r, err = fixes.ByID(fixes.ID(*fv.remedy)); err != nil {
-		err = usageError("fix", "cli.fix.badremedy", *fv.remedy, remedyList(l))
+	if j.remedy, err = fixes.ByID(fixes.ID(a.remedy)); err != nil {
+		err = usageError("fix", "cli.fix.badremedy", a.remedy, remedyList(j.lang))
 		return
 	}
-	if err = positive("fix", "interval", *fv.interval, "1s"); err != nil {
+	if err = positive("fix", "interval", a.interval, "1s"); err != nil {
 		return
 	}
-	if *fv.wait < 0 {
-		err = usageError("fix", "cli.nonneg", "wait", *fv.wait, "wait", "2m")
+	if a.wait < 0 {
+		err = usageError("fix", "cli.nonneg", "wait", a.wait, "wait", "2m")
 		return
 	}
-	o = fixes.Options{Interval: *fv.interval, Wait: *fv.wait, Binary: *fv.binary, GuardScript: *fv.script}
-	if o.Shape, err = fixes.ParseShape(*fv.shape); err != nil {
-		err = usageError("fix", "raw", fixes.Message(err, l))
+	o := &j.opts
+	*o = fixes.Options{Interval: a.interval, Wait: a.wait, Binary: a.binary, GuardScript: a.script}
+	if o.Shape, err = fixes.ParseShape(a.shape); err != nil {
+		err = usageError("fix", "raw", fixes.Message(err, j.lang))
 		return
 	}
-	if *fv.allow != "" {
-		if o.Allow, err = fixes.ParseAllow(*fv.allow); err != nil {
-			err = usageError("fix", "raw", "--allow: "+fixes.Message(err, l))
+	if a.allow != "" {
+		if o.Allow, err = fixes.ParseAllow(a.allow); err != nil {
+			err = usageError("fix", "raw", "--allow: "+fixes.Message(err, j.lang))
 			return
 		}
 	}
-	if o.Resolvers, err = fixes.ParseResolvers(*fv.dnsServers); err != nil {
-		err = usageError("fix", "cli.fix.dns", fixes.Message(err, l), fixes.AddrList(fixes.DefaultResolvers))
+	if o.Resolvers, err = fixes.ParseResolvers(a.dnsServers); err != nil {
+		err = usageError("fix", "cli.fix.dns", fixes.Message(err, j.lang), fixes.AddrList(fixes.DefaultResolvers))
 		return
 	}
-	root, err = resolveRoot("fix", *fv.root)
+	j.root, err = a.hostRoot("fix")
 	return
 }
 
 // applyRemedy diagnoses, plans, asks, applies and verifies; it returns the exit
 // code and prints what happened (or one tsdoctor.fix/v1 object).
-func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv fixFlags, stdin *os.File, stdout, stderr io.Writer) int {
-	yes, dryRun, asJSON, wait, ecs := fv.yes, fv.dryRun, fv.asJSON, fv.wait, fv.ecs
+func applyRemedy(j fixJob, stdin *os.File, stdout, stderr io.Writer) int {
+	r, o, l, root := j.remedy, j.opts, j.lang, j.root
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	copts := checks.DefaultOptions()
-	copts.ECS = *ecs
+	copts.ECS = j.ecs
 	env := hostEnv(root)
 	h := fixHost(root, env, copts)
 	info := r.Info()
-	out := wire.Fix{Schema: wire.SchemaFixV1, DryRun: *dryRun, Remedy: wire.RemedyOf(info, l)}
+	out := wire.Fix{Schema: wire.SchemaFixV1, DryRun: j.dryRun, Remedy: wire.RemedyOf(info, l)}
 	finish := func(code int) int {
-		if *asJSON {
+		if j.json {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			_ = enc.Encode(out)
@@ -200,7 +212,7 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		return finish(1)
 	}
 	say := func(format string, a ...any) {
-		if !*asJSON {
+		if !j.json {
 			fmt.Fprintf(stdout, format, a...)
 		}
 	}
@@ -250,14 +262,14 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		return fail(err)
 	}
 	out.Plan = wire.PlanOf(plan, l)
-	if !*asJSON {
+	if !j.json {
 		printPlan(stdout, out.Plan, l)
 	}
-	if *dryRun {
+	if j.dryRun {
 		say("%s\n", i18n.T(l, "fixcli.dryrun"))
 		return finish(0)
 	}
-	if !plan.Nothing() && !*yes {
+	if !plan.Nothing() && !j.yes {
 		if !isTerminal(stdin) {
 			return fail(errors.New(i18n.T(l, "fixcli.noconfirm")))
 		}
@@ -284,9 +296,9 @@ func applyRemedy(r fixes.Remedy, o fixes.Options, l i18n.Lang, root string, fv f
 		say("%s\n", i18n.T(l, "fixcli.applied", entry.ID))
 	}
 	// The node attribute: wait for the admin's change to arrive.
-	v := fixes.Await(ctx, h, info.ID, plan, *wait)
+	v := fixes.Await(ctx, h, info.ID, plan, o.Wait)
 	out.Verification = wire.VerificationOf(v, l)
-	if !*asJSON {
+	if !j.json {
 		printVerification(stdout, out.Verification, l)
 	}
 	if !v.Passed {
@@ -332,40 +344,37 @@ func printVerification(w io.Writer, v *wire.Verification, l i18n.Lang) {
 	fmt.Fprintf(w, "  %s %s\n  %s %s\n", i18n.T(l, "fixcli.onrestart"), v.OnRestart, i18n.T(l, "fixcli.onreboot"), v.OnReboot)
 }
 
-// undoFlags are the flags of `tsdoctor undo`, defined once for parsing,
+// undoArgs are the flags of `tsdoctor undo`, defined once for parsing,
 // completions and the man page.
-type undoFlags struct {
-	all    *bool
-	asJSON *bool
-	root   *string
-	lang   *string
-	yes    *bool
+type undoArgs struct {
+	commonFlags
+	all bool
+	yes bool
 }
 
-func undoFlagSet() (*flag.FlagSet, undoFlags) {
+func undoFlagSet() (*flag.FlagSet, *undoArgs) {
 	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
-	var v undoFlags
-	v.all = fs.Bool("all", false, "undo every change tsdoctor made, newest first")
-	v.asJSON = fs.Bool("json", false, "write one tsdoctor.fix/v1 JSON object to stdout")
-	v.root = fs.String("root", "", rootFlagUsage)
-	v.lang = fs.String("lang", "", "language: en or zh")
+	a := &undoArgs{}
+	a.bindJSON(fs, wire.SchemaFixV1)
+	a.bindRoot(fs)
+	a.bindLang(fs, langHelpShort)
+	fs.BoolVar(&a.all, "all", false, "undo every change tsdoctor made, newest first")
 	// Scripts pass --yes to every command that changes the host; undo never
 	// asks (it only puts back what was recorded), so it is accepted as is.
-	v.yes = fs.Bool("yes", false, "accepted for scripts: undo does not ask")
-	return fs, v
+	fs.BoolVar(&a.yes, "yes", false, "accepted for scripts: undo does not ask")
+	return fs, a
 }
 
 func cmdUndo(args []string, stdout, stderr io.Writer) error {
-	fs, fv := undoFlagSet()
+	fs, a := undoFlagSet()
 	if err := parseFlags("undo", fs, args, stdout); err != nil {
 		return err
 	}
-	all, asJSON := fv.all, fv.asJSON
-	l, err := langFlag("undo", *fv.lang)
+	l, err := a.language("undo")
 	if err != nil {
 		return err
 	}
-	root, err := resolveRoot("undo", *fv.root)
+	root, err := a.hostRoot("undo")
 	if err != nil {
 		return err
 	}
@@ -375,7 +384,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h := fixHost(root, hostEnv(root), checks.DefaultOptions())
-	res, err := fixes.Undo(ctx, h, *all)
+	res, err := fixes.Undo(ctx, h, a.all)
 	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
 	code := 0
 	for _, r := range res {
@@ -384,7 +393,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 			uj.LeftAlone = append(uj.LeftAlone, m.String(l))
 		}
 		out.Undone = append(out.Undone, uj)
-		if !*asJSON {
+		if !a.json {
 			fmt.Fprintln(stdout, i18n.T(l, "fixcli.undone", r.Entry.ID))
 			for _, m := range uj.LeftAlone {
 				fmt.Fprintln(stdout, "  "+m)
@@ -407,10 +416,10 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 		out.Error = fixes.Message(err, l)
 		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(out.Error))
 		code = 1
-	} else if len(res) == 0 && !*asJSON {
+	} else if len(res) == 0 && !a.json {
 		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))
 	}
-	if *asJSON {
+	if a.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)

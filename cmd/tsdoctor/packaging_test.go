@@ -42,8 +42,8 @@ func TestCheckTimerUnits(t *testing.T) {
 	if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
 		t.Fatalf("ExecStart=%s does not parse as check's flags: %v %v", exec1, err, fs.Args())
 	}
-	if want := "/var/lib/prometheus/node-exporter/tsdoctor.prom"; *fv.prometheus != want {
-		t.Errorf("--prometheus %q, want Debian's textfile directory: %s", *fv.prometheus, want)
+	if want := "/var/lib/prometheus/node-exporter/tsdoctor.prom"; fv.prometheus != want {
+		t.Errorf("--prometheus %q, want Debian's textfile directory: %s", fv.prometheus, want)
 	}
 
 	sa, err := exec.LookPath("systemd-analyze")

@@ -187,9 +187,6 @@ func langFlag(cmd, s string) (i18n.Lang, error) {
 	return l, nil
 }
 
-// rootFlagUsage is the --root flag's help, the same for every command.
-const rootFlagUsage = "the host's file system root: the files tsdoctor reads (resolv.conf, tailscaled's socket) and writes (units, scripts, the journal) live under it (default $TSDOCTOR_ROOT, else /)"
-
 // resolveRoot is the one place the root is decided: --root, else
 // TSDOCTOR_ROOT, else "/". Every command that reads or writes the host's
 // files takes it from here, once, so the check, the remedies and undo always

@@ -18,50 +18,45 @@ import (
 	"github.com/tsdoctor/tsdoctor/tui"
 )
 
-// wizardFlags are the flags of `tsdoctor `, defined once for parsing,
+// wizardArgs are the flags of `tsdoctor`, defined once for parsing,
 // completions and the man page.
-type wizardFlags struct {
-	lang    *string
-	ecs     *bool
-	root    *string
-	noColor *bool
-}
+type wizardArgs struct{ commonFlags }
 
-func wizardFlagSet() (*flag.FlagSet, wizardFlags) {
+func wizardFlagSet() (*flag.FlagSet, *wizardArgs) {
 	fs := flag.NewFlagSet("tsdoctor", flag.ContinueOnError)
-	var v wizardFlags
-	v.lang = fs.String("lang", "", "language: en or zh (default from LC_ALL/LANG)")
-	v.ecs = fs.Bool("ecs", os.Getenv("TSDOCTOR_ECS") == "1", "treat this host as Alibaba Cloud ECS (probe the metadata service)")
-	v.root = fs.String("root", "", rootFlagUsage)
-	v.noColor = fs.Bool("no-color", false, "no colours (as NO_COLOR=1)")
-	return fs, v
+	a := &wizardArgs{}
+	a.bindLang(fs, langHelp)
+	a.bindECS(fs, ecsHelp)
+	a.bindRoot(fs)
+	a.bindNoColor(fs, noColorHelp)
+	return fs, a
 }
 
 // cmdWizard starts the interactive wizard; without a terminal it prints the
 // check instead, as scripts expect.
 func cmdWizard(args []string, stdout, stderr io.Writer) error {
-	fs, fv := wizardFlagSet()
+	fs, a := wizardFlagSet()
 	if err := parseFlags("", fs, args, stdout); err != nil {
 		return err
 	}
-	l, err := langFlag("", *fv.lang)
+	l, err := a.language("")
 	if err != nil {
 		return err
 	}
-	root, err := resolveRoot("", *fv.root)
+	root, err := a.hostRoot("")
 	if err != nil {
 		return err
 	}
 	var progOpts []tea.ProgramOption
-	if *fv.noColor || os.Getenv("NO_COLOR") != "" {
+	if a.noColor || os.Getenv("NO_COLOR") != "" {
 		// Bold and reverse stay, colours go (https://no-color.org).
 		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.Ascii),
 			tea.WithEnvironment(append(os.Environ(), "NO_COLOR=1")))
 	}
 	opts := checks.DefaultOptions()
-	opts.ECS = *fv.ecs
+	opts.ECS = a.ecs
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
-		return exitCode(runCheck(opts, l, root, false, false, *fv.noColor, "", stdout, stderr))
+		return exitCode(runCheck(checkJob{opts: opts, lang: l, root: root, noColor: a.noColor}, stdout, stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
