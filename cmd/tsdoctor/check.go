@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -16,52 +15,11 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/firewall"
-	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/fixes"
-	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/metrics"
-	"github.com/tsdoctor/tsdoctor/netprobe"
-	"github.com/tsdoctor/tsdoctor/tailscale"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
-
-// hostEnv is the real machine as the engine sees it, its files under root
-// (resolveRoot: "/" on a real host, the lab's root in the lab).
-func hostEnv(root string) checks.Env {
-	touchHost()
-	isRoot := os.Geteuid() == 0
-	env := checks.Env{
-		Tailscale: tailscale.ExecRunner{Socket: filepath.Join(root, tailscale.DefaultSocket)},
-		Paths:     rootPaths(root),
-		Probe:     netprobe.Net{},
-		KernelLog: func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog("") },
-		NFTrace:   nftrace.Namespace{},
-		Root:      isRoot,
-		Interface: func(name string) bool { _, err := net.InterfaceByName(name); return err == nil },
-		Now:       time.Now,
-		// The kernel answers which route each VPC service takes.
-		RouteLookup: hostinfo.LookupRoute,
-		PolicyRules: hostinfo.ListRules,
-	}
-	if isRoot {
-		env.Firewall = firewall.Default()
-	}
-	return env
-}
-
-// rootPaths are the configuration files the check reads, under root: the
-// same files the remedies write.
-func rootPaths(root string) hostinfo.Paths {
-	p := hostinfo.DefaultPaths
-	if root != "" && root != "/" {
-		p.ResolvConf = filepath.Join(root, p.ResolvConf)
-		p.ResolvedUpstream = filepath.Join(root, p.ResolvedUpstream)
-		p.TailscaleBackup = filepath.Join(root, p.TailscaleBackup)
-	}
-	return p
-}
 
 // checkArgs are the flags of `tsdoctor check`, defined once for parsing,
 // completions and the man page.

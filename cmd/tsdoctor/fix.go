@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,33 +19,9 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
-	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
-	"github.com/tsdoctor/tsdoctor/netprobe"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
-
-// fixHost is the machine for the remedies. The root (resolveRoot) puts
-// every file the remedies touch, and the journal, under another directory:
-// the lab uses it so nothing of the host's /etc is ever changed. env must
-// read the same root, so the diagnosis sees the files the remedy changes.
-func fixHost(root string, env checks.Env, opts checks.Options) *fixes.Host {
-	h := &fixes.Host{Firewall: env.Firewall, Root: root, Run: fixes.ExecRun, Now: time.Now,
-		Systemd: (root == "" || root == "/") && fixes.SystemdRunning()}
-	h.Diagnose = func(ctx context.Context) checks.Report { return checks.Run(ctx, env, opts) }
-	if root == "" || root == "/" {
-		h.StubLookup = func(ctx context.Context) (bool, time.Duration, string) {
-			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			r := netprobe.Net{}.DNS(ctx, netip.AddrPortFrom(hostinfo.StubResolver, 53), "udp", opts.QueryName)
-			if r.OK {
-				return true, r.RTT, r.Detail
-			}
-			return false, r.RTT, r.Err
-		}
-	}
-	return h
-}
 
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
