@@ -142,7 +142,7 @@ func runCheck(j checkJob, stdout, stderr io.Writer) int {
 	// way out because every insert is paired with a deferred delete.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := hostEnv(j.root)
+	env := openMachine(j.root, j.opts).env
 	if !env.Root && !j.json {
 		fmt.Fprintln(stderr, i18n.T(j.lang, "fw.noroot"))
 	}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"time"
-
-	"github.com/tsdoctor/tsdoctor/firewall"
 )
 
 // cmdDebug holds commands that show what tsdoctor sees, for bug reports.
@@ -23,10 +21,10 @@ func cmdDebug(args []string, stdout, stderr io.Writer) error {
 	if os.Geteuid() != 0 {
 		return usageError("debug", "cli.debug.noroot")
 	}
-	touchHost()
+	fw := hostFirewall()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	snap := firewall.Default().Snapshot(ctx)
+	snap := fw.Snapshot(ctx)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(snap); err != nil {

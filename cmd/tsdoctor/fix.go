@@ -169,8 +169,7 @@ func applyRemedy(j fixJob, stdin *os.File, stdout, stderr io.Writer) int {
 	defer stop()
 	copts := checks.DefaultOptions()
 	copts.ECS = j.ecs
-	env := hostEnv(root)
-	h := fixHost(root, env, copts)
+	h := openMachine(root, copts).fix
 	info := r.Info()
 	out := wire.Fix{Schema: wire.SchemaFixV1, DryRun: j.dryRun, Remedy: wire.RemedyOf(info, l)}
 	finish := func(code int) int {
@@ -358,7 +357,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h := fixHost(root, hostEnv(root), checks.DefaultOptions())
+	h := openMachine(root, checks.DefaultOptions()).fix
 	res, err := fixes.Undo(ctx, h, a.all)
 	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
 	code := 0

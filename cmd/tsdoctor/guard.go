@@ -71,10 +71,9 @@ func cmdGuard(args []string, stdout, stderr io.Writer) error {
 	if os.Geteuid() != 0 {
 		return usageError("guard", "cli.guard.noroot")
 	}
-	touchHost()
+	fw := hostFirewall()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fw := firewall.Default()
 	o := fixes.GuardOptions{Allow: addrs, Shape: sh, Once: a.once, Interval: a.interval, Verbose: a.verbose,
 		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
 	if a.prom != "" {

@@ -17,6 +17,34 @@ import (
 	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
+// machine is the host a command works on, built by openMachine for every
+// command so the check, the wizard, the remedies and undo always see the
+// same machine: the same root, the same files, the same firewall.
+type machine struct {
+	// root is where the host's files live (resolveRoot): "/" on a real
+	// host, the lab's directory in the lab.
+	root string
+	// env is the machine as the engine sees it.
+	env checks.Env
+	// fix is the machine for the remedies and undo; its Diagnose runs the
+	// check on env with the options openMachine was given.
+	fix *fixes.Host
+}
+
+// openMachine builds the machine under root; opts are the check's options,
+// which the remedies' verification runs again.
+func openMachine(root string, opts checks.Options) machine {
+	env := hostEnv(root)
+	return machine{root: root, env: env, fix: fixHost(root, env, opts)}
+}
+
+// hostFirewall is the machine's firewall for the commands that need nothing
+// else (guard, debug firewall); they check for root first.
+func hostFirewall() *firewall.Host {
+	touchHost()
+	return firewall.Default()
+}
+
 // hostEnv is the real machine as the engine sees it, its files under root
 // (resolveRoot: "/" on a real host, the lab's root in the lab).
 func hostEnv(root string) checks.Env {
@@ -36,7 +64,7 @@ func hostEnv(root string) checks.Env {
 		PolicyRules: hostinfo.ListRules,
 	}
 	if isRoot {
-		env.Firewall = firewall.Default()
+		env.Firewall = hostFirewall()
 	}
 	return env
 }

@@ -60,8 +60,8 @@ func cmdWizard(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	env := hostEnv(root)
-	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(root, env, opts), Fix: fixes.Options{Interval: time.Second}}
+	m := openMachine(root, opts)
+	eng := &tui.HostEngine{Env: m.env, Options: opts, Host: m.fix, Fix: fixes.Options{Interval: time.Second}}
 	if err := tui.Run(ctx, eng, tui.Options{Lang: l}, progOpts...); err != nil {
 		fmt.Fprintln(stderr, "tsdoctor: "+oneLine(err.Error()))
 		return exitCode(2)

@@ -70,12 +70,12 @@ func wizardTeatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := hostEnv(root)
 	opts := checks.DefaultOptions()
 	// As the wizard's own --ecs does: the lab's host shape decides (DMI,
 	// or TSDOCTOR_ECS=1).
 	opts.ECS = os.Getenv("TSDOCTOR_ECS") == "1"
-	eng := &tui.HostEngine{Env: env, Options: opts, Host: fixHost(root, env, opts), Fix: fixes.Options{}}
+	host := openMachine(root, opts)
+	eng := &tui.HostEngine{Env: host.env, Options: opts, Host: host.fix, Fix: fixes.Options{}}
 	m := tui.New(context.Background(), eng, tui.Options{Lang: i18n.EN, ReportDir: t.TempDir()})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
 	wait := func(s string) {
