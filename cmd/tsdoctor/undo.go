@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/wire"
+)
+
+// undoArgs are the flags of `tsdoctor undo`, defined once for parsing,
+// completions and the man page.
+type undoArgs struct {
+	commonFlags
+	all bool
+	yes bool
+}
+
+func undoFlagSet() (*flag.FlagSet, *undoArgs) {
+	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
+	a := &undoArgs{}
+	a.bindJSON(fs, wire.SchemaFixV1)
+	a.bindRoot(fs)
+	a.bindLang(fs, langHelpShort)
+	fs.BoolVar(&a.all, "all", false, "undo every change tsdoctor made, newest first")
+	// Scripts pass --yes to every command that changes the host; undo never
+	// asks (it only puts back what was recorded), so it is accepted as is.
+	fs.BoolVar(&a.yes, "yes", false, "accepted for scripts: undo does not ask")
+	return fs, a
+}
+
+func cmdUndo(args []string, stdout, stderr io.Writer) error {
+	fs, a := undoFlagSet()
+	if err := parseFlags("undo", fs, args, stdout); err != nil {
+		return err
+	}
+	l, err := a.language("undo")
+	if err != nil {
+		return err
+	}
+	root, err := a.hostRoot("undo")
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return usageError("undo", "cli.undo.noroot")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h := openMachine(root, checks.DefaultOptions()).fix
+	res, err := fixes.Undo(ctx, h, a.all)
+	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
+	code := 0
+	for _, r := range res {
+		uj := wire.Undone{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
+		for _, m := range r.LeftAlone {
+			uj.LeftAlone = append(uj.LeftAlone, m.String(l))
+		}
+		out.Undone = append(out.Undone, uj)
+		if !a.json {
+			fmt.Fprintln(stdout, i18n.T(l, "fixcli.undone", r.Entry.ID))
+			for _, m := range uj.LeftAlone {
+				fmt.Fprintln(stdout, "  "+m)
+			}
+			switch {
+			case r.Same && len(uj.LeftAlone) > 0:
+				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same.rest"))
+			case r.Same:
+				fmt.Fprintln(stdout, "  "+i18n.T(l, "fixcli.same"))
+			}
+			for _, d := range r.Differences {
+				fmt.Fprintln(stdout, "  ! "+d)
+			}
+		}
+		if !r.Same {
+			code = 1
+		}
+	}
+	if err != nil {
+		out.Error = fixes.Message(err, l)
+		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(out.Error))
+		code = 1
+	} else if len(res) == 0 && !a.json {
+		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))
+	}
+	if a.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	}
+	return exitCode(code)
+}
