@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -86,7 +87,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err := promFlag("check", a.prometheus); err != nil {
 		return err
 	}
-	return exitCode(runCheck(job, stdout, stderr))
+	return runCheck(job, stdout, stderr)
 }
 
 // job validates every flag of `tsdoctor check` into the engine's options:
@@ -135,9 +136,9 @@ func (a *checkArgs) job() (checkJob, error) {
 	return j, err
 }
 
-// runCheck runs the diagnosis and prints it; it returns the verdict's exit
-// code (2 when the output or the metrics file could not be written).
-func runCheck(j checkJob, stdout, stderr io.Writer) int {
+// runCheck runs the diagnosis and prints it; it ends with the verdict's
+// exit code (2 when the output or the metrics file could not be written).
+func runCheck(j checkJob, stdout, stderr io.Writer) error {
 	// Ctrl-C and SIGTERM cancel the run; temporary rules are removed on the
 	// way out because every insert is paired with a deferred delete.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -147,13 +148,12 @@ func runCheck(j checkJob, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, i18n.T(j.lang, "fw.noroot"))
 	}
 	rep := checks.Run(ctx, env, j.opts)
-	code := rep.Verdict.ExitCode()
+	var failed []error
 	if j.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(wire.CheckOf(rep, j.lang)); err != nil {
-			fmt.Fprintln(stderr, "tsdoctor:", err)
-			code = 2
+			failed = append(failed, err)
 		}
 	} else {
 		printHuman(stdout, rep, j.lang, j.verbose, useColor(stdout, j.noColor))
@@ -162,11 +162,13 @@ func runCheck(j checkJob, stdout, stderr io.Writer) int {
 		// A monitoring run that cannot write its file must fail loudly, or
 		// the alert only fires once the metrics go stale.
 		if err := metrics.WriteFile(j.prometheus, metrics.Check(rep, time.Now(), version)); err != nil {
-			fmt.Fprintln(stderr, "tsdoctor check: "+oneLine(err.Error()))
-			code = 2
+			failed = append(failed, err)
 		}
 	}
-	return code
+	if len(failed) > 0 {
+		return failure("check", 2, errors.Join(failed...).Error())
+	}
+	return exitCode(rep.Verdict.ExitCode())
 }
 
 // promFlag checks a --prometheus file before a long run, so a typo fails at

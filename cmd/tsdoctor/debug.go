@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -28,8 +27,7 @@ func cmdDebug(args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(snap); err != nil {
-		fmt.Fprintln(stderr, "tsdoctor debug: "+oneLine(err.Error()))
-		return exitCode(2)
+		return failure("debug", 2, err.Error())
 	}
 	return nil
 }

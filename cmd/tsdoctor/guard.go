@@ -100,8 +100,7 @@ func cmdGuard(args []string, stdout, stderr io.Writer) error {
 		o.Events = fixes.TailscaledEvents(ctx, fixes.EventOptions{Socket: a.socket, Logf: o.Logf})
 	}
 	if err := fixes.RunGuard(ctx, fw, o); err != nil {
-		fmt.Fprintln(stderr, "tsdoctor guard: "+oneLine(err.Error()))
-		return exitCode(1)
+		return failure("guard", 1, err.Error())
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	h := openMachine(root, checks.DefaultOptions()).fix
 	res, err := fixes.Undo(ctx, h, a.all)
 	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
-	code := 0
+	same := true
 	for _, r := range res {
 		uj := wire.Undone{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
 		for _, m := range r.LeftAlone {
@@ -80,14 +80,10 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintln(stdout, "  ! "+d)
 			}
 		}
-		if !r.Same {
-			code = 1
-		}
+		same = same && r.Same
 	}
 	if err != nil {
 		out.Error = fixes.Message(err, l)
-		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(out.Error))
-		code = 1
 	} else if len(res) == 0 && !a.json {
 		fmt.Fprintln(stdout, i18n.T(l, "fixcli.nothingtoundo"))
 	}
@@ -96,5 +92,11 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	}
-	return exitCode(code)
+	switch {
+	case err != nil:
+		return failure("undo", 1, out.Error)
+	case !same:
+		return exitCode(1)
+	}
+	return nil
 }

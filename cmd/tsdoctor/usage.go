@@ -44,6 +44,12 @@ func usageError(cmd, key string, args ...any) error {
 	return &exitError{code: 2, cmd: cmd, msg: i18n.M(key, args...)}
 }
 
+// failure ends a command that failed with code; run prints msg (one line,
+// after "tsdoctor CMD: "), so a command never prints its own error.
+func failure(cmd string, code int, msg string) error {
+	return &exitError{code: code, cmd: cmd, msg: i18n.Raw(msg)}
+}
+
 // exitCode ends a command that has already printed what it had to say.
 func exitCode(code int) error {
 	if code == 0 {
@@ -119,6 +125,10 @@ func parseFlags(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer) e
 
 // errHelped ends a command after -h printed its help: exit 0.
 var errHelped = &exitError{code: 0}
+
+// errDone ends a command early, with exit 0, when it has said everything
+// (nothing to do, a dry run that cannot read the firewall).
+var errDone = &exitError{code: 0}
 
 func helpCmd(cmd string) string {
 	if cmd == "" {

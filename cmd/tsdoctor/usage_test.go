@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
 // noHost makes any command that gets past its validation panic before it
@@ -183,6 +185,28 @@ func TestHelpAndYes(t *testing.T) {
 		// Past the flags, without root: the one-line "rerun with sudo".
 		if code := run([]string{"undo", "--yes"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "sudo") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("undo --yes without root: exit %d, %q", code, stderr.String())
+		}
+	}
+}
+
+// TestFailurePrintedOnce: a command's failure is printed by run, once, as
+// one line after "tsdoctor CMD: "; an exit code alone prints nothing (the
+// command has said everything), and an early end with exit 0 is silent.
+func TestFailurePrintedOnce(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{failure("guard", 1, "nft: netlink: permission denied\nrerun as root"), 1, "tsdoctor guard: nft: netlink: permission denied rerun as root\n"},
+		{failure("", 2, "no terminal"), 2, "tsdoctor: no terminal\n"},
+		{exitCode(1), 1, ""},
+		{errDone, 0, ""},
+		{nil, 0, ""},
+	} {
+		var stderr bytes.Buffer
+		if code := finish(c.err, i18n.EN, &stderr); code != c.code || stderr.String() != c.want {
+			t.Errorf("finish(%v) = %d, %q; want %d, %q", c.err, code, stderr.String(), c.code, c.want)
 		}
 	}
 }

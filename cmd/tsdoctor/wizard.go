@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -56,15 +55,14 @@ func cmdWizard(args []string, stdout, stderr io.Writer) error {
 	opts := checks.DefaultOptions()
 	opts.ECS = a.ecs
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
-		return exitCode(runCheck(checkJob{opts: opts, lang: l, root: root, noColor: a.noColor}, stdout, stderr))
+		return runCheck(checkJob{opts: opts, lang: l, root: root, noColor: a.noColor}, stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	m := openMachine(root, opts)
 	eng := &tui.HostEngine{Env: m.env, Options: opts, Host: m.fix, Fix: fixes.Options{Interval: time.Second}}
 	if err := tui.Run(ctx, eng, tui.Options{Lang: l}, progOpts...); err != nil {
-		fmt.Fprintln(stderr, "tsdoctor: "+oneLine(err.Error()))
-		return exitCode(2)
+		return failure("", 2, err.Error())
 	}
 	return nil
 }
