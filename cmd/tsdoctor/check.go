@@ -38,13 +38,8 @@ type checkArgs struct {
 }
 
 func checkFlagSet() (*flag.FlagSet, *checkArgs) {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	a := &checkArgs{}
-	a.bindJSON(fs, wire.SchemaCheckV1)
-	a.bindLang(fs, langHelp)
-	a.bindECS(fs, ecsHelpDMI)
-	a.bindNoColor(fs, noColorPipe)
-	a.bindRoot(fs)
+	fs := a.flagSet("check", shared{json: wire.SchemaCheckV1, lang: langHelp, ecs: ecsHelpDMI, noColor: noColorPipe, root: true})
 	fs.DurationVar(&a.timeout, "timeout", checks.DefaultOptions().Timeout, "deadline for the whole check")
 	fs.DurationVar(&a.probeTimeout, "probe-timeout", checks.DefaultOptions().ProbeTimeout, "how long a probe waits for an answer")
 	fs.BoolVar(&a.trace, "trace", false, "also trace the replies: their path rule by rule (nftables tracing, a temporary table) and the article's LOG trace (a temporary LOG rule); both always removed")
@@ -70,8 +65,8 @@ type checkJob struct {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
-	fs, a := checkFlagSet()
-	if err := parseFlags("check", fs, args, stdout); err != nil {
+	a, err := parseArgs("check", checkFlagSet, args, stdout)
+	if err != nil {
 		return err
 	}
 	job, err := a.job()

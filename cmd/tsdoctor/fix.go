@@ -37,12 +37,8 @@ type fixArgs struct {
 }
 
 func fixFlagSet() (*flag.FlagSet, *fixArgs) {
-	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
 	a := &fixArgs{}
-	a.bindJSON(fs, wire.SchemaFixV1)
-	a.bindRoot(fs)
-	a.bindLang(fs, langHelp)
-	a.bindECS(fs, ecsHelp)
+	fs := a.flagSet("fix", shared{json: wire.SchemaFixV1, lang: langHelp, ecs: ecsHelp, root: true})
 	fs.IntVar(&a.remedy, "remedy", 0, "remedy to apply: "+remedyList(i18n.EN))
 	fs.BoolVar(&a.yes, "yes", false, "apply without asking")
 	fs.BoolVar(&a.dryRun, "dry-run", false, "show the plan and change nothing")

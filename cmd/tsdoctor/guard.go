@@ -43,8 +43,8 @@ func guardFlagSet() (*flag.FlagSet, *guardArgs) {
 }
 
 func cmdGuard(args []string, stdout, stderr io.Writer) error {
-	fs, a := guardFlagSet()
-	if err := parseFlags("guard", fs, args, stdout); err != nil {
+	a, err := parseArgs("guard", guardFlagSet, args, stdout)
+	if err != nil {
 		return err
 	}
 	if a.printUnit {

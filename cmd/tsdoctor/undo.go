@@ -25,11 +25,8 @@ type undoArgs struct {
 }
 
 func undoFlagSet() (*flag.FlagSet, *undoArgs) {
-	fs := flag.NewFlagSet("undo", flag.ContinueOnError)
 	a := &undoArgs{}
-	a.bindJSON(fs, wire.SchemaFixV1)
-	a.bindRoot(fs)
-	a.bindLang(fs, langHelpShort)
+	fs := a.flagSet("undo", shared{json: wire.SchemaFixV1, lang: langHelpShort, root: true})
 	fs.BoolVar(&a.all, "all", false, "undo every change tsdoctor made, newest first")
 	// Scripts pass --yes to every command that changes the host; undo never
 	// asks (it only puts back what was recorded), so it is accepted as is.
@@ -38,15 +35,11 @@ func undoFlagSet() (*flag.FlagSet, *undoArgs) {
 }
 
 func cmdUndo(args []string, stdout, stderr io.Writer) error {
-	fs, a := undoFlagSet()
-	if err := parseFlags("undo", fs, args, stdout); err != nil {
-		return err
-	}
-	l, err := a.language("undo")
+	a, err := parseArgs("undo", undoFlagSet, args, stdout)
 	if err != nil {
 		return err
 	}
-	root, err := a.hostRoot("undo")
+	l, root, err := a.langRoot("undo")
 	if err != nil {
 		return err
 	}

@@ -22,27 +22,18 @@ import (
 type wizardArgs struct{ commonFlags }
 
 func wizardFlagSet() (*flag.FlagSet, *wizardArgs) {
-	fs := flag.NewFlagSet("tsdoctor", flag.ContinueOnError)
 	a := &wizardArgs{}
-	a.bindLang(fs, langHelp)
-	a.bindECS(fs, ecsHelp)
-	a.bindRoot(fs)
-	a.bindNoColor(fs, noColorHelp)
-	return fs, a
+	return a.flagSet("tsdoctor", shared{lang: langHelp, ecs: ecsHelp, noColor: noColorHelp, root: true}), a
 }
 
 // cmdWizard starts the interactive wizard; without a terminal it prints the
 // check instead, as scripts expect.
 func cmdWizard(args []string, stdout, stderr io.Writer) error {
-	fs, a := wizardFlagSet()
-	if err := parseFlags("", fs, args, stdout); err != nil {
-		return err
-	}
-	l, err := a.language("")
+	a, err := parseArgs("", wizardFlagSet, args, stdout)
 	if err != nil {
 		return err
 	}
-	root, err := a.hostRoot("")
+	l, root, err := a.langRoot("")
 	if err != nil {
 		return err
 	}
