@@ -40,7 +40,9 @@ func TestCheckCulpritKinds(t *testing.T) {
 // paths of every step are listed together, messages are in the language
 // asked for, and a healthy report has no culprit.
 func TestCheckShape(t *testing.T) {
-	p := func(src string) nftrace.Path { return nftrace.Path{Packet: nftrace.Packet{Src: netip.MustParseAddr(src)}} }
+	p := func(src string) nftrace.Path {
+		return nftrace.Path{Packet: nftrace.Packet{Src: netip.MustParseAddr(src)}}
+	}
 	rep := checks.Report{Verdict: checks.Error, Hint: i18n.Raw("run as root"), Steps: []checks.Finding{
 		{ID: "trace", Status: checks.Pass, Summary: i18n.Raw("traced"), Evidence: []i18n.Msg{i18n.Raw("e1"), i18n.Raw("e2")}, Paths: []nftrace.Path{p("100.100.2.136"), p("100.100.2.138")}},
 		{ID: "rules", Status: checks.Warn, Summary: i18n.Raw("rules"), Commands: []string{"iptables -S"}, Paths: []nftrace.Path{p("100.100.100.200")}},
