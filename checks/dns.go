@@ -10,6 +10,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // resolver is one DNS server this host uses, and where we learnt of it.
@@ -97,7 +98,7 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		if s.Addr.Is6() && !s.Addr.Is4In6() {
 			f.add("dns.v6", s.Addr)
 		}
-		if hostinfo.CGNAT.Contains(s.Addr) {
+		if tsrules.CGNAT.Contains(s.Addr) {
 			if s.Addr == hostinfo.MagicDNS {
 				f.add("dns.magic", s.Addr)
 			} else {
@@ -115,7 +116,7 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		switch {
 		case answered:
 			alive++
-		case hostinfo.CGNAT.Contains(s.Addr):
+		case tsrules.CGNAT.Contains(s.Addr):
 			dead++
 			cgnatDead++
 			if r.captureOf(s.Addr) != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Steps are the checks in the article's order.
@@ -190,7 +191,7 @@ func (r *run) verdict(rep *Report) {
 	seen := map[string]bool{}
 	for _, p := range ps.probes {
 		c := p.culprit()
-		if (c == nil && p.Captured == nil) || !hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+		if (c == nil && p.Captured == nil) || !tsrules.CGNAT.Contains(p.Addr.Addr()) {
 			continue
 		}
 		// One culprit: whichever the first blocked probe (the resolvers
@@ -277,7 +278,7 @@ func unreadable(s *firewall.Snapshot) string {
 
 func (r *run) cgnatUnanswered() bool {
 	for _, p := range r.probeSet().probes {
-		if !p.Result.OK && hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+		if !p.Result.OK && tsrules.CGNAT.Contains(p.Addr.Addr()) {
 			return true
 		}
 	}

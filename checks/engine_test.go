@@ -16,6 +16,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // fakeFW is one iptables-like backend whose DROP counters move when the
@@ -373,7 +374,7 @@ func TestOnlyAndOldOrder(t *testing.T) {
 		"-A ts-input -s 100.115.92.0/23 ! -i tailscale0 -j RETURN",
 		"-A ts-input -s 100.64.0.0/10 ! -i tailscale0 -j DROP",
 		"-A ts-input -i tailscale0 -j ACCEPT")
-	if !OldRuleOrder(&old) || OldRuleOrder(&tsChains(t, "DROP")[1]) {
+	if !tsrules.OldRuleOrder(&old) || tsrules.OldRuleOrder(&tsChains(t, "DROP")[1]) {
 		t.Error("OldRuleOrder is wrong")
 	}
 }

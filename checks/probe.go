@@ -12,6 +12,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // probe is one live probe and, once done, its outcome.
@@ -117,7 +118,7 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		if snap != nil {
 			p.Predicted = snap.Evaluate(p.Reply)
 		}
-		if hostinfo.CGNAT.Contains(ap.Addr()) {
+		if tsrules.CGNAT.Contains(ap.Addr()) {
 			p.Captured = r.captureOf(ap.Addr())
 		}
 		ps.probes = append(ps.probes, p)

@@ -8,6 +8,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // The second form of the conflict: no rule drops the replies, because the
@@ -114,7 +115,7 @@ type captureFacts struct {
 func (r *run) serviceAddrs() []netip.Addr {
 	var out []netip.Addr
 	add := func(a netip.Addr) {
-		if hostinfo.CGNAT.Contains(a) && a != hostinfo.MagicDNS && !slices.Contains(out, a) {
+		if tsrules.CGNAT.Contains(a) && a != hostinfo.MagicDNS && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}

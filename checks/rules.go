@@ -6,9 +6,9 @@ import (
 	"os/exec"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
-	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // rules is the article's rule discovery: tailscale's chains on every backend,
@@ -47,7 +47,7 @@ func rules(ctx context.Context, r *run) Finding {
 			f.add("rules.chain", b.Backend, c.Table, c.Chain, len(c.Rules))
 			for _, rule := range c.Rules {
 				f.raw(fmt.Sprintf("  %2d  %8d pkts  %s", rule.Position, rule.Packets, rule.Text))
-				if IsCGNATRule(&rule) {
+				if tsrules.IsCGNATRule(&rule) {
 					cgnat = append(cgnat, rule)
 				}
 			}
@@ -74,7 +74,7 @@ func rules(ctx context.Context, r *run) Finding {
 	}
 	var drop *firewall.Rule
 	for i := range cgnat {
-		if cgnat[i].Verdict == firewall.Drop || cgnat[i].Verdict == firewall.Reject {
+		if tsrules.IsCGNATDrop(&cgnat[i]) {
 			drop = &cgnat[i]
 		}
 	}
@@ -89,7 +89,7 @@ func rules(ctx context.Context, r *run) Finding {
 		f.add("rules.attr.old", ts.Version, tailscale.CGNATAttrSince.String())
 	}
 	if c := fw.snap.Chain(drop.ChainRef); c != nil {
-		if OldRuleOrder(c) {
+		if tsrules.OldRuleOrder(c) {
 			f.add("rules.order.old")
 		} else {
 			f.add("rules.order.new")
@@ -110,28 +110,6 @@ func rules(ctx context.Context, r *run) Finding {
 		f.Status, f.Summary = Warn, i18n.M("rules.sum.latent", drop.Position, drop.Chain, drop.Backend)
 	}
 	return f
-}
-
-// IsCGNATRule reports whether r is tailscaled's rule for 100.64.0.0/10
-// arriving anywhere but tailscale0 (DROP, or RETURN under the node attribute).
-func IsCGNATRule(r *firewall.Rule) bool {
-	return r.Source == hostinfo.CGNAT && !r.SourceNegated && r.InIfaceNegated &&
-		firewall.IfaceMatches(r.InIface, "tailscale0") && firewall.IsTailscaleChain(r.Chain)
-}
-
-// OldRuleOrder reports whether the CGNAT rule comes before the ACCEPT of
-// tailscale0 traffic, as tailscaled before 1.98 wrote it.
-func OldRuleOrder(c *firewall.Chain) bool {
-	cg, acc := -1, -1
-	for i, r := range c.Rules {
-		if IsCGNATRule(&r) && cg < 0 {
-			cg = i
-		}
-		if r.Verdict == firewall.Accept && !r.InIfaceNegated && firewall.IfaceMatches(r.InIface, "tailscale0") && acc < 0 {
-			acc = i
-		}
-	}
-	return cg >= 0 && acc >= 0 && cg < acc
 }
 
 // ruleName names a rule for humans: backend, chain, position and text.

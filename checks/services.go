@@ -5,8 +5,8 @@ import (
 	"net/netip"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
-	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // services looks for the other things this host depends on in 100.64.0.0/10:
@@ -73,17 +73,17 @@ func (r *run) evalStaticServices() []staticService {
 		return s
 	}
 	for _, rt := range rt.routes {
-		if rt.Iface == "tailscale0" || rt.Dst.Bits() == 0 || !rt.Dst.Overlaps(hostinfo.CGNAT) {
+		if rt.Iface == "tailscale0" || rt.Dst.Bits() == 0 || !rt.Dst.Overlaps(tsrules.CGNAT) {
 			continue
 		}
 		a := rt.Dst.Addr()
-		if !hostinfo.CGNAT.Contains(a) {
-			a = hostinfo.CGNAT.Addr()
+		if !tsrules.CGNAT.Contains(a) {
+			a = tsrules.CGNAT.Addr()
 		}
 		out = append(out, eval(staticService{kind: "route", addr: rt.Dst.String(), iface: rt.Iface, probe: a}))
 	}
 	for _, n := range rt.neighbours {
-		if n.Iface == "tailscale0" || !hostinfo.CGNAT.Contains(n.Addr) {
+		if n.Iface == "tailscale0" || !tsrules.CGNAT.Contains(n.Addr) {
 			continue
 		}
 		out = append(out, eval(staticService{kind: "neighbour", addr: n.Addr.String(), iface: n.Iface, probe: n.Addr}))

@@ -13,6 +13,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // TraceCommentPrefix marks tsdoctor's temporary LOG rules, so a later run can
@@ -91,7 +92,7 @@ func NewTraceID() string {
 // deletes it.
 func TraceSpec(id string) firewall.Spec {
 	return firewall.Spec{
-		Source:         hostinfo.CGNAT,
+		Source:         tsrules.CGNAT,
 		LimitPerSecond: 20,
 		Comment:        TraceCommentPrefix + " " + id,
 		LogPrefix:      "TSDOCTOR-" + id + ": ",
@@ -112,7 +113,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 		}
 		var targets []netip.AddrPort
 		for _, p := range ps.probes {
-			if p.Kind == "udp" && !p.Result.OK && hostinfo.CGNAT.Contains(p.Addr.Addr()) {
+			if p.Kind == "udp" && !p.Result.OK && tsrules.CGNAT.Contains(p.Addr.Addr()) {
 				targets = append(targets, p.Addr)
 			}
 		}

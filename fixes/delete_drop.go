@@ -6,6 +6,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // DeleteDrop is remedy 1: delete tailscaled's CGNAT DROP rule, on whichever
@@ -38,11 +39,11 @@ func (DeleteDrop) Recommend(rep checks.Report) Recommendation {
 
 // Verify: no CGNAT DROP left, nothing blocked.
 func (DeleteDrop) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
-	v.Passed = len(cgnatDrops(v.Report.Firewall)) == 0 && len(v.Report.Blocked) == 0
+	v.Passed = len(tsrules.CGNATDrops(v.Report.Firewall)) == 0 && len(v.Report.Blocked) == 0
 }
 
 func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
-	drops := cgnatDrops(rep.Firewall)
+	drops := tsrules.CGNATDrops(rep.Firewall)
 	if len(drops) == 0 {
 		return nil, failure(i18n.M("fix.err.1.nodrop"))
 	}

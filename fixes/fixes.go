@@ -18,6 +18,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // ID is a remedy's number: the article's 1–5, and 6 for the node attribute.
@@ -165,7 +166,7 @@ func ParseResolvers(s string) ([]netip.Addr, error) {
 		if err != nil || !a.Is4() {
 			return nil, failure(i18n.M("fix.err.resolver", f))
 		}
-		if cgnatPrefix.Contains(a) {
+		if tsrules.CGNAT.Contains(a) {
 			return nil, failure(i18n.M("fix.err.resolver.cgnat", a.String()))
 		}
 		if !slices.Contains(out, a) {
@@ -195,14 +196,12 @@ func ParseAllow(s string) ([]netip.Addr, error) {
 		return nil, err
 	}
 	for _, a := range addrs {
-		if !cgnatPrefix.Contains(a) {
+		if !tsrules.CGNAT.Contains(a) {
 			return nil, failure(i18n.M("fix.err.allow.outside", a.String()))
 		}
 	}
 	return addrs, nil
 }
-
-var cgnatPrefix = netip.MustParsePrefix("100.64.0.0/10")
 
 // Plan is what a remedy will do, shown before it does it.
 type Plan struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Guard is remedy 3: keep the whitelist in place whenever tailscaled
@@ -64,7 +65,7 @@ func (Guard) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
 }
 
 func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
-	drops := cgnatDrops(rep.Firewall)
+	drops := tsrules.CGNATDrops(rep.Firewall)
 	if len(drops) == 0 {
 		return nil, failure(i18n.M("fix.err.3.nodrop"))
 	}
@@ -238,7 +239,7 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 		batches := whitelistBatches(snap, specs, refs)
 		settled = len(batches) == 0 && len(refs) > 0
 		for _, ref := range refs {
-			if c := snap.Chain(ref); c == nil || !slices.ContainsFunc(c.Rules, func(r firewall.Rule) bool { return checks.IsCGNATRule(&r) }) {
+			if c := snap.Chain(ref); c == nil || !slices.ContainsFunc(c.Rules, func(r firewall.Rule) bool { return tsrules.IsCGNATRule(&r) }) {
 				settled = false
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // NodeAttr is remedy 6, Tailscale's own fix since 1.98: the tailnet admin
@@ -48,7 +49,7 @@ func (NodeAttr) Recommend(rep checks.Report) Recommendation { return forTheDrop(
 // RETURN; until then it says the change is pending (Await waits for it).
 func (NodeAttr) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
 	rep := v.Report
-	v.Passed = rep.Tailscale.CGNATDropOff && len(cgnatDrops(rep.Firewall)) == 0 && len(rep.Blocked) == 0
+	v.Passed = rep.Tailscale.CGNATDropOff && len(tsrules.CGNATDrops(rep.Firewall)) == 0 && len(rep.Blocked) == 0
 	if !rep.Tailscale.NodeAttr {
 		v.Details = append(v.Details, i18n.M("verify.6.pending"))
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Whitelist is remedy 2: ACCEPT rules at the top of ts-input for exactly
@@ -39,7 +40,7 @@ func (Whitelist) Applies(h *Host, rep checks.Report) Applicability {
 
 // whitelistApplies: remedies 1 to 3 need a CGNAT DROP to work around.
 func whitelistApplies(rep checks.Report) Applicability {
-	if len(cgnatDrops(rep.Firewall)) == 0 {
+	if len(tsrules.CGNATDrops(rep.Firewall)) == 0 {
 		return nothingToFix(rep, i18n.M("fix.why.nodrop"))
 	}
 	return fits()
@@ -76,7 +77,7 @@ func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options
 		return nil, err
 	}
 	p.Allow = allow
-	drops := cgnatDrops(rep.Firewall)
+	drops := tsrules.CGNATDrops(rep.Firewall)
 	if len(drops) == 0 {
 		return nil, failure(i18n.M("fix.err.2.nodrop"))
 	}
@@ -133,21 +134,6 @@ func (p *Plan) addUnit(h *Host, scriptPath, script, unitPath, unit string) {
 
 func unitName(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
 
-// cgnatDrops are tailscaled's CGNAT DROP rules on the INPUT path, on every
-// backend that holds one.
-func cgnatDrops(snap *firewall.Snapshot) []firewall.Rule {
-	if snap == nil {
-		return nil
-	}
-	var out []firewall.Rule
-	for _, r := range snap.Rules() {
-		if checks.IsCGNATRule(&r) && (r.Verdict == firewall.Drop || r.Verdict == firewall.Reject) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // whitelistSpecs picks the addresses (--allow, else those found blocked)
 // and builds the rules for them in the chosen shape.
 func whitelistSpecs(rep checks.Report, o Options) ([]netip.Addr, []firewall.Spec, error) {
@@ -175,7 +161,7 @@ func whitelistSpecs(rep checks.Report, o Options) ([]netip.Addr, []firewall.Spec
 	}
 	var specs []firewall.Spec
 	for _, a := range allow {
-		if !cgnatPrefix.Contains(a) {
+		if !tsrules.CGNAT.Contains(a) {
 			return nil, nil, failure(i18n.M("fix.err.outside", a.String()))
 		}
 		for _, s := range SpecsFor(a, rep.Blocked, o.Shape) {
@@ -283,7 +269,7 @@ func whitelistBatches(snap *firewall.Snapshot, specs []firewall.Spec, refs []fir
 		}
 		firstDrop := len(chain) + 1
 		for _, r := range chain {
-			if checks.IsCGNATRule(&r) && (r.Verdict == firewall.Drop || r.Verdict == firewall.Reject) {
+			if tsrules.IsCGNATDrop(&r) {
 				firstDrop = r.Position
 				break
 			}
