@@ -48,6 +48,18 @@ type Spec struct {
 	Verdict        Verdict // Accept, Drop, Return or Continue (LOG)
 }
 
+// SpecOf turns an existing rule back into the Spec that writes it, so it
+// can be deleted and put back exactly. ok is false for a rule with matches
+// the model does not hold.
+func SpecOf(r Rule) (Spec, bool) {
+	if len(r.Unmodeled) > 0 || r.SourceNegated || r.Dest.IsValid() || r.DstPort != 0 ||
+		(r.Verdict != Accept && r.Verdict != Drop && r.Verdict != Return && r.Verdict != Reject) {
+		return Spec{}, false
+	}
+	return Spec{Source: r.Source, InIface: r.InIface, InIfaceNegated: r.InIfaceNegated, Protocol: r.Protocol,
+		SrcPort: r.SrcPort, CtStates: r.CtStates, Comment: r.Comment, Verdict: r.Verdict}, true
+}
+
 // IptablesArgs renders the spec as iptables rule arguments (without -A/-I and
 // chain), in the order iptables -S prints them.
 func (s Spec) IptablesArgs() []string {

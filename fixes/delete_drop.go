@@ -54,7 +54,7 @@ func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Option
 	byBackend := map[firewall.Backend][]firewall.Change{}
 	var order []firewall.Backend
 	for _, d := range drops {
-		spec, ok := SpecOf(d)
+		spec, ok := firewall.SpecOf(d)
 		if !ok {
 			return nil, failure(i18n.M("fix.err.1.unmodelled", d.Text))
 		}
@@ -68,16 +68,4 @@ func (DeleteDrop) Plan(ctx context.Context, h *Host, rep checks.Report, o Option
 	}
 	p.note("fix.1.note.rebuild")
 	return p, nil
-}
-
-// SpecOf turns an existing rule back into the Spec that writes it, so it
-// can be deleted and put back exactly. ok is false for a rule with matches
-// the model does not hold.
-func SpecOf(r firewall.Rule) (firewall.Spec, bool) {
-	if len(r.Unmodeled) > 0 || r.SourceNegated || r.Dest.IsValid() || r.DstPort != 0 ||
-		(r.Verdict != firewall.Accept && r.Verdict != firewall.Drop && r.Verdict != firewall.Return && r.Verdict != firewall.Reject) {
-		return firewall.Spec{}, false
-	}
-	return firewall.Spec{Source: r.Source, InIface: r.InIface, InIfaceNegated: r.InIfaceNegated, Protocol: r.Protocol,
-		SrcPort: r.SrcPort, CtStates: r.CtStates, Comment: r.Comment, Verdict: r.Verdict}, true
 }

@@ -183,7 +183,7 @@ func existingWhitelist(snap *firewall.Snapshot) []firewall.Spec {
 		if r.Comment != WhitelistComment {
 			continue
 		}
-		if s, ok := SpecOf(r); ok && !slices.ContainsFunc(out, func(x firewall.Spec) bool { return specEqual(x, s) }) {
+		if s, ok := firewall.SpecOf(r); ok && !slices.ContainsFunc(out, func(x firewall.Spec) bool { return specEqual(x, s) }) {
 			out = append(out, s)
 		}
 	}
