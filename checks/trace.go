@@ -16,10 +16,6 @@ import (
 	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
-// TraceCommentPrefix marks tsdoctor's temporary LOG rules, so a later run can
-// find and remove one left behind by a killed process.
-const TraceCommentPrefix = "tsdoctor-trace"
-
 // trace proves where the reply dies. (a) Counters: the DROP rules' packet
 // counters are read before and while the probes wait; the rule whose count
 // moved is the culprit, and nothing was inserted. (b) On request, the
@@ -88,18 +84,6 @@ func NewTraceID() string {
 	return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
 }
 
-// TraceSpec is the temporary LOG rule for trace id; the same spec inserts and
-// deletes it.
-func TraceSpec(id string) firewall.Spec {
-	return firewall.Spec{
-		Source:         tsrules.CGNAT,
-		LimitPerSecond: 20,
-		Comment:        TraceCommentPrefix + " " + id,
-		LogPrefix:      "TSDOCTOR-" + id + ": ",
-		Verdict:        firewall.Continue,
-	}
-}
-
 // inputChain is where the article's LOG rule goes for a backend.
 func inputChain(b firewall.Backend) firewall.ChainRef {
 	return firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
@@ -142,7 +126,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 		if id == "" {
 			id = NewTraceID()
 		}
-		spec := TraceSpec(id)
+		spec := tsrules.TraceSpec(id)
 		ref := inputChain(backend)
 		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, firewall.ShellJoin(spec.IptablesArgs())))
 		if err := w.Insert(ctx, ref, 1, spec); err != nil {
@@ -239,7 +223,7 @@ func (r *run) judgeSilence(ctx context.Context, ref firewall.ChainRef, spec fire
 func sweepTraceRules(ctx context.Context, h *firewall.Host, snap *firewall.Snapshot) []firewall.Rule {
 	var swept []firewall.Rule
 	for _, rule := range snap.Rules() {
-		id, ok := strings.CutPrefix(rule.Comment, TraceCommentPrefix+" ")
+		id, ok := strings.CutPrefix(rule.Comment, tsrules.TraceCommentPrefix+" ")
 		if !ok {
 			continue
 		}
@@ -247,7 +231,7 @@ func sweepTraceRules(ctx context.Context, h *firewall.Host, snap *firewall.Snaps
 		if w == nil {
 			continue
 		}
-		if err := w.Delete(ctx, rule.ChainRef, TraceSpec(id)); err == nil {
+		if err := w.Delete(ctx, rule.ChainRef, tsrules.TraceSpec(id)); err == nil {
 			swept = append(swept, rule)
 		}
 	}

@@ -114,7 +114,7 @@ type Options struct {
 	// PathTrace runs only the packet trace (the wizard's verify screen
 	// traces again after a remedy, with the consent given for Trace).
 	PathTrace bool
-	// TraceID names the trace rule (TraceSpec); empty: a fresh one. The
+	// TraceID names the trace rule (tsrules.TraceSpec); empty: a fresh one. The
 	// wizard sets it so the rule it shows is the rule inserted.
 	TraceID string
 	// ECS probes Alibaba Cloud's metadata service even if DMI does not say ECS.

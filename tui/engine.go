@@ -13,6 +13,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Engine is everything the wizard does to the machine.
@@ -72,7 +73,7 @@ func (e *HostEngine) TraceCommand(rep checks.Report) string {
 		b = rep.Culprit.Backend
 	}
 	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
-	return firewall.Change{Ref: ref, Pos: 1, Spec: checks.TraceSpec(e.id())}.Command()
+	return firewall.Change{Ref: ref, Pos: 1, Spec: tsrules.TraceSpec(e.id())}.Command()
 }
 
 func (e *HostEngine) Trace(ctx context.Context) checks.Finding {

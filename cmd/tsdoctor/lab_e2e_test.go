@@ -15,6 +15,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
 
@@ -233,7 +234,7 @@ func TestTraceLeavesNothing(t *testing.T) {
 			assertNoTraceRule(t, l)
 
 			// Simulate a SIGKILL: leave a trace rule behind, then run again.
-			spec := checks.TraceSpec("4242-1")
+			spec := tsrules.TraceSpec("4242-1")
 			var cmd *exec.Cmd
 			switch scenario {
 			case "nftables":
@@ -260,7 +261,7 @@ func assertNoTraceRule(t *testing.T, l *lab.Lab) {
 	t.Helper()
 	for _, args := range [][]string{{"iptables-nft-save"}, {"iptables-legacy-save"}, {"nft", "list", "ruleset"}} {
 		out, _ := l.Command(context.Background(), args[0], args[1:]...).CombinedOutput()
-		if strings.Contains(string(out), checks.TraceCommentPrefix) {
+		if strings.Contains(string(out), tsrules.TraceCommentPrefix) {
 			t.Errorf("%s still shows a trace rule:\n%s", args[0], out)
 		}
 	}
@@ -348,7 +349,7 @@ func TestTraceRemovedOnSIGTERM(t *testing.T) {
 	seen := false
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 		out, _ := l.Command(context.Background(), "iptables-nft", "-S", "INPUT").Output()
-		if strings.Contains(string(out), checks.TraceCommentPrefix) {
+		if strings.Contains(string(out), tsrules.TraceCommentPrefix) {
 			seen = true
 			break
 		}
