@@ -84,9 +84,11 @@ func NewTraceID() string {
 	return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
 }
 
-// inputChain is where the article's LOG rule goes for a backend.
-func inputChain(b firewall.Backend) firewall.ChainRef {
-	return firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
+// TraceRule is the LOG rule the trace would insert for rep, named by trace
+// id: what the wizard shows before it asks. The placement is tsrules'
+// decision, the same the trace makes when it inserts the rule.
+func TraceRule(rep Report, id string) firewall.Change {
+	return tsrules.TraceRule(id, rep.Culprit, rep.Firewall)
 }
 
 func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule) traceFacts {
@@ -105,15 +107,15 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 			t.evidence = append(t.evidence, i18n.M("trace.log.nothing"))
 			return t
 		}
-		backend := firewall.IptablesNFT
-		if culprit != nil {
-			backend = culprit.Backend
-		} else if bs := r.firewall().snap.TailscaleBackends(); len(bs) > 0 {
-			backend = bs[0]
+		id := r.opts.TraceID
+		if id == "" {
+			id = NewTraceID()
 		}
-		w := r.env.Firewall.Backend(backend)
+		ins := tsrules.TraceRule(id, culprit, r.firewall().snap)
+		spec, ref := ins.Spec, ins.Ref
+		w := r.env.Firewall.Backend(ref.Backend)
 		if w == nil || r.env.KernelLog == nil {
-			t.evidence = append(t.evidence, i18n.M("trace.log.nobackend", backend))
+			t.evidence = append(t.evidence, i18n.M("trace.log.nobackend", ref.Backend))
 			return t
 		}
 		klog, err := r.env.KernelLog()
@@ -122,14 +124,8 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 			return t
 		}
 		defer klog.Close()
-		id := r.opts.TraceID
-		if id == "" {
-			id = NewTraceID()
-		}
-		spec := tsrules.TraceSpec(id)
-		ref := inputChain(backend)
 		t.evidence = append(t.evidence, i18n.M("trace.log.insert", ref, firewall.ShellJoin(spec.IptablesArgs())))
-		if err := w.Insert(ctx, ref, 1, spec); err != nil {
+		if err := w.Insert(ctx, ref, ins.Pos, spec); err != nil {
 			t.evidence = append(t.evidence, i18n.M("trace.log.inserterr", err.Error()))
 			return t
 		}

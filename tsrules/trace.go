@@ -17,3 +17,21 @@ func TraceSpec(id string) firewall.Spec {
 		Verdict:        firewall.Continue,
 	}
 }
+
+// TraceRule is the insert of trace id's LOG rule, decided here once for the
+// check that inserts it and the wizard that shows it before asking: the top
+// of INPUT on the culprit's backend; without a culprit (a route, or replies
+// lost elsewhere) on the first backend holding tailscaled's chains, where
+// the replies meet its rules; with neither, iptables-nft.
+func TraceRule(id string, culprit *firewall.Rule, snap *firewall.Snapshot) firewall.Change {
+	b := firewall.IptablesNFT
+	if culprit != nil {
+		b = culprit.Backend
+	} else if snap != nil {
+		if bs := snap.TailscaleBackends(); len(bs) > 0 {
+			b = bs[0]
+		}
+	}
+	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
+	return firewall.Change{Ref: ref, Pos: 1, Spec: TraceSpec(id)}
+}

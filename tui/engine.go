@@ -11,9 +11,7 @@ import (
 	"sync"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
-	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Engine is everything the wizard does to the machine.
@@ -68,12 +66,7 @@ func (e *HostEngine) Diagnose(ctx context.Context, progress func(checks.Finding)
 }
 
 func (e *HostEngine) TraceCommand(rep checks.Report) string {
-	b := firewall.IptablesNFT
-	if rep.Culprit != nil {
-		b = rep.Culprit.Backend
-	}
-	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
-	return firewall.Change{Ref: ref, Pos: 1, Spec: tsrules.TraceSpec(e.id())}.Command()
+	return checks.TraceRule(rep, e.id()).Command()
 }
 
 func (e *HostEngine) Trace(ctx context.Context) checks.Finding {
