@@ -18,6 +18,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
 
@@ -322,7 +323,7 @@ func checkFidelity(t *testing.T, n *harness.Node, scenario lab.Scenario, real []
 		if scenario.Mode == lab.ModeNFTables {
 			labPort = lab.MagicsockPortNF
 		}
-		port := firewall.MagicsockPort(real)
+		port := tsrules.MagicsockPort(real)
 		for i, r := range real {
 			r = strings.ReplaceAll(r, " "+ip+"/32 ", " "+lab.NodeIP+"/32 ")
 			r = strings.ReplaceAll(r, "ip saddr "+ip+" ", "ip saddr "+lab.NodeIP+" ")

@@ -17,9 +17,9 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
 
@@ -192,7 +192,7 @@ func stopGuard(cmd *exec.Cmd) {
 func normalizePort(rules []string) []string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
-		out[i] = firewall.NormalizeRule(r)
+		out[i] = tsrules.NormalizeRule(r)
 	}
 	return out
 }

@@ -31,7 +31,7 @@ type Entry struct {
 	Done   int    `json:"done"`
 	Before Before `json:"before"`
 	// Theirs are tailscaled's own rules (every rule tsdoctor did not write,
-	// normalised by firewall.NormalizeRule) of each chain a firewall action
+	// normalised by tsrules.NormalizeRule) of each chain a firewall action
 	// touched, as the action left it. Undo compares them with the chain
 	// then: one tailscaled has rebuilt or replaced since is left alone.
 	Theirs []ChainState `json:"theirs,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // OwnCommentPrefix starts the comment of every rule tsdoctor writes (the
@@ -37,7 +38,7 @@ func (h *Host) theirState(ctx context.Context, ref firewall.ChainRef) (ChainStat
 	st.Exists, st.Rules = true, []string{}
 	for _, r := range c.Rules {
 		if !ownRule(r) {
-			st.Rules = append(st.Rules, firewall.NormalizeRule(r.Text))
+			st.Rules = append(st.Rules, tsrules.NormalizeRule(r.Text))
 		}
 	}
 	return st, nil
@@ -289,7 +290,7 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 func normalized(rules []string) []string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
-		out[i] = firewall.NormalizeRule(r)
+		out[i] = tsrules.NormalizeRule(r)
 	}
 	return out
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/e2e/host"
-	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
 
@@ -58,7 +58,7 @@ func state(t *testing.T, h *host.Host) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := firewall.MagicsockPort(rules); p != "" {
+	if p := tsrules.MagicsockPort(rules); p != "" {
 		for i := range rules {
 			rules[i] = strings.Replace(rules[i], "dport "+p, "dport PORT", 1)
 		}
