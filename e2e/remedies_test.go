@@ -150,7 +150,7 @@ func testRemedyReal(t *testing.T, n *harness.Node, remedy int) {
 		}
 	}
 	after, _ := n.InputRules(ctx)
-	if !slices.Equal(normalizePort(after), normalizePort(before)) {
+	if !slices.Equal(tsrules.NormalizeRules(after), tsrules.NormalizeRules(before)) {
 		t.Errorf("after undo ts-input\n %q\nwant\n %q", after, before)
 	}
 	if rep, raw := check(t, n); !blocked(rep, lab.InternalDNS1) {
@@ -185,16 +185,6 @@ func stopGuard(cmd *exec.Cmd) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
-}
-
-// normalizePort hides the magicsock port, which changes when tailscaled
-// restarts.
-func normalizePort(rules []string) []string {
-	out := make([]string, len(rules))
-	for i, r := range rules {
-		out[i] = tsrules.NormalizeRule(r)
-	}
-	return out
 }
 
 // TestNodeAttrRemedyReal: remedy 6 waits for the tailnet admin; it reports

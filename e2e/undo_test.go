@@ -14,6 +14,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"github.com/tsdoctor/tsdoctor/wire"
 )
 
@@ -134,7 +135,7 @@ func ownRules(ctx context.Context, t *testing.T, n *harness.Node, mode string) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	return normalizePort(s.InputRulesWith(ip, 1))
+	return tsrules.NormalizeRules(s.InputRulesWith(ip, 1))
 }
 
 // testUndoAfterChanges: on a node in its default shape, for each change
@@ -175,7 +176,7 @@ func testUndoAfterChanges(t *testing.T, n *harness.Node, remedy int) {
 			want := ownRules(ctx, t, n, wantMode)
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 				rules, _ := n.InputRules(ctx)
-				got = normalizePort(rules)
+				got = tsrules.NormalizeRules(rules)
 				if slices.Equal(got, want) || time.Now().After(deadline) {
 					break
 				}
@@ -225,6 +226,6 @@ func resetNode(ctx context.Context, t *testing.T, n *harness.Node, mode string) 
 	var rules []string
 	waitFor(t, "ts-input as tailscaled builds it", func() bool {
 		rules, _ = n.InputRules(ctx)
-		return slices.Equal(normalizePort(rules), want) && hooked(ctx, n)
+		return slices.Equal(tsrules.NormalizeRules(rules), want) && hooked(ctx, n)
 	}, func() string { return fmt.Sprintf("ts-input %q, hooked %v; want %q", rules, hooked(ctx, n), want) })
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"os"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -47,8 +46,6 @@ func inNetnsThread(t *testing.T, ns string, fn func()) {
 	}()
 	<-done
 }
-
-var counterText = regexp.MustCompile(` packets \d+ bytes \d+`)
 
 // TestApplyBatch: the whitelist and the deletion of the DROP in one batch,
 // then the inverses in reverse order, on every backend; afterwards the chain
@@ -113,7 +110,7 @@ func TestApplyBatch(t *testing.T) {
 			}
 			if backend == NFTables {
 				// What the plan shows is what nft lists.
-				if got, want := counterText.ReplaceAllString(mid[0], ""), allow("100.100.2.136").NFT(); got != want {
+				if got, want := StripCounters(mid[0]), allow("100.100.2.136").NFT(); got != want {
 					t.Errorf("nft lists %q, Spec.NFT says %q", got, want)
 				}
 			} else if got, want := mid[0], "-A ts-input "+strings.Join(allow("100.100.2.136").IptablesArgs(), " "); got != want {
@@ -135,10 +132,10 @@ func TestApplyBatch(t *testing.T) {
 			}
 			after := list()
 			for i := range after {
-				after[i] = counterText.ReplaceAllString(after[i], "")
+				after[i] = StripCounters(after[i])
 			}
 			for i := range before {
-				before[i] = counterText.ReplaceAllString(before[i], "")
+				before[i] = StripCounters(before[i])
 			}
 			if !slices.Equal(after, before) {
 				t.Errorf("after undo\n got %q\nwant %q", after, before)
@@ -163,7 +160,7 @@ func TestApplyAtomic(t *testing.T) {
 				nftIn(t, ns, iptTailscaleRules, "iptables-nft-restore", "--noflush")
 				b = NewIptablesNFT()
 			}
-			list = func() string { return counterText.ReplaceAllString(nftIn(t, ns, "", "nft", "list", "ruleset"), "") }
+			list = func() string { return StripCounters(nftIn(t, ns, "", "nft", "list", "ruleset")) }
 			before := list()
 			ok := ChainRef{Backend: backend, Family: IPv4, Table: "filter", Chain: "ts-input"}
 			missing := ok

@@ -254,7 +254,7 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 		if err != nil {
 			return nil, err
 		}
-		if got.Exists != want.Exists || !slices.Equal(normalized(got.Rules), normalized(want.Rules)) {
+		if got.Exists != want.Exists || !slices.Equal(tsrules.NormalizeRules(got.Rules), tsrules.NormalizeRules(want.Rules)) {
 			diffs = append(diffs, fmt.Sprintf("%s: now %q, before %q", want.Ref, got.Rules, want.Rules))
 		}
 	}
@@ -285,12 +285,4 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 		}
 	}
 	return diffs, nil
-}
-
-func normalized(rules []string) []string {
-	out := make([]string, len(rules))
-	for i, r := range rules {
-		out[i] = tsrules.NormalizeRule(r)
-	}
-	return out
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 )
 
@@ -200,8 +200,6 @@ func httpGet(l *Lab, url string) (string, error) {
 	return string(b), err
 }
 
-var nftCounter = regexp.MustCompile(`counter packets \d+ bytes \d+`)
-
 // installedInputRules reads ts-input the way an admin would.
 func installedInputRules(t *testing.T, l *Lab, mode string) ([]string, error) {
 	t.Helper()
@@ -225,7 +223,7 @@ func installedInputRules(t *testing.T, l *Lab, mode string) ([]string, error) {
 		case mode == ModeNFTables && (line == "" || line == "}" || strings.HasPrefix(line, "table ") || strings.HasPrefix(line, "chain ")):
 		case mode != ModeNFTables && (line == "" || strings.HasPrefix(line, "-N ")):
 		default:
-			rules = append(rules, nftCounter.ReplaceAllString(line, "counter"))
+			rules = append(rules, firewall.StripCounters(line))
 		}
 	}
 	return rules, nil

@@ -17,6 +17,15 @@ func NormalizeRule(text string) string {
 	return magicsockRE.ReplaceAllString(firewall.StripCounters(text), "${1}PORT${3}")
 }
 
+// NormalizeRules is NormalizeRule of each rule.
+func NormalizeRules(rules []string) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = NormalizeRule(r)
+	}
+	return out
+}
+
 // MagicsockPort finds the UDP port tailscaled accepts WireGuard on in its
 // ts-input rules (random per start), or "" if none.
 func MagicsockPort(rules []string) string {

@@ -23,3 +23,11 @@ func TestNormalizeRule(t *testing.T) {
 		t.Errorf("MagicsockPort(nft) = %q", p)
 	}
 }
+
+func TestNormalizeRules(t *testing.T) {
+	before := []string{"-A ts-input -i tailscale0 -j ACCEPT", "-A ts-input -p udp -m udp --dport 43075 -j ACCEPT"}
+	after := []string{"-A ts-input -i tailscale0 -j ACCEPT", "-A ts-input -p udp -m udp --dport 41641 -j ACCEPT"}
+	if a, b := NormalizeRules(before), NormalizeRules(after); len(a) != 2 || a[0] != b[0] || a[1] != b[1] {
+		t.Errorf("a restart's new magicsock port is another rule: %q vs %q", a, b)
+	}
+}
