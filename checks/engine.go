@@ -50,6 +50,7 @@ type run struct {
 	env  Env
 	opts Options
 
+	swept  Swept // the first step's work, before any other
 	fw     lazy[fwFacts]
 	ts     lazy[tailscale.State]
 	res    lazy[resolverFacts]
@@ -63,11 +64,8 @@ type run struct {
 }
 
 type fwFacts struct {
-	snap  *firewall.Snapshot // nil when not readable
-	err   i18n.Msg
-	swept []firewall.Rule // leftover trace rules removed at start
-	// sweptTables are trace tables of killed runs removed at start.
-	sweptTables []string
+	snap *firewall.Snapshot // nil when not readable
+	err  i18n.Msg
 }
 
 type routeFacts struct {
@@ -81,19 +79,10 @@ func (r *run) firewall() fwFacts {
 		if r.env.Firewall == nil {
 			return fwFacts{err: i18n.M("fw.noroot")}
 		}
-		snap := r.env.Firewall.Snapshot(r.ctx)
-		f := fwFacts{snap: snap}
-		if r.env.Root {
-			// A trace rule left by a killed tsdoctor: remove it before anything else.
-			f.swept = sweepTraceRules(context.WithoutCancel(r.ctx), r.env.Firewall, snap)
-			if len(f.swept) > 0 {
-				f.snap = r.env.Firewall.Snapshot(r.ctx)
-			}
-			if r.env.NFTrace != nil {
-				f.sweptTables, _ = r.env.NFTrace.Sweep(context.WithoutCancel(r.ctx))
-			}
+		if r.swept.snap != nil {
+			return fwFacts{snap: r.swept.snap} // read by the sweep, after it
 		}
-		return f
+		return fwFacts{snap: r.env.Firewall.Snapshot(r.ctx)}
 	})
 }
 
@@ -121,8 +110,9 @@ func (r *run) ecs() bool {
 	return r.isECS.get(func() bool { return r.opts.ECS || r.env.Paths.IsAlibabaECS() })
 }
 
-// Run runs the selected steps concurrently (each waits only for the facts
-// it needs) under one deadline and returns the report.
+// Run sweeps what a killed run left (Sweep), then runs the selected steps
+// concurrently (each waits only for the facts it needs) under one deadline
+// and returns the report.
 func Run(ctx context.Context, env Env, opts Options) Report {
 	start := time.Now()
 	if env.Now != nil {
@@ -148,6 +138,9 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	r := &run{ctx: ctx, env: env, opts: opts}
+	// The sweep first, on its own: no step may read a killed run's trace
+	// rule as the host's.
+	r.swept = Sweep(ctx, env)
 
 	var steps []Step
 	for _, s := range Steps {

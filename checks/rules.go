@@ -27,10 +27,10 @@ func rules(ctx context.Context, r *run) Finding {
 		f.Status, f.Summary = Skip, fw.err
 		return f
 	}
-	for _, sw := range fw.swept {
+	for _, sw := range r.swept.Rules {
 		f.add("rules.swept", sw.Text)
 	}
-	for _, t := range fw.sweptTables {
+	for _, t := range r.swept.Tables {
 		f.add("rules.swepttable", t)
 	}
 	for _, b := range fw.snap.Backends {

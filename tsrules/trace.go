@@ -1,6 +1,10 @@
 package tsrules
 
-import "github.com/tsdoctor/tsdoctor/firewall"
+import (
+	"strings"
+
+	"github.com/tsdoctor/tsdoctor/firewall"
+)
 
 // TraceCommentPrefix marks tsdoctor's temporary LOG rules, so a later run can
 // find and remove one left behind by a killed process.
@@ -34,4 +38,10 @@ func TraceRule(id string, culprit *firewall.Rule, snap *firewall.Snapshot) firew
 	}
 	ref := firewall.ChainRef{Backend: b, Family: firewall.IPv4, Table: "filter", Chain: "INPUT"}
 	return firewall.Change{Ref: ref, Pos: 1, Spec: TraceSpec(id)}
+}
+
+// TraceIDOf is the trace id in a trace rule's comment (TraceSpec's); ok is
+// false for any other comment.
+func TraceIDOf(comment string) (id string, ok bool) {
+	return strings.CutPrefix(comment, TraceCommentPrefix+" ")
 }
