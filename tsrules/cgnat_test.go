@@ -1,24 +1,22 @@
 package tsrules
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
 )
 
-// chain parses `iptables -S` lines of one chain (named by their -A).
-func chain(t *testing.T, lines ...string) firewall.Chain {
+// chain parses `iptables -S` lines (ParseIptablesRule takes the chain from
+// their -A), numbered from 1.
+func chain(t *testing.T, lines ...string) (c firewall.Chain) {
 	t.Helper()
-	name := strings.Fields(lines[0])[1]
-	c := firewall.Chain{ChainRef: firewall.ChainRef{Backend: firewall.IptablesNFT, Family: firewall.IPv4, Table: "filter", Chain: name}}
-	for i, l := range lines {
+	for _, l := range lines {
 		r, err := firewall.ParseIptablesRule(l)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.ChainRef, r.Position = c.ChainRef, i+1
-		c.Rules = append(c.Rules, r)
+		r.Position = len(c.Rules) + 1
+		c.ChainRef, c.Rules = r.ChainRef, append(c.Rules, r)
 	}
 	return c
 }
