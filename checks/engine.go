@@ -133,7 +133,7 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 	}
 	if (opts.Trace || opts.PathTrace) && opts.TraceID == "" {
 		// One id for the run: the trace table and the LOG rule share it.
-		opts.TraceID = NewTraceID()
+		opts.TraceID = tsrules.NewTraceID()
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()

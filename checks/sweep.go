@@ -44,12 +44,12 @@ func Sweep(ctx context.Context, env Env) Swept {
 }
 
 // sweepTraceRules removes trace LOG rules left by a tsdoctor that was killed
-// before it could clean up.
+// before it could clean up; another tsdoctor's trace in progress stays.
 func sweepTraceRules(ctx context.Context, h *firewall.Host, snap *firewall.Snapshot) []firewall.Rule {
 	var swept []firewall.Rule
 	for _, rule := range snap.Rules() {
 		id, ok := tsrules.TraceIDOf(rule.Comment)
-		if !ok {
+		if !ok || !tsrules.TraceStale(id) {
 			continue
 		}
 		w := h.Backend(rule.Backend)

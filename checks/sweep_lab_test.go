@@ -25,11 +25,12 @@ import (
 // and netlink socket of the process is there and none on the host.
 const sweepChild = "TSDOCTOR_SWEEP_CHILD"
 
-// TestSweepLab: on each backend, tailscaled's rules as the lab installs them
-// and a trace LOG rule left by a killed tsdoctor at the top of INPUT, as that
-// backend's writer puts it (on nftables also a killed run's trace table).
-// Sweep, the first step of every run, removes exactly the leftovers, says
-// what it removed, and leaves tailscaled's rules alone.
+// TestSweepLab: on each backend, tailscaled's rules as the lab installs them,
+// a trace LOG rule left by a killed tsdoctor at the top of INPUT, as that
+// backend's writer puts it (on nftables also a killed run's trace table),
+// and the LOG rule of a run still tracing (this test's own pid). Sweep, the
+// first step of every run, removes exactly the leftovers, says what it
+// removed, and leaves tailscaled's rules and the live run's trace alone.
 func TestSweepLab(t *testing.T) {
 	if os.Getenv(sweepChild) != "" {
 		sweepChildMain(t)
@@ -56,18 +57,21 @@ func TestSweepLab(t *testing.T) {
 			if err := lab.InstallRules(ctx, ns, s); err != nil {
 				t.Fatal(err)
 			}
-			spec := tsrules.TraceSpec("4242-9")
+			// pid 999999999 is above any pid_max: that run is gone.
+			spec, live := tsrules.TraceSpec("999999999-9"), tsrules.TraceSpec(fmt.Sprintf("%d-1", os.Getpid()))
 			var plant [][]string
-			switch c.backend {
-			case firewall.NFTables:
-				plant = [][]string{
-					append([]string{"nft", "insert", "rule", "ip", "filter", "INPUT"}, strings.Fields(spec.NFT())...),
-					{"nft", "add", "table", "ip", nftrace.TablePrefix + "999999999-1"},
+			for _, sp := range []firewall.Spec{live, spec} {
+				switch c.backend {
+				case firewall.NFTables:
+					plant = append(plant, append([]string{"nft", "insert", "rule", "ip", "filter", "INPUT"}, strings.Fields(sp.NFT())...))
+				case firewall.IptablesLegacy:
+					plant = append(plant, append([]string{"iptables-legacy", "-w", "10", "-I", "INPUT", "1"}, sp.IptablesArgs()...))
+				default:
+					plant = append(plant, append([]string{"iptables-nft", "-w", "-I", "INPUT", "1"}, sp.IptablesArgs()...))
 				}
-			case firewall.IptablesLegacy:
-				plant = [][]string{append([]string{"iptables-legacy", "-w", "10", "-I", "INPUT", "1"}, spec.IptablesArgs()...)}
-			default:
-				plant = [][]string{append([]string{"iptables-nft", "-w", "-I", "INPUT", "1"}, spec.IptablesArgs()...)}
+			}
+			if c.backend == firewall.NFTables {
+				plant = append(plant, []string{"nft", "add", "table", "ip", nftrace.TablePrefix + "999999999-1"})
 			}
 			for _, args := range plant {
 				if out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput(); err != nil {
@@ -105,11 +109,16 @@ func TestSweepLab(t *testing.T) {
 			} else if len(got.Tables) != 0 {
 				t.Errorf("swept tables %q, want none", got.Tables)
 			}
+			var left string
 			for _, args := range [][]string{{"iptables-nft-save"}, {"iptables-legacy-save"}, {"nft", "list", "ruleset"}} {
 				out, _ := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
-				if strings.Contains(string(out), tsrules.TraceCommentPrefix) {
+				if strings.Contains(string(out), spec.Comment) || strings.Contains(string(out), nftrace.TablePrefix) {
 					t.Errorf("%s still shows a leftover:\n%s", args[0], out)
 				}
+				left += string(out)
+			}
+			if strings.Count(left, live.Comment) != 1 {
+				t.Errorf("the live run's trace rule %q is gone or doubled:\n%s", live.Comment, left)
 			}
 			rules, err := lab.ReadInputRules(ctx, ns, s.Mode)
 			if err != nil {

@@ -2,9 +2,7 @@ package checks
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -78,11 +76,6 @@ type traceFacts struct {
 	lines    []string
 }
 
-// NewTraceID is a trace id unique to this process and moment.
-func NewTraceID() string {
-	return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
-}
-
 // TraceRule is the LOG rule the trace would insert for rep, named by trace
 // id: what the wizard shows before it asks. The placement is tsrules'
 // decision, the same the trace makes when it inserts the rule.
@@ -108,7 +101,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 		}
 		id := r.opts.TraceID
 		if id == "" {
-			id = NewTraceID()
+			id = tsrules.NewTraceID()
 		}
 		ins := tsrules.TraceRule(id, culprit, r.firewall().snap)
 		spec, ref := ins.Spec, ins.Ref

@@ -1,7 +1,13 @@
 package tsrules
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/firewall"
 )
@@ -9,6 +15,27 @@ import (
 // TraceCommentPrefix marks tsdoctor's temporary LOG rules, so a later run can
 // find and remove one left behind by a killed process.
 const TraceCommentPrefix = "tsdoctor-trace"
+
+// NewTraceID is a trace id unique to this process and moment, "<pid>-<n>":
+// the pid lets a later run tell a trace in progress from one whose run was
+// killed (TraceStale).
+func NewTraceID() string {
+	return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixMilli()%1000000)
+}
+
+// TraceStale reports whether trace id (its rule's or its table's) was left
+// by a run that is gone: the sweep removes those and leaves a live run's
+// trace, in progress in another tsdoctor, alone. An id without a pid is
+// stale.
+func TraceStale(id string) bool {
+	pid, _, _ := strings.Cut(id, "-")
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return true
+	}
+	err = syscall.Kill(n, 0)
+	return err != nil && !errors.Is(err, syscall.EPERM)
+}
 
 // TraceSpec is the temporary LOG rule for trace id; the same spec inserts and
 // deletes it.

@@ -27,3 +27,15 @@ func TestTraceRule(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceStale(t *testing.T) {
+	own := NewTraceID()
+	for id, want := range map[string]bool{own: false, "1-5": false, "999999999-1": true, "nopid": true, "": true} {
+		if got := TraceStale(id); got != want {
+			t.Errorf("TraceStale(%q) = %v, want %v", id, got, want)
+		}
+	}
+	if id, ok := TraceIDOf(TraceSpec(own).Comment); !ok || id != own {
+		t.Errorf("TraceIDOf(TraceSpec(%q).Comment) = %q, %v", own, id, ok)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Engine is everything the wizard does to the machine.
@@ -52,7 +53,7 @@ type HostEngine struct {
 // id is this wizard's trace id: the rule shown before asking is the rule
 // Trace inserts.
 func (e *HostEngine) id() string {
-	e.traceOnce.Do(func() { e.traceID = checks.NewTraceID() })
+	e.traceOnce.Do(func() { e.traceID = tsrules.NewTraceID() })
 	return e.traceID
 }
 

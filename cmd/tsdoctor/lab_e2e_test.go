@@ -234,7 +234,7 @@ func TestTraceLeavesNothing(t *testing.T) {
 			assertNoTraceRule(t, l)
 
 			// Simulate a SIGKILL: leave a trace rule behind, then run again.
-			spec := tsrules.TraceSpec("4242-1")
+			spec := tsrules.TraceSpec("999999999-1") // a pid above any pid_max: that run is gone
 			var cmd *exec.Cmd
 			switch scenario {
 			case "nftables":

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // TablePrefix starts the name of every table tsdoctor creates for a trace,
@@ -159,24 +160,13 @@ func Remove(ctx context.Context, netnsFd int, id string) error {
 
 // Sweep removes every trace table left by a tsdoctor killed before it could
 // clean up, and returns their names. A table whose id starts with the pid
-// of a live process (ids are "<pid>-<n>", see checks.NewTraceID) is another
-// run's trace in progress and is left alone.
+// of a live process (tsrules.TraceStale) is another run's trace in progress
+// and is left alone.
 func Sweep(ctx context.Context, netnsFd int) ([]string, error) {
 	return removeTables(ctx, netnsFd, func(name string) bool {
 		id, ok := strings.CutPrefix(name, TablePrefix)
-		return ok && !alive(id)
+		return ok && tsrules.TraceStale(id)
 	})
-}
-
-// alive reports whether a trace id names a process that still runs.
-func alive(id string) bool {
-	pid, _, _ := strings.Cut(id, "-")
-	n, err := strconv.Atoi(pid)
-	if err != nil || n <= 0 {
-		return false
-	}
-	err = unix.Kill(n, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
 }
 
 func removeTables(ctx context.Context, netnsFd int, match func(string) bool) ([]string, error) {
