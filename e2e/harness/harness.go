@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 	"tailscale.com/types/logger"
 )
 
@@ -393,7 +394,7 @@ func (n *Node) honoursAttr() bool {
 // is installed last, so the chain is complete.
 func hasCGNATRule(rules []string, attr bool) bool {
 	for _, r := range rules {
-		if strings.Contains(r, "100.64.0.0/10") {
+		if strings.Contains(r, tsrules.CGNAT.String()) {
 			isReturn := strings.HasSuffix(r, "RETURN") || strings.HasSuffix(r, "return")
 			return isReturn == attr
 		}

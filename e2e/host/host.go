@@ -14,6 +14,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/lab"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // Options describe one booted host.
@@ -213,7 +214,7 @@ func (h *Host) WaitTailscale(ctx context.Context) error {
 			last = "backend state " + st.BackendState
 		default:
 			rules, err := h.InputRules(ctx)
-			if err == nil && strings.Contains(strings.Join(rules, "\n"), "100.64.0.0/10") {
+			if err == nil && strings.Contains(strings.Join(rules, "\n"), tsrules.CGNAT.String()) {
 				return nil
 			}
 			last = fmt.Sprintf("ts-input not complete: %q %v", rules, err)
