@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tsdoctor/tsdoctor/checks"
-	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // PublicDNS is remedy 4: stop using the VPC DNS (100.100.2.136/138), whose
@@ -208,7 +208,7 @@ func publicResolvers(in []netip.Addr) ([]netip.Addr, error) {
 			return nil, failure(i18n.M("fix.err.4.empty"))
 		case a.Is6():
 			return nil, failure(i18n.M("fix.err.4.ipv6", a.String()))
-		case hostinfo.CGNAT.Contains(a):
+		case tsrules.CGNAT.Contains(a):
 			return nil, failure(i18n.M("fix.err.4.cgnat", a.String()))
 		case a.IsLoopback(), a.IsUnspecified(), a.IsMulticast(), a.IsLinkLocalUnicast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 			return nil, failure(i18n.M("fix.err.4.notresolver", a.String()))

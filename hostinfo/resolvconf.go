@@ -10,8 +10,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // ResolvConf is the part of resolv.conf(5) that matters for DNS reachability.
@@ -77,7 +75,3 @@ var StubResolver = netip.MustParseAddr("127.0.0.53")
 
 // MagicDNS is Tailscale's resolver address.
 var MagicDNS = netip.MustParseAddr("100.100.100.100")
-
-// CGNAT is tsrules.CGNAT, for the callers not yet moved to it
-// (fixes/public_dns*.go); new code asks tsrules.
-var CGNAT = tsrules.CGNAT
