@@ -20,15 +20,14 @@ type commonFlags struct {
 	noColor bool
 }
 
-// The shared flags' help. langHelp and undo's shorter one, ecsHelp and
+// The shared flags' help; ecsHelp and
 // check's longer one: the texts the README's command reference shows.
 const (
-	langHelp      = "language: en or zh (default from LC_ALL/LANG)"
-	langHelpShort = "language: en or zh"
-	ecsHelp       = "treat this host as Alibaba Cloud ECS (probe the metadata service)"
-	ecsHelpDMI    = ecsHelp + " even if DMI does not say so"
-	noColorHelp   = "no colours (as NO_COLOR=1)"
-	noColorPipe   = noColorHelp + "; output to a pipe or file never has any"
+	langHelp    = "language: en or zh (default from LC_ALL/LANG)"
+	ecsHelp     = "treat this host as Alibaba Cloud ECS (probe the metadata service)"
+	ecsHelpDMI  = ecsHelp + " even if DMI does not say so"
+	noColorHelp = "no colours (as NO_COLOR=1)"
+	noColorPipe = noColorHelp + "; output to a pipe or file never has any"
 	// rootFlagUsage is the --root flag's help, the same for every command.
 	rootFlagUsage = "the host's file system root: the files tsdoctor reads (resolv.conf, tailscaled's socket) and writes (units, scripts, the journal) live under it (default $TSDOCTOR_ROOT, else /)"
 )

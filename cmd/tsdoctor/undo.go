@@ -26,7 +26,7 @@ type undoArgs struct {
 
 func undoFlagSet() (*flag.FlagSet, *undoArgs) {
 	a := &undoArgs{}
-	fs := a.flagSet("undo", shared{json: wire.SchemaFixV1, lang: langHelpShort, root: true})
+	fs := a.flagSet("undo", shared{json: wire.SchemaFixV1, lang: langHelp, root: true})
 	fs.BoolVar(&a.all, "all", false, "undo every change tsdoctor made, newest first")
 	// Scripts pass --yes to every command that changes the host; undo never
 	// asks (it only puts back what was recorded), so it is accepted as is.
