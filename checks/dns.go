@@ -74,7 +74,7 @@ func (r *run) resolvers() resolverFacts {
 // dnsStep probes every resolver separately, over UDP and TCP.
 func dnsStep(ctx context.Context, r *run) Finding {
 	res := r.resolvers()
-	f := Finding{Commands: []string{"cat /etc/resolv.conf", "dig @100.100.2.136 " + r.opts.QueryName + " +short", "dig +tcp @100.100.2.136 " + r.opts.QueryName + " +short"}}
+	f := Finding{Commands: []string{"cat /etc/resolv.conf", "dig @" + r.sampleResolver() + " " + r.opts.QueryName + " +short", "dig +tcp @" + r.sampleResolver() + " " + r.opts.QueryName + " +short"}}
 	if res.err != "" {
 		f.Status, f.Summary = Fail, i18n.M("dns.sum.noconf", r.env.Paths.ResolvConf, res.err)
 		return f
@@ -138,7 +138,7 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		// The second form: the queries never leave (routing.go).
 		f.Status, f.Summary = Fail, i18n.M("dns.sum.captured", captured, len(res.servers))
 		f.Explain = "explain.routing"
-		f.Commands = append(f.Commands, "ip route get 100.100.2.136")
+		f.Commands = append(f.Commands, "ip route get "+r.sampleResolver())
 	case cgnatDead > 0 && alive == 0:
 		f.Status, f.Summary = Fail, i18n.M("dns.sum.cgnat", cgnatDead, len(res.servers))
 	case alive == 0:

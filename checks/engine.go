@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -58,7 +59,7 @@ type run struct {
 	probes lazy[*probeSet]
 	trc    lazy[traceFacts]
 	ptr    lazy[pathFacts]
-	isECS  lazy[bool]
+	det    lazy[cloud.Detection]
 	static lazy[[]staticService]
 	capt   lazy[captureFacts]
 }
@@ -106,8 +107,29 @@ func (r *run) probeSet() *probeSet {
 	return r.probes.get(func() *probeSet { return r.runProbes(r.ctx) })
 }
 
-func (r *run) ecs() bool {
-	return r.isECS.get(func() bool { return r.opts.ECS || r.env.Paths.IsAlibabaECS() })
+// cloud is which cloud this host is on and what said so: --ecs, DMI, or
+// its resolvers (cloud.Detect).
+func (r *run) cloud() cloud.Detection {
+	return r.det.get(func() cloud.Detection {
+		h := cloud.Host{DMI: cloud.ReadDMI(r.env.Paths.DMIDir)}
+		if r.opts.ECS {
+			h.Flags = append(h.Flags, "--ecs")
+		}
+		for _, s := range r.resolvers().servers {
+			h.Resolvers = append(h.Resolvers, s.Addr)
+		}
+		return cloud.Detect(h)
+	})
+}
+
+// instanceServices are the cloud's services besides DNS that the check
+// probes (the metadata service): only on a host DMI or a flag calls an
+// instance of that cloud, since resolvers alone do not make it one.
+func (r *run) instanceServices() []cloud.Service {
+	if d := r.cloud(); d.Instance() {
+		return d.Profile.Addresses(cloud.KindMetadata)
+	}
+	return nil
 }
 
 // Run sweeps what a killed run left (Sweep), then runs the selected steps
@@ -171,7 +193,7 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 	}
 	wg.Wait()
 
-	rep := Report{Steps: findings, Tailscale: r.tailscale(), Blocked: []BlockedService{}}
+	rep := Report{Steps: findings, Tailscale: r.tailscale(), Blocked: []BlockedService{}, Cloud: r.cloud()}
 	rep.Firewall = r.firewall().snap
 	r.verdict(&rep)
 	rep.Elapsed = time.Since(start)

@@ -32,8 +32,8 @@ type pathFacts struct {
 func (r *run) pathTrace(ctx context.Context, ps *probeSet) pathFacts {
 	return r.ptr.get(func() (t pathFacts) {
 		t.commands = []string{"nft add table ip tsdoctor-trace", "nft add chain ip tsdoctor-trace mark '{ type filter hook prerouting priority -350; }'",
-			"nft add rule ip tsdoctor-trace mark ip saddr 100.100.2.136 udp sport 53 meta nftrace set 1",
-			"nft monitor trace     # then: dig @100.100.2.136 " + r.opts.QueryName, "nft delete table ip tsdoctor-trace"}
+			"nft add rule ip tsdoctor-trace mark ip saddr " + r.sampleResolver() + " udp sport 53 meta nftrace set 1",
+			"nft monitor trace     # then: dig @" + r.sampleResolver() + " " + r.opts.QueryName, "nft delete table ip tsdoctor-trace"}
 		if !r.env.Root || r.env.NFTrace == nil {
 			t.evidence = append(t.evidence, i18n.M("path.noroot"))
 			return t

@@ -142,8 +142,8 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 	for _, t := range r.opts.Internet {
 		add("internet", "connect", t, "")
 	}
-	if r.ecs() {
-		add("metadata", "http", netip.MustParseAddrPort("100.100.100.200:80"), "http://100.100.100.200/latest/meta-data/")
+	for _, s := range r.instanceServices() {
+		add(s.Kind, "http", netip.AddrPortFrom(s.Address, s.Port), s.URL)
 	}
 
 	// Watch every DROP/REJECT rule on the path that matches some reply.

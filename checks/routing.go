@@ -111,7 +111,8 @@ type captureFacts struct {
 }
 
 // serviceAddrs are the 100.64/10 services this host uses and the check
-// probes: its resolvers and, on ECS, the metadata service.
+// probes: its resolvers and, on a known cloud's instance, that cloud's
+// metadata service.
 func (r *run) serviceAddrs() []netip.Addr {
 	var out []netip.Addr
 	add := func(a netip.Addr) {
@@ -122,13 +123,11 @@ func (r *run) serviceAddrs() []netip.Addr {
 	for _, s := range r.resolvers().servers {
 		add(s.Addr)
 	}
-	if r.ecs() {
-		add(metadataAddr)
+	for _, s := range r.instanceServices() {
+		add(s.Address)
 	}
 	return out
 }
-
-var metadataAddr = netip.MustParseAddr("100.100.100.200")
 
 // captures asks the kernel for each service's route, before any probe is
 // sent: a service routed into tailscale0 needs no probe to be known dead.

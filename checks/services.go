@@ -3,30 +3,59 @@ package checks
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"strings"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
+	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // services looks for the other things this host depends on in 100.64.0.0/10:
-// Alibaba Cloud's metadata service on ECS, and any route or neighbour into
-// the range outside tailscale0, and whether their replies would be dropped.
+// the services of the cloud it runs on (its profile: the metadata service,
+// the names only the private DNS resolves), any route or neighbour into the
+// range outside tailscale0, and whether their replies would be dropped. On a
+// host no profile matches it says what in the range it uses, without naming
+// a cloud.
 func services(ctx context.Context, r *run) Finding {
-	f := Finding{Commands: []string{"curl -s http://100.100.100.200/latest/meta-data/", "ip route | grep -E '^100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.'", "ip neigh"}}
-	blocked := 0
-	if r.ecs() {
-		f.add("svc.ecs")
+	d := r.cloud()
+	inst := r.instanceServices()
+	f := Finding{}
+	var addrs []netip.Addr
+	for _, s := range inst {
+		addrs = append(addrs, s.Address)
+		if s.URL != "" {
+			f.Commands = append(f.Commands, "curl -s "+s.URL)
+		}
 	}
+	f.Commands = append(f.Commands, "ip route | grep -E '^100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.'", "ip neigh")
+	switch {
+	case d.Instance():
+		f.add("svc.cloud", d.Profile.Name, d.DetectedBy, serviceList(d.Profile))
+	case d.Profile.Known():
+		f.add("svc.cloud.resolver", d.Profile.Name, d.DetectedBy)
+	default:
+		if a := r.cgnatResolver(); a.IsValid() {
+			f.add("svc.cgnat.resolver", a)
+		} else if g := r.cgnatGateway(); g.IsValid() {
+			f.add("svc.cgnat.gateway", g)
+		}
+	}
+	if len(d.Profile.InternalNames) > 0 {
+		f.add("svc.names", d.Profile.Name, internalNames{&d.Profile})
+	}
+	blocked := 0
 	for _, p := range r.probeSet().probes {
-		if p.Service == "metadata" {
+		if slices.ContainsFunc(inst, func(s cloud.Service) bool { return s.Kind == p.Service && s.Address == p.Addr.Addr() }) {
 			f.Evidence = append(f.Evidence, probeLine(p))
 			if p.dropped() || p.Captured != nil {
 				blocked++
 			}
 		}
 	}
-	r.routeEvidence(&f, []netip.Addr{metadataAddr})
+	r.routeEvidence(&f, addrs)
 	static := r.staticServices()
 	for _, s := range static {
 		if s.decision.Dropped && s.decision.Rule != nil {
@@ -36,7 +65,7 @@ func services(ctx context.Context, r *run) Finding {
 			f.add("svc.ok", s.kind, s.addr, s.iface)
 		}
 	}
-	if !r.ecs() && len(static) == 0 {
+	if len(inst) == 0 && len(static) == 0 {
 		f.Status, f.Summary = Pass, i18n.M("svc.sum.none")
 		return f
 	}
@@ -46,6 +75,62 @@ func services(ctx context.Context, r *run) Finding {
 		f.Status, f.Summary = Pass, i18n.M("svc.sum.ok")
 	}
 	return f
+}
+
+// serviceList names a profile's services in 100.64.0.0/10 for the wording:
+// "metadata 100.100.100.200, ntp ntp.cloud.aliyuncs.com, ...".
+func serviceList(p cloud.Profile) string {
+	var parts []string
+	for _, s := range p.Services {
+		if s.Kind == cloud.KindDNS {
+			continue
+		}
+		if s.Address.IsValid() {
+			parts = append(parts, s.Kind+" "+s.Address.String())
+		} else {
+			parts = append(parts, s.Kind+" "+s.Name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// internalNames renders a profile's internal names in the message's language.
+type internalNames struct{ p *cloud.Profile }
+
+func (n internalNames) String(l i18n.Lang) string { return n.p.InternalNameList(l) }
+
+// cgnatResolver is the first resolver in 100.64.0.0/10 other than MagicDNS.
+func (r *run) cgnatResolver() netip.Addr {
+	for _, s := range r.resolvers().servers {
+		if tsrules.CGNAT.Contains(s.Addr) && s.Addr != hostinfo.MagicDNS {
+			return s.Addr
+		}
+	}
+	return netip.Addr{}
+}
+
+// cgnatGateway is a default gateway in 100.64.0.0/10 (an ISP's CGNAT).
+func (r *run) cgnatGateway() netip.Addr {
+	for _, rt := range r.routes().routes {
+		if rt.Dst.Bits() == 0 && rt.Gateway.IsValid() && tsrules.CGNAT.Contains(rt.Gateway) {
+			return rt.Gateway
+		}
+	}
+	return netip.Addr{}
+}
+
+// sampleResolver is the resolver the manual commands use: the first one in
+// 100.64.0.0/10, else the first one, else Alibaba's (the article's).
+func (r *run) sampleResolver() string {
+	if a := r.cgnatResolver(); a.IsValid() {
+		return a.String()
+	}
+	for _, s := range r.resolvers().servers {
+		if s.Addr != hostinfo.StubResolver {
+			return s.Addr.String()
+		}
+	}
+	return "100.100.2.136"
 }
 
 type staticService struct {

@@ -21,7 +21,7 @@ import (
 func trace(ctx context.Context, r *run) Finding {
 	f := Finding{Commands: []string{
 		"iptables -L ts-input -v -n -x --line-numbers   # before",
-		"dig @100.100.2.136 " + r.opts.QueryName + " +time=1 +tries=1",
+		"dig @" + r.sampleResolver() + " " + r.opts.QueryName + " +time=1 +tries=1",
 		"iptables -L ts-input -v -n -x --line-numbers   # after: which counter moved?",
 	}}
 	fw := r.firewall()

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
@@ -117,7 +118,8 @@ type Options struct {
 	// TraceID names the trace rule (tsrules.TraceSpec); empty: a fresh one. The
 	// wizard sets it so the rule it shows is the rule inserted.
 	TraceID string
-	// ECS probes Alibaba Cloud's metadata service even if DMI does not say ECS.
+	// ECS (--ecs) says this host is Alibaba Cloud ECS even if DMI does not:
+	// its profile's services (the metadata service) are probed.
 	ECS bool
 	// Only runs just these steps (by ID); empty runs all.
 	Only []string
@@ -148,6 +150,9 @@ type Report struct {
 	Steps     []Finding        `json:"steps"`
 	// Firewall is the INPUT path as read, for the rules step and the fixes.
 	Firewall *firewall.Snapshot `json:"-"`
+	// Cloud is the cloud this host is on (Unknown when no profile matches)
+	// and what said so; remedy 4's resolvers and wording come from it.
+	Cloud cloud.Detection `json:"-"`
 	// Orphaned: tailscaled is not running but its ts-* rules are still in
 	// the firewall (it was killed or crashed before it could remove them).
 	Orphaned bool `json:"orphaned"`

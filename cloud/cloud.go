@@ -34,6 +34,10 @@ type Text struct {
 	Zh string `yaml:"zh"`
 }
 
+// String picks the phrase for language l; as a message argument, i18n
+// renders it in the message's language.
+func (t Text) String(l i18n.Lang) string { return t.In(l) }
+
 // In picks the phrase for language l.
 func (t Text) In(l i18n.Lang) string {
 	if l == i18n.ZH && t.Zh != "" {

@@ -67,6 +67,9 @@ var DMIFields = []string{"sys_vendor", "product_name", "chassis_asset_tag"}
 // are left out.
 func ReadDMI(dir string) map[string]string {
 	out := map[string]string{}
+	if dir == "" {
+		return out
+	}
 	for _, f := range DMIFields {
 		if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
 			out[f] = strings.TrimSpace(string(b))

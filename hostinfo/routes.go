@@ -118,8 +118,8 @@ type Paths struct {
 	ResolvedUpstream   string // systemd-resolved's view of the real upstreams
 	TailscaleBackup    string // tailscaled's copy of the pre-MagicDNS resolv.conf
 	ProcRoute, ProcARP string
-	DMIVendor          string
-	DMIProduct         string
+	// DMIDir holds the DMI strings cloud detection reads (cloud.ReadDMI).
+	DMIDir string
 	// NetfilterSysctl and NfLog tell where LOG lines go (ReadNetfilterLog).
 	NetfilterSysctl string
 	NfLog           string
@@ -132,8 +132,7 @@ var DefaultPaths = Paths{
 	TailscaleBackup:  "/etc/resolv.pre-tailscale-backup.conf",
 	ProcRoute:        "/proc/net/route",
 	ProcARP:          "/proc/net/arp",
-	DMIVendor:        "/sys/class/dmi/id/sys_vendor",
-	DMIProduct:       "/sys/class/dmi/id/product_name",
+	DMIDir:           "/sys/class/dmi/id",
 	NetfilterSysctl:  "/proc/sys/net/netfilter",
 	NfLog:            "/proc/net/netfilter/nf_log",
 }
@@ -163,11 +162,4 @@ func (p Paths) ReadNeighbours() ([]Neighbour, error) {
 		return nil, err
 	}
 	return ParseProcARP(string(b)), nil
-}
-
-// IsAlibabaECS reports whether DMI says this is an Alibaba Cloud ECS instance.
-func (p Paths) IsAlibabaECS() bool {
-	v, _ := os.ReadFile(p.DMIVendor)
-	n, _ := os.ReadFile(p.DMIProduct)
-	return strings.Contains(string(v), "Alibaba Cloud") || strings.Contains(string(n), "Alibaba Cloud ECS")
 }

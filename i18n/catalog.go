@@ -121,12 +121,16 @@ var catalog = map[string]entry{
 	"rules.sum.latent":  {"Rule #%d of %s (%s) drops 100.64.0.0/10 not arriving on tailscale0, but nothing this host uses was hit.", "%[2]s（%[3]s）第 %[1]d 条规则丢弃不是从 tailscale0 进入的 100.64.0.0/10 流量，但本机用到的服务目前都没有受到影响。"},
 
 	// services
-	"svc.ecs":         {"This is an Alibaba Cloud ECS instance (or --ecs was given): the metadata service 100.100.100.200 is a dependency.", "这是一台阿里云 ECS 实例（或指定了 --ecs）：本机依赖元数据服务 100.100.100.200。"},
-	"svc.blocked":     {"%s %s via %s: replies would be dropped by %s.", "%s %s（经 %s）：回包会被 %s 丢弃。"},
-	"svc.ok":          {"%s %s via %s: replies pass.", "%s %s（经 %s）：回包可以通过。"},
-	"svc.sum.none":    {"No other service in 100.64.0.0/10 found (not ECS; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（不是 ECS；也没有相关的路由或邻居表项）。"},
-	"svc.sum.blocked": {"%d other service(s) in 100.64.0.0/10 are cut off.", "100.64.0.0/10 内另有 %d 个服务被拦截。"},
-	"svc.sum.ok":      {"Other services in 100.64.0.0/10 are reachable.", "100.64.0.0/10 内的其他服务可达。"},
+	"svc.cloud":          {"This host is an instance of %s (%s): its services in 100.64.0.0/10 (%s) depend on the same replies getting through.", "本机是%s的实例（%s）：它在 100.64.0.0/10 内的服务（%s）同样依赖回包能够进入。"},
+	"svc.cloud.resolver": {"The resolvers are %s's private DNS (%s); DMI does not say this is one of its instances, so its other services are not probed.", "解析器是%s的内网 DNS（%s）；DMI 未表明本机是它的实例，因此不探测它的其他服务。"},
+	"svc.cgnat.resolver": {"No cloud profile matches this host, but its resolver %s is in 100.64.0.0/10: a cloud tsdoctor has no profile for, or an ISP's carrier-grade NAT (at home, on Starlink). tailscaled's rule drops its replies like those of any address in that range.", "没有与本机匹配的云配置，但它的解析器 %s 位于 100.64.0.0/10：可能是 tsdoctor 尚无配置的云，也可能是运营商级 NAT（家庭宽带、Starlink）。tailscaled 的规则会像对待该网段内任何地址一样丢弃它的回包。"},
+	"svc.cgnat.gateway":  {"No cloud profile matches this host, but its default gateway %s is in 100.64.0.0/10: an ISP's carrier-grade NAT (at home, on Starlink) or a cloud tsdoctor has no profile for.", "没有与本机匹配的云配置，但它的默认网关 %s 位于 100.64.0.0/10：可能是运营商级 NAT（家庭宽带、Starlink），也可能是 tsdoctor 尚无配置的云。"},
+	"svc.names":          {"Names only %s's private DNS resolves: %s.", "只有%s内网 DNS 能解析的域名：%s。"},
+	"svc.blocked":        {"%s %s via %s: replies would be dropped by %s.", "%s %s（经 %s）：回包会被 %s 丢弃。"},
+	"svc.ok":             {"%s %s via %s: replies pass.", "%s %s（经 %s）：回包可以通过。"},
+	"svc.sum.none":       {"No other service in 100.64.0.0/10 found (no known cloud instance; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（不是已知云的实例；也没有相关的路由或邻居表项）。"},
+	"svc.sum.blocked":    {"%d other service(s) in 100.64.0.0/10 are cut off.", "100.64.0.0/10 内另有 %d 个服务被拦截。"},
+	"svc.sum.ok":         {"Other services in 100.64.0.0/10 are reachable.", "100.64.0.0/10 内的其他服务可达。"},
 
 	// Step titles.
 	"step.connectivity": {"Connectivity", "网络连通性"},

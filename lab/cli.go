@@ -166,7 +166,7 @@ func labFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 // hostFlag adds --host to the commands that build a lab.
 func hostFlag(fs *flag.FlagSet) *string {
 	return fs.String("host", string(HostECSDMI), "what the server looks like to tsdoctor's ECS detection (`"+strings.Join(HostNames(), "|")+
-		"`): DMI says Alibaba Cloud ECS; a KVM guest, not ECS; this machine's DMI and --ecs")
+		"`): DMI says Alibaba Cloud ECS; a KVM guest, not ECS; this machine's DMI and --ecs; Huawei Cloud; no cloud, an ISP's CGNAT resolver")
 }
 
 func labUp(args []string, self string, stdout, stderr io.Writer) int {
@@ -267,8 +267,8 @@ func printEnter(w io.Writer, l *Lab) {
 	if l.Scenario.Tailscale {
 		fmt.Fprintf(w, ", tailscale0 %s", NodeIP)
 	}
-	fmt.Fprintf(w, "\n  VPC namespace %s: DNS %s %s, metadata %s, mirror %s, public DNS %s %s, example.com %s\n",
-		l.VPC(), InternalDNS1, InternalDNS2, MetadataAddr, MirrorAddr, PublicDNS1, PublicDNS2, ExampleAddr)
+	fmt.Fprintf(w, "\n  VPC namespace %s: DNS %s, metadata %s, mirror %s, public DNS %s %s, example.com %s\n",
+		l.VPC(), strings.Join(l.Host.Resolvers(), " "), MetadataAddr, MirrorAddr, PublicDNS1, PublicDNS2, ExampleAddr)
 	fmt.Fprintf(w, "Enter it:\n  sudo tsdoctor lab shell%s\n  sudo ip netns exec %s env PATH=%s:$PATH tsdoctor check   (this machine's DMI, not the lab's host shape)\n", pf, l.ECS(), l.BinDir())
 	fmt.Fprintf(w, "Remove it:\n  sudo tsdoctor lab down%s\n", pf)
 }

@@ -8,11 +8,12 @@ import (
 	"strings"
 )
 
-// Host is how the lab's ECS server presents itself to tsdoctor's detection
-// of Alibaba Cloud ECS, which reads DMI (/sys/class/dmi/id) unless --ecs
-// says so. Hosts that are not detected as ECS behave differently (the
-// metadata service is not probed, the services step finds nothing), so
-// the lab offers every shape.
+// Host is how the lab's server presents itself to tsdoctor's cloud
+// detection (package cloud), which reads --ecs, DMI (/sys/class/dmi/id) and
+// the resolvers. Hosts that are not detected as an instance behave
+// differently (the metadata service is not probed), another cloud has
+// other resolvers and wording, and a host on an ISP's carrier-grade NAT
+// has no cloud at all, so the lab offers every shape.
 type Host string
 
 const (
@@ -24,10 +25,16 @@ const (
 	// HostECSFlag: the host's own DMI, and TSDOCTOR_ECS=1 (what --ecs
 	// sets) says ECS.
 	HostECSFlag Host = "ecs-flag"
+	// HostHuawei: a Huawei Cloud ECS: DMI sys_vendor "HUAWEI CLOUD", its
+	// private DNS 100.125.1.250 and 100.125.129.250.
+	HostHuawei Host = "huawei"
+	// HostISP: no cloud: a generic machine behind an ISP's carrier-grade
+	// NAT (at home, on Starlink) whose resolver is in 100.64.0.0/10.
+	HostISP Host = "cgnat-isp"
 )
 
 // Hosts are the shapes, the default first.
-var Hosts = []Host{HostECSDMI, HostPlain, HostECSFlag}
+var Hosts = []Host{HostECSDMI, HostPlain, HostECSFlag, HostHuawei, HostISP}
 
 // HostNames are the shapes' names, for flags and completions.
 func HostNames() []string {
@@ -55,18 +62,57 @@ func ParseHost(s string) (Host, error) {
 func (h Host) Description() string {
 	switch h {
 	case HostPlain:
-		return "not ECS: DMI says " + plainVendor + ", no --ecs"
+		return "not ECS: DMI says " + plainVendor + ", no --ecs (Alibaba Cloud only by its resolvers)"
 	case HostECSFlag:
 		return "ECS by --ecs (TSDOCTOR_ECS=1), DMI as on this machine"
+	case HostHuawei:
+		return "Huawei Cloud: DMI sys_vendor " + huaweiVendor + ", DNS " + HuaweiDNS1 + " " + HuaweiDNS2
+	case HostISP:
+		return "no cloud: DMI says " + plainVendor + ", resolver " + ISPDNS + " (an ISP's carrier-grade NAT)"
 	}
 	return "ECS detected through DMI (sys_vendor " + ecsVendor + ")"
 }
 
-// ECS reports whether tsdoctor should take this host for ECS.
-func (h Host) ECS() bool { return h != HostPlain }
+// ECS reports whether tsdoctor should take this host for an Alibaba Cloud
+// ECS instance (and probe its metadata service).
+func (h Host) ECS() bool { return h == HostECSDMI || h == HostECSFlag }
+
+// Cloud is the cloud tsdoctor should name (host.cloud).
+func (h Host) Cloud() string {
+	switch h {
+	case HostHuawei:
+		return "huawei"
+	case HostISP:
+		return "unknown"
+	}
+	return "alibaba"
+}
+
+// Resolvers are the server's resolvers on this shape.
+func (h Host) Resolvers() []string {
+	switch h {
+	case HostHuawei:
+		return []string{HuaweiDNS1, HuaweiDNS2}
+	case HostISP:
+		return []string{ISPDNS}
+	}
+	return []string{InternalDNS1, InternalDNS2}
+}
+
+// Huawei Cloud's private DNS (cloud/profiles.yaml) and a CGNAT ISP's resolver.
+const (
+	HuaweiDNS1 = "100.125.1.250"
+	HuaweiDNS2 = "100.125.129.250"
+	ISPDNS     = "100.64.0.1"
+)
+
+// internalDNS are every shape's resolvers: the VPC namespace serves all of
+// them, each shape's resolv.conf names its own.
+var internalDNS = []string{InternalDNS1, InternalDNS2, HuaweiDNS1, HuaweiDNS2, ISPDNS}
 
 const (
 	ecsVendor, ecsProduct     = "Alibaba Cloud", "Alibaba Cloud ECS"
+	huaweiVendor              = "HUAWEI CLOUD"
 	plainVendor, plainProduct = "QEMU", "Standard PC (i440FX + PIIX, 1996)"
 )
 
@@ -79,8 +125,11 @@ func (l *Lab) writeDMI() error {
 		return nil
 	}
 	vendor, product := plainVendor, plainProduct
-	if l.Host == HostECSDMI {
+	switch l.Host {
+	case HostECSDMI:
 		vendor, product = ecsVendor, ecsProduct
+	case HostHuawei:
+		vendor = huaweiVendor
 	}
 	id := filepath.Join(l.dmiDir(), "dmi", "id")
 	if err := os.MkdirAll(id, 0o755); err != nil {

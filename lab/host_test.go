@@ -6,15 +6,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 )
 
 // hostShape answers `<binary> hostshape` inside the lab: what tsdoctor's
-// own ECS detection (hostinfo, the code the check runs) sees, the flag's
-// environment, and whether the rest of /sys/class still shows through.
+// own cloud detection (package cloud, the code the check runs) makes of
+// the DMI, the flag's environment and the resolvers there, and whether the
+// rest of /sys/class still shows through.
 func hostShape() int {
 	_, err := os.Stat("/sys/class/net/eth0")
-	fmt.Printf("dmi=%v env=%v net=%v\n", hostinfo.DefaultPaths.IsAlibabaECS(), os.Getenv("TSDOCTOR_ECS") == "1", err == nil)
+	h := cloud.Host{DMI: cloud.ReadDMI(hostinfo.DefaultPaths.DMIDir)}
+	if os.Getenv("TSDOCTOR_ECS") == "1" {
+		h.Flags = []string{"--ecs"}
+	}
+	rc, _ := hostinfo.ReadResolvConf("/etc/resolv.conf")
+	h.Resolvers = rc.Nameservers
+	d := cloud.Detect(h)
+	fmt.Printf("cloud=%s by=%s instance=%v net=%v\n", d.Profile.ID, d.DetectedBy, d.Instance(), err == nil)
 	return 0
 }
 
@@ -23,14 +32,15 @@ func hostShape() int {
 func TestHostShapes(t *testing.T) {
 	requireLab(t)
 	before, _ := os.ReadFile("/sys/class/dmi/id/sys_vendor")
-	hostDMI := hostinfo.DefaultPaths.IsAlibabaECS()
 	for _, c := range []struct {
 		host Host
 		want string
 	}{
-		{HostECSDMI, "dmi=true env=false net=true"},
-		{HostPlain, "dmi=false env=false net=true"},
-		{HostECSFlag, fmt.Sprintf("dmi=%v env=true net=true", hostDMI)},
+		{HostECSDMI, "cloud=alibaba by=dmi:product_name instance=true net=true"},
+		{HostPlain, "cloud=alibaba by=resolver:100.100.2.136 instance=false net=true"},
+		{HostECSFlag, "cloud=alibaba by=flag:--ecs instance=true net=true"},
+		{HostHuawei, "cloud=huawei by=dmi:sys_vendor instance=true net=true"},
+		{HostISP, "cloud=unknown by= instance=false net=true"},
 	} {
 		t.Run(string(c.host), func(t *testing.T) {
 			t.Parallel()
@@ -39,8 +49,8 @@ func TestHostShapes(t *testing.T) {
 			if err != nil || strings.TrimSpace(out) != c.want {
 				t.Errorf("inside the lab: %q (%v %s), want %q", out, err, errs, c.want)
 			}
-			if c.host.ECS() != (strings.Contains(out, "dmi=true") || strings.Contains(out, "env=true")) {
-				t.Errorf("%s: ECS() %v, but tsdoctor sees %q", c.host, c.host.ECS(), out)
+			if !strings.Contains(out, "cloud="+c.host.Cloud()+" ") || c.host.ECS() != (strings.Contains(out, "cloud=alibaba") && strings.Contains(out, "instance=true")) {
+				t.Errorf("%s: Cloud() %s, ECS() %v, but tsdoctor sees %q", c.host, c.host.Cloud(), c.host.ECS(), out)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ func (l *Lab) build(ctx context.Context) error {
 		return err
 	}
 	vpc := []string{"link set lo up", "addr add " + GatewayAddr + "/24 dev veth-ecs", "link set veth-ecs up"}
-	for _, a := range []string{InternalDNS1, InternalDNS2, MetadataAddr, MirrorAddr, PublicDNS1, PublicDNS2, ExampleAddr} {
+	for _, a := range append(slices.Clone(internalDNS), MetadataAddr, MirrorAddr, PublicDNS1, PublicDNS2, ExampleAddr) {
 		vpc = append(vpc, "addr add "+a+"/32 dev lo")
 	}
 	if err := ipBatch(ctx, l.VPC(), vpc...); err != nil {
@@ -184,11 +185,12 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
 	}
-	// DHCP on ECS pushes both VPC resolvers with these options. The file
+	// DHCP on ECS pushes both VPC resolvers with these options (each host
+	// shape its own resolvers). The file
 	// lives in the server's root (where tsdoctor's remedy 4 edits it);
 	// `ip netns exec` binds /etc/netns/<ecs>/resolv.conf, a link to it, over
 	// /etc/resolv.conf for every process it starts.
-	resolv := "nameserver " + InternalDNS1 + "\nnameserver " + InternalDNS2 + "\noptions timeout:2 attempts:3 rotate single-request-reopen\n"
+	resolv := nameservers(l.Host.Resolvers()) + "options timeout:2 attempts:3 rotate single-request-reopen\n"
 	if err := os.MkdirAll(filepath.Join(l.RootDir(), "etc"), 0o755); err != nil {
 		return err
 	}
@@ -274,6 +276,15 @@ func staleSocket(path string) error {
 }
 
 func (l *Lab) etcDir() string { return filepath.Join("/etc/netns", l.ECS()) }
+
+// nameservers renders resolv.conf lines for addrs.
+func nameservers(addrs []string) string {
+	var b strings.Builder
+	for _, a := range addrs {
+		b.WriteString("nameserver " + a + "\n")
+	}
+	return b.String()
+}
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 )
@@ -65,8 +66,8 @@ func fakeCheck(args []string) int {
 		return 5
 	}
 	// TestMainUpDownAndRun runs it on --host plain: not ECS, by DMI or flag.
-	if hostinfo.DefaultPaths.IsAlibabaECS() || os.Getenv("TSDOCTOR_ECS") != "" {
-		fmt.Fprintf(os.Stderr, "fake check: the plain host looks like ECS (DMI %v, TSDOCTOR_ECS %q)\n", hostinfo.DefaultPaths.IsAlibabaECS(), os.Getenv("TSDOCTOR_ECS"))
+	if d := cloud.Detect(cloud.Host{DMI: cloud.ReadDMI(hostinfo.DefaultPaths.DMIDir)}); d.Instance() || os.Getenv("TSDOCTOR_ECS") != "" {
+		fmt.Fprintf(os.Stderr, "fake check: the plain host looks like a cloud instance (%s by %s, TSDOCTOR_ECS %q)\n", d.Profile.ID, d.DetectedBy, os.Getenv("TSDOCTOR_ECS"))
 		return 6
 	}
 	return 3

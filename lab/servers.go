@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -237,7 +238,7 @@ func listenDaemonSocket(path string) (net.Listener, error) {
 func (l *Lab) Serve(ctx context.Context) error {
 	var pcs []net.PacketConn
 	var lns []net.Listener
-	dnsAddrs := []string{InternalDNS1, InternalDNS2, PublicDNS1, PublicDNS2}
+	dnsAddrs := append(slices.Clone(internalDNS), PublicDNS1, PublicDNS2)
 	httpAddrs := []string{MetadataAddr, ExampleAddr, MirrorAddr}
 	closeAll := func() {
 		for _, pc := range pcs {
@@ -283,7 +284,7 @@ func (l *Lab) Serve(ctx context.Context) error {
 	}
 	var started sync.WaitGroup
 	for i, a := range dnsAddrs {
-		h := dnsHandler(a == InternalDNS1 || a == InternalDNS2)
+		h := dnsHandler(slices.Contains(internalDNS, a))
 		for _, d := range []*dns.Server{
 			{PacketConn: pcs[i], Handler: h},
 			{Listener: lns[i], Handler: h},
@@ -370,10 +371,11 @@ func (l *Lab) stopServers() {
 // waitServing dials every service from inside the vpc namespace until all
 // accept connections, so callers know a background server is ready.
 func (l *Lab) waitServing(ctx context.Context) error {
-	addrs := []string{
-		InternalDNS1 + ":53", InternalDNS2 + ":53", PublicDNS1 + ":53", PublicDNS2 + ":53",
-		MetadataAddr + ":80", ExampleAddr + ":80", MirrorAddr + ":80",
+	var addrs []string
+	for _, a := range append(slices.Clone(internalDNS), PublicDNS1, PublicDNS2) {
+		addrs = append(addrs, a+":53")
 	}
+	addrs = append(addrs, MetadataAddr+":80", ExampleAddr+":80", MirrorAddr+":80")
 	for {
 		var last error
 		for _, a := range addrs {

@@ -39,7 +39,7 @@ func (l *Lab) writeResolvedFiles() error {
 	stub := "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n" +
 		"# (tsdoctor lab)\n\nnameserver " + StubAddr + "\noptions edns0 trust-ad\nsearch .\n"
 	up := "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\n" +
-		"# (tsdoctor lab)\n\nnameserver " + InternalDNS1 + "\nnameserver " + InternalDNS2 + "\nsearch .\n"
+		"# (tsdoctor lab)\n\n" + nameservers(l.Host.Resolvers()) + "search .\n"
 	if err := os.WriteFile(filepath.Join(root, stubResolvConf), []byte(stub), 0o644); err != nil {
 		return err
 	}

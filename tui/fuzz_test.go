@@ -225,7 +225,7 @@ func (s *fuzzSrc) text() string {
 }
 
 var msgKeys = []string{"conn.sum.ok", "dns.sum.cgnat", "magic.sum.out", "trace.sum.culprit", "rules.sum.culprit",
-	"svc.sum.blocked", "svc.sum.none", "svc.ecs", "explain.dns", "fix.unit.nosystemd", "verify.dns.ok", "no.such.key"}
+	"svc.sum.blocked", "svc.sum.none", "svc.cloud", "explain.dns", "fix.unit.nosystemd", "verify.dns.ok", "no.such.key"}
 
 func (s *fuzzSrc) msg() i18n.Msg {
 	switch s.intn(4) {

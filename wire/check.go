@@ -7,6 +7,7 @@ package wire
 
 import (
 	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -23,6 +24,7 @@ type Check struct {
 	Culprit   *Culprit                `json:"culprit"`
 	Blocked   []checks.BlockedService `json:"blocked"`
 	Tailscale Tailscale               `json:"tailscale"`
+	Host      Host                    `json:"host"`
 	Steps     []CheckStep             `json:"steps"`
 	Hint      string                  `json:"hint,omitempty"`
 	// Paths are the replies' ways through nf_tables, rule by rule (with
@@ -67,6 +69,14 @@ type Tailscale struct {
 	Socket string `json:"socket,omitempty"`
 }
 
+// Host says which cloud this host is on (a profile's id in
+// cloud/profiles.yaml, or "unknown") and what said so: "flag:--ecs",
+// "dmi:<field>", "resolver:<address>"; empty for unknown.
+type Host struct {
+	Cloud      string `json:"cloud"`
+	DetectedBy string `json:"detected_by,omitempty"`
+}
+
 // CheckStep is one step of the check.
 type CheckStep struct {
 	ID        string        `json:"id"`
@@ -89,8 +99,12 @@ func CheckOf(rep checks.Report, l i18n.Lang) Check {
 			NetfilterMode: string(rep.Tailscale.NetfilterMode), AcceptDNS: rep.Tailscale.AcceptDNS, NodeAttr: rep.Tailscale.NodeAttr, CGNATDropOff: rep.Tailscale.CGNATDropOff,
 			Socket: string(rep.Tailscale.Socket),
 		},
+		Host:          Host{Cloud: string(rep.Cloud.Profile.ID), DetectedBy: rep.Cloud.DetectedBy},
 		ElapsedMS:     rep.Elapsed.Milliseconds(),
 		OrphanedRules: rep.Orphaned,
+	}
+	if out.Host.Cloud == "" {
+		out.Host.Cloud = string(cloud.Unknown)
 	}
 	if out.Blocked == nil {
 		out.Blocked = []checks.BlockedService{}

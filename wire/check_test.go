@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/firewall/nftrace"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -65,5 +66,17 @@ func TestCheckShape(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("check/v1 lacks %s:\n%s", want, b)
 		}
+	}
+}
+
+// TestCheckHost: host.cloud is the detected profile's id and detected_by
+// what said so; a report with no detection says unknown.
+func TestCheckHost(t *testing.T) {
+	rep := checks.Report{Verdict: checks.Healthy, Cloud: cloud.Detection{Profile: *cloud.Lookup("huawei"), DetectedBy: "dmi:sys_vendor"}}
+	if got := CheckOf(rep, i18n.EN).Host; got != (Host{Cloud: "huawei", DetectedBy: "dmi:sys_vendor"}) {
+		t.Errorf("host %+v", got)
+	}
+	if got := CheckOf(checks.Report{Verdict: checks.Healthy}, i18n.EN).Host; got != (Host{Cloud: "unknown"}) {
+		t.Errorf("no detection: host %+v", got)
 	}
 }
