@@ -44,7 +44,7 @@ func services(ctx context.Context, r *run) Finding {
 		}
 	}
 	if len(d.Profile.InternalNames) > 0 {
-		f.add("svc.names", d.Profile.Name, internalNames{&d.Profile})
+		f.add("svc.names", d.Profile.Name, d.Profile.Names())
 	}
 	blocked := 0
 	for _, p := range r.probeSet().probes {
@@ -93,11 +93,6 @@ func serviceList(p cloud.Profile) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// internalNames renders a profile's internal names in the message's language.
-type internalNames struct{ p *cloud.Profile }
-
-func (n internalNames) String(l i18n.Lang) string { return n.p.InternalNameList(l) }
 
 // cgnatResolver is the first resolver in 100.64.0.0/10 other than MagicDNS.
 func (r *run) cgnatResolver() netip.Addr {

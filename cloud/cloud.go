@@ -181,6 +181,16 @@ func (p *Profile) InternalNameList(l i18n.Lang) string {
 	return strings.Join(parts, sep)
 }
 
+// NameList is the profile's internal names as a message argument, rendered
+// in the message's language.
+type NameList struct{ p *Profile }
+
+// Names returns the internal names as a message argument.
+func (p *Profile) Names() NameList { return NameList{p} }
+
+// String renders the list in l (i18n renders it so as a message argument).
+func (n NameList) String(l i18n.Lang) string { return n.p.InternalNameList(l) }
+
 var profiles = mustLoad(profilesYAML)
 
 // Profiles are the known clouds, in the order of profiles.yaml.

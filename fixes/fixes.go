@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
 	"github.com/tsdoctor/tsdoctor/tailscale"
@@ -138,8 +139,9 @@ type Options struct {
 	Binary string
 }
 
-// DefaultResolvers are Alibaba's public resolvers.
-var DefaultResolvers = []netip.Addr{netip.MustParseAddr("223.5.5.5"), netip.MustParseAddr("223.6.6.6")}
+// DefaultResolvers are Alibaba Cloud's public resolvers (cloud/profiles.yaml),
+// the example the --dns usage gives. Remedy 4 offers the host's cloud's own.
+var DefaultResolvers = cloud.Lookup("alibaba").Resolvers()
 
 // ParseAddrs reads a comma-separated address list (--allow, --dns).
 func ParseAddrs(s string) ([]netip.Addr, error) {

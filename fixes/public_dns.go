@@ -100,15 +100,21 @@ func (PublicDNS) Info() Info {
 			Security: i18n.M("fix.4.security"), Loses: i18n.M("fix.4.loses"), Cost: i18n.M("fix.4.cost")}}
 }
 
-// Applies: something that manages DNS can be found, and DNS does not
-// already go to the default public resolvers. If it does, what remedy 4
-// promises holds, whatever else is blocked: already done.
+// Applies: the host's cloud has public resolvers to offer, something that
+// manages DNS can be found, and DNS does not already go to them. If it does,
+// what remedy 4 promises holds, whatever else is blocked: already done.
 func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
+	want := offeredResolvers(rep)
+	if len(want) == 0 {
+		if pr := rep.Cloud.Profile; pr.Known() {
+			return notApplicable(i18n.M("fix.why.4.nodns", pr.Name))
+		}
+		return notApplicable(i18n.M("fix.why.4.nodns.unknown"))
+	}
 	m, err := DetectResolverManager(h)
 	if err != nil {
 		return notApplicable(i18n.M("fix.why.4.nomanager", err))
 	}
-	want := DefaultResolvers
 	done := Applicability{Fit: AlreadyDone, Why: i18n.M("fix.why.4.already", addrList(want, ", "))}
 	if sameAddrSet(m.Nameservers, want) {
 		return done
@@ -140,7 +146,7 @@ func (PublicDNS) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) 
 }
 
 func (r PublicDNS) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
-	resolvers, err := publicResolvers(o.Resolvers)
+	resolvers, err := publicResolvers(o.Resolvers, offeredResolvers(rep))
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +186,11 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 		p.note("fix.4.note.symlink", m.ResolvConf)
 	}
 	p.note("fix.4.note.manager", m.String())
-	p.note("fix.4.note.internal")
+	if pr := rep.Cloud.Profile; len(pr.InternalNames) > 0 {
+		p.note("fix.4.note.internal", pr.Name, pr.Names())
+	} else {
+		p.note("fix.4.note.internal.generic")
+	}
 	var other []string
 	for _, b := range rep.Blocked {
 		if b.Service != "dns" && !slices.Contains(other, b.Address.String()) {
@@ -193,12 +203,21 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 	return p, nil
 }
 
+// offeredResolvers are the public resolvers remedy 4 uses without --dns:
+// the host's cloud's own (cloud/profiles.yaml); none when its profile names
+// none or no profile matches.
+func offeredResolvers(rep checks.Report) []netip.Addr { return rep.Cloud.Profile.Resolvers() }
+
 // publicResolvers checks --dns: IPv4 unicast addresses outside
-// 100.64.0.0/10, at most three (glibc reads no more). None means Alibaba's
-// public resolvers.
-func publicResolvers(in []netip.Addr) ([]netip.Addr, error) {
+// 100.64.0.0/10, at most three (glibc reads no more). None means the
+// offered ones (the host's cloud's); with none of those either, --dns is
+// needed.
+func publicResolvers(in, offered []netip.Addr) ([]netip.Addr, error) {
 	if len(in) == 0 {
-		return slices.Clone(DefaultResolvers), nil
+		if len(offered) == 0 {
+			return nil, failure(i18n.M("fix.err.4.nodns"))
+		}
+		return slices.Clone(offered), nil
 	}
 	var out []netip.Addr
 	for _, a := range in {

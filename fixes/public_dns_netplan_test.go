@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/tsdoctor/tsdoctor/checks"
 )
 
 // netplanNames are definition IDs as YAML can spell them in the netplan
@@ -125,7 +123,7 @@ func TestNetplanGenerateAccepts(t *testing.T) {
 					}
 					return out, nil
 				}}
-			p, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
+			p, err := PublicDNS{}.Plan(context.Background(), h, ecsReport(), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

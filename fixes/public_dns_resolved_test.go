@@ -95,7 +95,7 @@ func TestPublicDNSResolvedOrder(t *testing.T) {
 			if got := resolvedGlobalDNS(t, root); len(got) == 0 {
 				t.Fatalf("fixture sets no global DNS")
 			}
-			rep := checks.Report{Blocked: []checks.BlockedService{{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"}}}
+			rep := checks.Report{Cloud: ecsReport().Cloud, Blocked: []checks.BlockedService{{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"}}}
 			p, err := PublicDNS{}.Plan(ctx, h, rep, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -159,7 +159,7 @@ func TestVerifyPublicDNSThroughStub(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &Host{Root: root, StubLookup: tc.stub, Diagnose: func(context.Context) checks.Report {
-				return checks.Report{Steps: []checks.Finding{{ID: "dns", Status: tc.dnsStep}}}
+				return checks.Report{Cloud: ecsReport().Cloud, Steps: []checks.Finding{{ID: "dns", Status: tc.dnsStep}}}
 			}}
 			if v := Verify(context.Background(), h, PublicDNSID, nil); v.Passed != tc.want || v.DNS != tc.want {
 				t.Errorf("passed %v, dns %v, want %v; details %v", v.Passed, v.DNS, tc.want, v.Details)

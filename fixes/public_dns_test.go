@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/cloud"
 	"github.com/tsdoctor/tsdoctor/i18n"
 )
 
@@ -545,7 +546,7 @@ func TestPublicDNSManagers(t *testing.T) {
 			if m.Kind != tc.kind || !slices.Equal(m.Interfaces, tc.ifaces) {
 				t.Errorf("detected %s %q, want %s %q", m.Kind, m.Interfaces, tc.kind, tc.ifaces)
 			}
-			rep := checks.Report{Blocked: []checks.BlockedService{
+			rep := checks.Report{Cloud: ecsReport().Cloud, Blocked: []checks.BlockedService{
 				{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"},
 				{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: "metadata"},
 			}}
@@ -672,7 +673,7 @@ func TestPublicDNSRollback(t *testing.T) {
 	}, nil, nil)
 	rec := &dnsRecorder{root: root, watch: PublicDNSNetplan}
 	h := &Host{Root: root, StateDir: filepath.Join(root, "var/lib/tsdoctor"), Run: rec.run}
-	p, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
+	p, err := PublicDNS{}.Plan(context.Background(), h, ecsReport(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +728,7 @@ func TestPublicDNSNetworkManagerErrors(t *testing.T) {
 			root := dnsFixture(t, files, nil, nil)
 			rec := &dnsRecorder{root: root, nm: tc.nm}
 			h := &Host{Root: root, Run: rec.run}
-			p, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
+			p, err := PublicDNS{}.Plan(context.Background(), h, ecsReport(), Options{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -777,8 +778,8 @@ func TestPublicDNSBadResolvConf(t *testing.T) {
 			}
 			h := &Host{Root: root, Run: (&dnsRecorder{}).run}
 			_, derr := DetectResolverManager(h)
-			p, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
-			a := PublicDNS{}.Applies(h, checks.Report{})
+			p, err := PublicDNS{}.Plan(context.Background(), h, ecsReport(), Options{})
+			a := PublicDNS{}.Applies(h, ecsReport())
 			ok, why := a.OK(), a.Why
 			if tc.wantErr != "" {
 				if derr == nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -833,11 +834,11 @@ func TestPublicDNSBadNetplan(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := &Host{Root: root, Run: (&dnsRecorder{}).run}
-			_, err := PublicDNS{}.Plan(context.Background(), h, checks.Report{}, Options{})
+			_, err := PublicDNS{}.Plan(context.Background(), h, ecsReport(), Options{})
 			if err == nil || !strings.Contains(err.Error(), "/etc/netplan/50-cloud-init.yaml") || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
-			if a := (PublicDNS{}).Applies(h, checks.Report{}); a.Fit != NotApplicable || a.Why.Key != "fix.why.4.nomanager" {
+			if a := (PublicDNS{}).Applies(h, ecsReport()); a.Fit != NotApplicable || a.Why.Key != "fix.why.4.nomanager" {
 				t.Errorf("applies %d %s", a.Fit, a.Why.Key)
 			}
 		})
@@ -867,7 +868,7 @@ func TestPublicDNSResolvers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := publicResolvers(tc.in)
+			got, err := publicResolvers(tc.in, DefaultResolvers)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -885,7 +886,7 @@ func TestPublicDNSResolvers(t *testing.T) {
 		})
 	}
 	// The defaults are not changed through the returned slice.
-	got, _ := publicResolvers(nil)
+	got, _ := publicResolvers(nil, DefaultResolvers)
 	got[0] = a("9.9.9.9")
 	if DefaultResolvers[0] != a("223.5.5.5") {
 		t.Error("DefaultResolvers was changed")
@@ -923,7 +924,7 @@ func TestWithBlock(t *testing.T) {
 	}
 	// A broken block in dhclient.conf stops the plan.
 	root := dnsFixture(t, map[string]string{"/etc/resolv.conf": ecsResolvConf, DhclientConf: dhclientBegin + "\n"}, nil, nil)
-	if _, err := (PublicDNS{}).Plan(context.Background(), &Host{Root: root}, checks.Report{}, Options{}); err == nil || !strings.Contains(err.Error(), DhclientConf) {
+	if _, err := (PublicDNS{}).Plan(context.Background(), &Host{Root: root}, ecsReport(), Options{}); err == nil || !strings.Contains(err.Error(), DhclientConf) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -944,9 +945,87 @@ func TestPublicDNSInfo(t *testing.T) {
 			t.Errorf("%s is missing or untranslated", m.Key)
 		}
 	}
-	for _, s := range []string{"OSS", "RDS", "SLB", "mirrors.cloud.aliyuncs.com", "ntp.cloud.aliyuncs.com"} {
-		if !strings.Contains(in.Loses.String(i18n.EN), s) || !strings.Contains(in.Loses.String(i18n.ZH), s) {
-			t.Errorf("loses does not name %s", s)
+	// The table's words hold on every cloud: the names of this host's
+	// cloud are the plan's (TestPublicDNSPerCloud).
+	if !strings.Contains(in.Loses.String(i18n.EN), "private DNS") || !strings.Contains(in.Loses.String(i18n.ZH), "内网 DNS") {
+		t.Errorf("loses does not say internal names are lost: %s", in.Loses.String(i18n.EN))
+	}
+	for _, m := range []i18n.Msg{in.Changes, in.Security, in.Loses, in.Cost} {
+		for _, l := range []i18n.Lang{i18n.EN, i18n.ZH} {
+			if text := m.String(l); strings.Contains(text, "Alibaba") || strings.Contains(text, "阿里") || strings.Contains(text, "aliyun") || strings.Contains(text, "100.100.") {
+				t.Errorf("%s (%s) assumes Alibaba Cloud: %s", m.Key, l, text)
+			}
 		}
+	}
+}
+
+// ecsReport is a check's report on an Alibaba Cloud ECS instance.
+func ecsReport() checks.Report {
+	return checks.Report{Cloud: cloud.Detection{Profile: *cloud.Lookup("alibaba"), DetectedBy: "dmi:product_name"}}
+}
+
+// TestPublicDNSPerCloud: remedy 4 offers the host's cloud's own public
+// resolvers and names its internal names; a cloud whose profile names no
+// resolver (Huawei Cloud) or an unknown one (a CGNAT ISP) gets none offered
+// and generic wording, and works with --dns.
+func TestPublicDNSPerCloud(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		name     string
+		det      cloud.Detection
+		why      string // Applies' reason when nothing is offered
+		internal string // the internal-names note
+		words    []string
+	}{
+		{"alibaba", ecsReport().Cloud, "", "fix.4.note.internal", []string{"Alibaba Cloud", "*-internal.aliyuncs.com", "mirrors.cloud.aliyuncs.com"}},
+		{"huawei", cloud.Detection{Profile: *cloud.Lookup("huawei"), DetectedBy: "dmi:sys_vendor"}, "fix.why.4.nodns", "fix.4.note.internal.generic", nil},
+		{"unknown", cloud.Detection{Profile: cloud.Profile{ID: cloud.Unknown}}, "fix.why.4.nodns.unknown", "fix.4.note.internal.generic", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &Host{Root: dnsFixture(t, map[string]string{"/etc/resolv.conf": "nameserver 100.125.1.250\n"}, nil, nil), Run: (&dnsRecorder{}).run}
+			rep := checks.Report{Cloud: tc.det}
+			app := PublicDNS{}.Applies(h, rep)
+			if (tc.why == "") != app.OK() || app.Why.Key != tc.why {
+				t.Fatalf("Applies = %v %q, want reason %q", app.Fit, app.Why.Key, tc.why)
+			}
+			p, err := PublicDNS{}.Plan(context.Background(), h, rep, Options{})
+			if tc.why != "" {
+				if err == nil || !strings.Contains(err.Error(), "--dns") {
+					t.Fatalf("plan without --dns: %v, want an error naming --dns", err)
+				}
+				if p, err = (PublicDNS{}).Plan(context.Background(), h, rep, Options{Resolvers: []netip.Addr{a("9.9.9.9")}}); err != nil {
+					t.Fatalf("plan with --dns: %v", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			var notes []string
+			for _, n := range p.Notes {
+				if strings.HasPrefix(n.Key, "fix.4.note.internal") {
+					notes = append(notes, n.Key)
+				}
+				for _, l := range []i18n.Lang{i18n.EN, i18n.ZH} {
+					text := n.String(l)
+					if tc.name != "alibaba" && (strings.Contains(text, "Alibaba") || strings.Contains(text, "阿里") || strings.Contains(text, "aliyun")) {
+						t.Errorf("%s note says Alibaba: %s", l, text)
+					}
+					if strings.Contains(text, "%!") {
+						t.Errorf("%s note badly formatted: %s", l, text)
+					}
+				}
+			}
+			if len(notes) != 1 || notes[0] != tc.internal {
+				t.Errorf("internal-names notes = %v, want %s", notes, tc.internal)
+			}
+			for _, w := range tc.words {
+				found := false
+				for _, n := range p.Notes {
+					found = found || strings.Contains(n.String(i18n.EN), w)
+				}
+				if !found {
+					t.Errorf("no note names %q", w)
+				}
+			}
+		})
 	}
 }

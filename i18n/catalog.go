@@ -128,7 +128,7 @@ var catalog = map[string]entry{
 	"svc.names":          {"Names only %s's private DNS resolves: %s.", "只有%s内网 DNS 能解析的域名：%s。"},
 	"svc.blocked":        {"%s %s via %s: replies would be dropped by %s.", "%s %s（经 %s）：回包会被 %s 丢弃。"},
 	"svc.ok":             {"%s %s via %s: replies pass.", "%s %s（经 %s）：回包可以通过。"},
-	"svc.sum.none":       {"No other service in 100.64.0.0/10 found (no known cloud instance; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（不是已知云的实例；也没有相关的路由或邻居表项）。"},
+	"svc.sum.none":       {"No other service in 100.64.0.0/10 found (no known cloud; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（不是已知的云；也没有相关的路由或邻居表项）。"},
 	"svc.sum.blocked":    {"%d other service(s) in 100.64.0.0/10 are cut off.", "100.64.0.0/10 内另有 %d 个服务被拦截。"},
 	"svc.sum.ok":         {"Other services in 100.64.0.0/10 are reachable.", "100.64.0.0/10 内的其他服务可达。"},
 

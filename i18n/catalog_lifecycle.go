@@ -49,6 +49,7 @@ var lifecycleCatalog = map[string]entry{
 	"fix.err.undo.nostate":     {"journal has no earlier state of %s", "变更记录中没有 %s 之前的状态"},
 
 	// Remedy 4 (public DNS).
+	"fix.err.4.nodns": {"tsdoctor knows no public resolver of this host's cloud to offer: give resolvers you trust with --dns, e.g. --dns 1.2.3.4,5.6.7.8", "tsdoctor 不知道本机所在云自己的公共 DNS，无法推荐：请用 --dns 指定你信任的解析器，例如 --dns 1.2.3.4,5.6.7.8"},
 	"fix.err.4.empty": {"an empty resolver address: give public IPv4 resolvers like --dns 223.5.5.5,223.6.6.6", "解析器地址为空：请给出公共 IPv4 解析器，如 --dns 223.5.5.5,223.6.6.6"},
 	"fix.err.4.ipv6": {"%s is an IPv6 address: remedy 4 sets IPv4 resolvers (DHCPv4's domain-name-servers, NetworkManager's ipv4.dns); give addresses like 223.5.5.5,223.6.6.6",
 		"%s 是 IPv6 地址：方案 4 设置的是 IPv4 解析器（DHCPv4 的 domain-name-servers、NetworkManager 的 ipv4.dns）；请给出形如 223.5.5.5,223.6.6.6 的地址"},

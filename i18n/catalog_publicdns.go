@@ -3,18 +3,20 @@ package i18n
 // Remedy 4's strings (public DNS, package fixes).
 var publicDNSCatalog = map[string]entry{
 	"fix.4.title": {"Use public DNS instead of the VPC DNS", "改用公共 DNS，不再使用 VPC 内网 DNS"},
-	"fix.4.changes": {"Points this host at public resolvers (223.5.5.5 and 223.6.6.6 by default) through whatever manages its DNS (netplan and systemd-resolved, NetworkManager, dhclient, or resolv.conf itself), so DNS no longer depends on 100.100.2.136/138. tailscaled's DROP stays.",
-		"通过本机实际管理 DNS 的组件（netplan 与 systemd-resolved、NetworkManager、dhclient，或直接改 resolv.conf）把解析器换成公共 DNS（默认 223.5.5.5 和 223.6.6.6），DNS 不再依赖 100.100.2.136/138。tailscaled 的 DROP 规则保持不变。"},
-	"fix.4.security": {"DNS queries leave the VPC for a public resolver (Alibaba's AliDNS by default): it sees every name this host looks up, and the answers cross the internet.",
-		"DNS 查询离开 VPC 发往公共解析器（默认阿里云公共 DNS）：它能看到本机查询的每个域名，应答也经公网返回。"},
-	"fix.4.loses": {"Internal names: OSS internal endpoints (oss-*-internal.aliyuncs.com), RDS and SLB private names, mirrors.cloud.aliyuncs.com and ntp.cloud.aliyuncs.com resolve to public addresses or not at all. The DROP also still blocks other services in 100.64.0.0/10, such as the metadata service 100.100.100.200.",
-		"内网域名：OSS 内网 Endpoint（oss-*-internal.aliyuncs.com）、RDS 与 SLB 的内网域名、mirrors.cloud.aliyuncs.com 和 ntp.cloud.aliyuncs.com 将解析为公网地址，或根本无法解析。DROP 规则仍会拦截 100.64.0.0/10 内的其他服务，例如元数据服务 100.100.100.200。"},
-	"fix.4.cost": {"Traffic to OSS, mirrors and other Alibaba Cloud services may go over the public network instead of the internal one: billed as public traffic, and slower.",
-		"访问 OSS、镜像源等阿里云服务的流量可能改走公网而不是内网：按公网流量计费，且更慢。"},
+	"fix.4.changes": {"Points this host at public resolvers (the cloud's own, where its profile names them, or those given with --dns) through whatever manages its DNS (netplan and systemd-resolved, NetworkManager, dhclient, or resolv.conf itself), so DNS no longer depends on the private resolvers in 100.64.0.0/10. tailscaled's DROP stays.",
+		"通过本机实际管理 DNS 的组件（netplan 与 systemd-resolved、NetworkManager、dhclient，或直接改 resolv.conf）把解析器换成公共 DNS（云配置中列出的该云自己的公共 DNS，或用 --dns 指定的），DNS 不再依赖 100.64.0.0/10 内的内网解析器。tailscaled 的 DROP 规则保持不变。"},
+	"fix.4.security": {"DNS queries leave the VPC for a public resolver: it sees every name this host looks up, and the answers cross the internet.",
+		"DNS 查询离开 VPC 发往公共解析器：它能看到本机查询的每个域名，应答也经公网返回。"},
+	"fix.4.loses": {"Internal names, the ones only the private DNS resolves (the plan names those of this host's cloud), resolve to public addresses or not at all. The DROP also still blocks other services in 100.64.0.0/10, such as a metadata service.",
+		"内网域名（只有内网 DNS 能解析的域名，计划中会列出本机所在云的这类域名）将解析为公网地址，或根本无法解析。DROP 规则仍会拦截 100.64.0.0/10 内的其他服务，例如元数据服务。"},
+	"fix.4.cost": {"Traffic to the cloud's own services (object storage, mirrors) may go over the public network instead of the internal one: billed as public traffic, and slower.",
+		"访问云上自有服务（对象存储、镜像源等）的流量可能改走公网而不是内网：按公网流量计费，且更慢。"},
 
 	"fix.4.note.manager": {"DNS on this host is managed by %s.", "本机的 DNS 由 %s 管理。"},
-	"fix.4.note.internal": {"Internal names stop resolving through the VPC: OSS internal endpoints, RDS, SLB, mirrors.cloud.aliyuncs.com and ntp.cloud.aliyuncs.com resolve publicly or not at all. Traffic to OSS and mirrors may then go over the public network (billed, slower), and apt mirrors or NTP set to internal names may stop working: switch them to public names, or pick remedy 2 or 3 to keep the VPC DNS.",
-		"内网域名不再经 VPC 解析：OSS 内网 Endpoint、RDS、SLB、mirrors.cloud.aliyuncs.com 和 ntp.cloud.aliyuncs.com 会解析为公网地址或无法解析。访问 OSS 和镜像源的流量可能改走公网（按公网流量计费，且更慢），配置为内网域名的 apt 镜像源或 NTP 可能失效：请改用公网域名，或选择方案 2 或 3 以保留 VPC DNS。"},
+	"fix.4.note.internal": {"Names only %s's private DNS resolves stop resolving: %s resolve publicly or not at all. Traffic to them may then go over the public network (billed, slower), and mirrors or NTP set to internal names may stop working: switch them to public names, or pick remedy 2 or 3 to keep the private DNS.",
+		"只有%s内网 DNS 能解析的域名将无法解析：%s 会解析为公网地址或无法解析。访问它们的流量可能改走公网（按公网流量计费，且更慢），配置为内网域名的镜像源或 NTP 可能失效：请改用公网域名，或选择方案 2 或 3 以保留内网 DNS。"},
+	"fix.4.note.internal.generic": {"Names only the private resolvers in 100.64.0.0/10 know stop resolving, publicly or at all: services reached by such names (mirrors, NTP, storage) may stop working. Pick remedy 2 or 3 to keep those resolvers.",
+		"只有 100.64.0.0/10 内的内网解析器才知道的域名将无法解析（或解析为公网地址）：通过这类域名访问的服务（镜像源、NTP、存储等）可能失效。选择方案 2 或 3 可以保留这些解析器。"},
 	"fix.4.note.cloudinit": {"%s is named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml: when cloud-init regenerates its own file, this one still overrides it.",
 		"%s 以 99- 开头，netplan 会在 cloud-init 的 50-cloud-init.yaml 之后读取它：即使 cloud-init 重新生成自己的文件，这个文件仍会覆盖它。"},
 	"fix.4.note.netplanall": {"No ethernet interface is named in the netplan files: the override matches every interface whose name starts with e (tsdoctor-all).",
@@ -37,8 +39,10 @@ var publicDNSCatalog = map[string]entry{
 	"verify.4.stub": {"What clients get: systemd-resolved's stub 127.0.0.53 answered in %s (%s).",
 		"客户端实际得到的结果：systemd-resolved 的本地存根 127.0.0.53 在 %s 内应答（%s）。"},
 
-	"fix.why.4.nomanager": {"cannot tell how DNS is configured on this host: %s", "无法判断本机 DNS 的配置方式：%s"},
-	"fix.why.4.already":   {"DNS already goes to %s", "DNS 已经在使用 %s"},
+	"fix.why.4.nodns":         {"%s names no public resolver of its own: run `tsdoctor fix --remedy 4 --dns ADDR,ADDR` with resolvers you trust", "%s没有列出自己的公共 DNS：请用你信任的解析器运行 `tsdoctor fix --remedy 4 --dns ADDR,ADDR`"},
+	"fix.why.4.nodns.unknown": {"this host's cloud is not known, so there is no public resolver to offer: run `tsdoctor fix --remedy 4 --dns ADDR,ADDR` with resolvers you trust", "本机所在的云未知，无法推荐公共 DNS：请用你信任的解析器运行 `tsdoctor fix --remedy 4 --dns ADDR,ADDR`"},
+	"fix.why.4.nomanager":     {"cannot tell how DNS is configured on this host: %s", "无法判断本机 DNS 的配置方式：%s"},
+	"fix.why.4.already":       {"DNS already goes to %s", "DNS 已经在使用 %s"},
 }
 
 func init() { merge(publicDNSCatalog) }
