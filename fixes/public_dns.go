@@ -19,7 +19,11 @@ import (
 // PublicDNS is remedy 4: stop using the VPC DNS (100.100.2.136/138), whose
 // replies tailscaled's CGNAT rule drops, and point the host at public
 // resolvers through whatever manages its DNS, so the change lasts.
-type PublicDNS struct{}
+type PublicDNS struct {
+	// given are the resolvers --dns names (WithResolvers); nil: the ones
+	// the host's cloud offers. A pointer keeps the type comparable.
+	given *[]netip.Addr
+}
 
 const (
 	resolvConfPath   = "/etc/resolv.conf"
@@ -105,6 +109,9 @@ func (PublicDNS) Info() Info {
 // what remedy 4 promises holds, whatever else is blocked: already done.
 func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
 	want := offeredResolvers(rep)
+	if r.given != nil && len(*r.given) > 0 {
+		want = *r.given
+	}
 	if len(want) == 0 {
 		if pr := rep.Cloud.Profile; pr.Known() {
 			return notApplicable(i18n.M("fix.why.4.nodns", pr.Name))
@@ -201,6 +208,17 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 		p.note("fix.4.note.stillblocked", strings.Join(other, ", "))
 	}
 	return p, nil
+}
+
+// WithResolvers is remedy r with the resolvers --dns gives: remedy 4 then
+// applies on a host whose cloud offers none of its own. Other remedies are
+// returned as they are.
+func WithResolvers(r Remedy, rs []netip.Addr) Remedy {
+	if p, ok := r.(PublicDNS); ok && len(rs) > 0 {
+		p.given = &rs
+		return p
+	}
+	return r
 }
 
 // offeredResolvers are the public resolvers remedy 4 uses without --dns:

@@ -34,6 +34,7 @@ type fixArgs struct {
 	interval   time.Duration
 	wait       time.Duration
 	binary     string
+	dnsSet     bool // --dns was given (unset: the host's cloud's own resolvers)
 }
 
 func fixFlagSet() (*flag.FlagSet, *fixArgs) {
@@ -44,7 +45,7 @@ func fixFlagSet() (*flag.FlagSet, *fixArgs) {
 	fs.BoolVar(&a.dryRun, "dry-run", false, "show the plan and change nothing")
 	fs.StringVar(&a.allow, "allow", "", "addresses to whitelist (remedies 2, 3), comma-separated; default: those the check finds blocked")
 	fs.StringVar(&a.shape, "shape", "narrow", "whitelist rules: narrow (service protocol and port), conntrack (replies only) or wide (everything from the address)")
-	fs.StringVar(&a.dnsServers, "dns", "223.5.5.5,223.6.6.6", "public resolvers for remedy 4")
+	fs.StringVar(&a.dnsServers, "dns", "", "public resolvers for remedy 4 (default: those of the host's cloud, e.g. 223.5.5.5,223.6.6.6 on Alibaba Cloud; none offered elsewhere)")
 	fs.BoolVar(&a.script, "script", false, "remedy 3: install the article's polling shell script instead of the guard daemon")
 	fs.DurationVar(&a.interval, "interval", time.Second, "remedy 3 script: how often it polls")
 	fs.DurationVar(&a.wait, "wait", 0, "remedy 6: how long to wait for the attribute to go live")
@@ -68,6 +69,7 @@ func cmdFix(args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	if err := parseFlags("fix", fs, args, stdout); err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) { a.dnsSet = a.dnsSet || f.Name == "dns" })
 	job, err := a.job()
 	if err != nil {
 		return err
@@ -141,9 +143,12 @@ func (a *fixArgs) job() (j fixJob, err error) {
 			return
 		}
 	}
-	if o.Resolvers, err = fixes.ParseResolvers(a.dnsServers); err != nil {
-		err = usageError("fix", "cli.fix.dns", fixes.Message(err, j.lang), fixes.AddrList(fixes.DefaultResolvers))
-		return
+	if a.dnsSet { // not given: the host's cloud's own, if it has any
+		if o.Resolvers, err = fixes.ParseResolvers(a.dnsServers); err != nil {
+			err = usageError("fix", "cli.fix.dns", fixes.Message(err, j.lang), fixes.AddrList(fixes.DefaultResolvers))
+			return
+		}
+		j.remedy = fixes.WithResolvers(j.remedy, o.Resolvers)
 	}
 	j.root, err = a.hostRoot("fix")
 	return
