@@ -16,7 +16,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
-// PublicDNS is remedy 4: stop using the VPC DNS (100.100.2.136/138), whose
+// PublicDNS is remedy 4: stop using the VPC DNS (in 100.64.0.0/10), whose
 // replies tailscaled's CGNAT rule drops, and point the host at public
 // resolvers through whatever manages its DNS, so the change lasts.
 type PublicDNS struct {

@@ -53,7 +53,8 @@ func planDhclient(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) e
 	}
 	block := dhclientBegin + "\n" +
 		"# Added by tsdoctor (remedy 4): use public resolvers instead of the VPC's\n" +
-		"# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.\n" +
+		"# private resolvers in 100.64.0.0/10, whose replies tailscaled's CGNAT\n" +
+		"# rule drops.\n" +
 		"# `tsdoctor undo` removes this block.\n" +
 		"supersede domain-name-servers " + addrList(resolvers, ", ") + ";\n" +
 		dhclientEnd + "\n"

@@ -78,8 +78,9 @@ func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) er
 // netplanHead is the comment above the file's content: who wrote it, why,
 // and how to take it back.
 const netplanHead = "Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-	"Ignore the DNS servers DHCP offers (the VPC's 100.100.2.136/138, whose\n" +
-	"replies tailscaled's CGNAT rule drops) and use public resolvers instead.\n" +
+	"Ignore the DNS servers DHCP offers (the VPC's private resolvers in\n" +
+	"100.64.0.0/10, whose replies tailscaled's CGNAT rule drops) and use\n" +
+	"public resolvers instead.\n" +
 	"Named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml, which\n" +
 	"cloud-init may regenerate: this file still overrides it."
 

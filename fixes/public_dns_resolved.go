@@ -87,8 +87,8 @@ func resolvedDropInPath(others, ours []string) string {
 // the public resolvers take every domain (~.).
 func resolvedDropInContent(resolvers []netip.Addr) string {
 	return "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-		"# Send every query (~.) to public resolvers instead of the VPC's\n" +
-		"# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.\n" +
+		"# Send every query (~.) to public resolvers instead of the VPC's private\n" +
+		"# resolvers in 100.64.0.0/10, whose replies tailscaled's CGNAT rule drops.\n" +
 		"# DNS= lines add up across resolved.conf and its drop-ins: the empty one\n" +
 		"# drops the servers set before it, and this file's name sorts after every\n" +
 		"# other drop-in, so nothing is read after it.\n" +

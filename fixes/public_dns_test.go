@@ -111,7 +111,8 @@ iface eth0 inet dhcp
 
 const dhclientBlock = `# tsdoctor public-dns begin
 # Added by tsdoctor (remedy 4): use public resolvers instead of the VPC's
-# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.
+# private resolvers in 100.64.0.0/10, whose replies tailscaled's CGNAT
+# rule drops.
 # ` + "`tsdoctor undo`" + ` removes this block.
 supersede domain-name-servers 223.5.5.5, 223.6.6.6;
 # tsdoctor public-dns end
@@ -128,15 +129,16 @@ const procNetRoute = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\t
 	"eth0\t00F010AC\t00000000\t0001\t0\t0\t100\t00F0FFFF\t0\t0\t0\n"
 
 const netplanHeader = "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-	"# Ignore the DNS servers DHCP offers (the VPC's 100.100.2.136/138, whose\n" +
-	"# replies tailscaled's CGNAT rule drops) and use public resolvers instead.\n" +
+	"# Ignore the DNS servers DHCP offers (the VPC's private resolvers in\n" +
+	"# 100.64.0.0/10, whose replies tailscaled's CGNAT rule drops) and use\n" +
+	"# public resolvers instead.\n" +
 	"# Named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml, which\n" +
 	"# cloud-init may regenerate: this file still overrides it.\n" +
 	"network:\n  version: 2\n  ethernets:\n"
 
 const resolvedDropIn = "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo` removes it.\n" +
-	"# Send every query (~.) to public resolvers instead of the VPC's\n" +
-	"# 100.100.2.136/138, whose replies tailscaled's CGNAT rule drops.\n" +
+	"# Send every query (~.) to public resolvers instead of the VPC's private\n" +
+	"# resolvers in 100.64.0.0/10, whose replies tailscaled's CGNAT rule drops.\n" +
 	"# DNS= lines add up across resolved.conf and its drop-ins: the empty one\n" +
 	"# drops the servers set before it, and this file's name sorts after every\n" +
 	"# other drop-in, so nothing is read after it.\n" +
