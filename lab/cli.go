@@ -165,7 +165,7 @@ func labFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 
 // hostFlag adds --host to the commands that build a lab.
 func hostFlag(fs *flag.FlagSet) *string {
-	return fs.String("host", string(HostECSDMI), "what the server looks like to tsdoctor's ECS detection (`"+strings.Join(HostNames(), "|")+
+	return fs.String("host", string(HostECSDMI), "what the server looks like to tsdoctor's cloud detection (`"+strings.Join(HostNames(), "|")+
 		"`): DMI says Alibaba Cloud ECS; a KVM guest, not ECS; this machine's DMI and --ecs; Huawei Cloud; no cloud, an ISP's CGNAT resolver")
 }
 
