@@ -32,6 +32,8 @@ func services(ctx context.Context, r *run) Finding {
 	}
 	f.Commands = append(f.Commands, "ip route | grep -E '^100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.'", "ip neigh")
 	switch {
+	case d.Instance() && serviceList(d.Profile) == "":
+		f.add("svc.cloud.dnsonly", d.Profile.Name, d.DetectedBy)
 	case d.Instance():
 		f.add("svc.cloud", d.Profile.Name, d.DetectedBy, serviceList(d.Profile))
 	case d.Profile.Known():

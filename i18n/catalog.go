@@ -122,13 +122,14 @@ var catalog = map[string]entry{
 
 	// services
 	"svc.cloud":          {"This host is an instance of %s (%s): its services in 100.64.0.0/10 (%s) depend on the same replies getting through.", "本机是%s的实例（%s）：它在 100.64.0.0/10 内的服务（%s）同样依赖回包能够进入。"},
+	"svc.cloud.dnsonly":  {"This host is an instance of %s (%s); of its services in 100.64.0.0/10, its profile names only the private DNS.", "本机是%s的实例（%s）；在 100.64.0.0/10 内的服务中，它的云配置只列出了内网 DNS。"},
 	"svc.cloud.resolver": {"The resolvers are %s's private DNS (%s); DMI does not say this is one of its instances, so its other services are not probed.", "解析器是%s的内网 DNS（%s）；DMI 未表明本机是它的实例，因此不探测它的其他服务。"},
 	"svc.cgnat.resolver": {"No cloud profile matches this host, but its resolver %s is in 100.64.0.0/10: a cloud tsdoctor has no profile for, or an ISP's carrier-grade NAT (at home, on Starlink). tailscaled's rule drops its replies like those of any address in that range.", "没有与本机匹配的云配置，但它的解析器 %s 位于 100.64.0.0/10：可能是 tsdoctor 尚无配置的云，也可能是运营商级 NAT（家庭宽带、Starlink）。tailscaled 的规则会像对待该网段内任何地址一样丢弃它的回包。"},
 	"svc.cgnat.gateway":  {"No cloud profile matches this host, but its default gateway %s is in 100.64.0.0/10: an ISP's carrier-grade NAT (at home, on Starlink) or a cloud tsdoctor has no profile for.", "没有与本机匹配的云配置，但它的默认网关 %s 位于 100.64.0.0/10：可能是运营商级 NAT（家庭宽带、Starlink），也可能是 tsdoctor 尚无配置的云。"},
 	"svc.names":          {"Names only %s's private DNS resolves: %s.", "只有%s内网 DNS 能解析的域名：%s。"},
 	"svc.blocked":        {"%s %s via %s: replies would be dropped by %s.", "%s %s（经 %s）：回包会被 %s 丢弃。"},
 	"svc.ok":             {"%s %s via %s: replies pass.", "%s %s（经 %s）：回包可以通过。"},
-	"svc.sum.none":       {"No other service in 100.64.0.0/10 found (no known cloud; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（不是已知的云；也没有相关的路由或邻居表项）。"},
+	"svc.sum.none":       {"No other service in 100.64.0.0/10 found (nothing to probe; no such routes or neighbours).", "未发现 100.64.0.0/10 内的其他服务（没有需要探测的服务；也没有相关的路由或邻居表项）。"},
 	"svc.sum.blocked":    {"%d other service(s) in 100.64.0.0/10 are cut off.", "100.64.0.0/10 内另有 %d 个服务被拦截。"},
 	"svc.sum.ok":         {"Other services in 100.64.0.0/10 are reachable.", "100.64.0.0/10 内的其他服务可达。"},
 
