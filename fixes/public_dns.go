@@ -112,15 +112,20 @@ func (r PublicDNS) Applies(h *Host, rep checks.Report) Applicability {
 	if r.given != nil && len(*r.given) > 0 {
 		want = *r.given
 	}
+	m, err := DetectResolverManager(h)
+	if err != nil {
+		return notApplicable(i18n.M("fix.why.4.nomanager", err))
+	}
 	if len(want) == 0 {
+		// Done already when no resolver is left in 100.64.0.0/10: once
+		// remedy 4 has run, the resolvers no longer tell the cloud.
+		if len(m.Nameservers) > 0 && !slices.ContainsFunc(m.Nameservers, tsrules.CGNAT.Contains) {
+			return Applicability{Fit: AlreadyDone, Why: i18n.M("fix.why.4.already", addrList(m.Nameservers, ", "))}
+		}
 		if pr := rep.Cloud.Profile; pr.Known() {
 			return notApplicable(i18n.M("fix.why.4.nodns", pr.Name))
 		}
 		return notApplicable(i18n.M("fix.why.4.nodns.unknown"))
-	}
-	m, err := DetectResolverManager(h)
-	if err != nil {
-		return notApplicable(i18n.M("fix.why.4.nomanager", err))
 	}
 	done := Applicability{Fit: AlreadyDone, Why: i18n.M("fix.why.4.already", addrList(want, ", "))}
 	if sameAddrSet(m.Nameservers, want) {

@@ -1031,3 +1031,16 @@ func TestPublicDNSPerCloud(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicDNSDoneWithoutProfile: on a host whose cloud offers no
+// resolvers (or is no longer recognised, because remedy 4 took away the
+// resolvers that told it), DNS that no longer goes into 100.64.0.0/10 is
+// "already done", so a second `fix --remedy 4` changes nothing and succeeds.
+func TestPublicDNSDoneWithoutProfile(t *testing.T) {
+	for _, det := range []cloud.Detection{{Profile: cloud.Profile{ID: cloud.Unknown}}, {Profile: *cloud.Lookup("huawei"), DetectedBy: "dmi:sys_vendor"}} {
+		h := &Host{Root: dnsFixture(t, map[string]string{"/etc/resolv.conf": "nameserver 9.9.9.9\n"}, nil, nil), Run: (&dnsRecorder{}).run}
+		if a := (PublicDNS{}).Applies(h, checks.Report{Cloud: det}); a.Fit != AlreadyDone || a.Why.Key != "fix.why.4.already" {
+			t.Errorf("%s: Applies = %v %q, want AlreadyDone fix.why.4.already", det.Profile.ID, a.Fit, a.Why.Key)
+		}
+	}
+}

@@ -51,6 +51,22 @@ func TestLabHuaweiCloud(t *testing.T) {
 		}
 	}
 	noResolverOffered(t, l)
+
+	// Applied with --dns (the lab's public resolver), DNS answers; a second
+	// run without --dns finds it done, although the resolvers that told
+	// the cloud are gone; undo puts them back.
+	if fj, code, out := runFix(t, l, "--remedy", "4", "--dns", lab.PublicDNS1); code != 0 || !fj.Changed {
+		t.Fatalf("remedy 4 --dns %s: exit %d:\n%s", lab.PublicDNS1, code, out)
+	}
+	if fj, code, out := runFix(t, l, "--remedy", "4"); code != 0 || fj.Changed {
+		t.Errorf("remedy 4 again, without --dns: exit %d, changed %v, want 0 and nothing:\n%s", code, fj.Changed, out)
+	}
+	if uj := runUndo(t, l); len(uj.Undone) == 0 {
+		t.Errorf("undo: %+v", uj)
+	}
+	if rep, _, raw := check(t, l); !slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Address.String() == lab.HuaweiDNS1 }) {
+		t.Errorf("after undo the Huawei DNS is not back (and blocked):\n%s", raw)
+	}
 }
 
 // TestLabCGNATISP: a machine behind an ISP's carrier-grade NAT (its
