@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -250,7 +251,18 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 	}
 	for _, a := range p.Actions {
 		if err := h.do(ctx, a); err != nil {
-			_, rerr := h.reverse(ctx, e, nil)
+			// A command can fail halfway (`systemctl enable --now` links
+			// the unit into .wants, then fails to start it): its undo runs
+			// too, so the link does not start it at the next boot.
+			if a.Command != nil && len(a.Command.Undo) > 0 {
+				e.Done++
+			}
+			// The failure may be the cancellation itself (Ctrl-C): the
+			// rollback gets a context of its own, bounded, or every step of
+			// it would fail at once.
+			rctx, cancel := rollbackContext(ctx)
+			_, rerr := h.reverse(rctx, e, nil)
+			cancel()
 			e.Failed = err.Error()
 			e.Undone = rerr == nil
 			_ = h.saveEntry(e)
@@ -268,6 +280,16 @@ func Apply(ctx context.Context, h *Host, p *Plan) (*Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// RollbackTimeout bounds a rollback: long enough for iptables-restore's
+// lock wait and systemctl, short enough that a hung tool cannot keep the
+// admin waiting after Ctrl-C.
+var RollbackTimeout = 30 * time.Second
+
+// rollbackContext keeps ctx's values but not its cancellation.
+func rollbackContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
 }
 
 func (h *Host) do(ctx context.Context, a Action) error {
