@@ -210,30 +210,52 @@ func TestWhitelistSpecsRefusesOutsideCGNAT(t *testing.T) {
 }
 
 // TestNetfilterOffOldCLI: a CLI whose `set` lacks --netfilter-mode gets
-// `tailscale up` restating the node's settings, and the undo restores the
-// mode the same way.
+// `tailscale up` restating exactly the node's non-default prefs (never the
+// OS's hostname, which status reports, as --hostname), and the undo
+// restores the mode read from tailscaled, nodivert included; a mode that
+// cannot be read refuses the plan.
 func TestNetfilterOffOldCLI(t *testing.T) {
-	for _, help := range []string{"USAGE\n  set [flags]\n  --netfilter-mode string", "USAGE\n  set [flags]\n  --accept-dns"} {
+	const prefs = `{"ControlURL": "http://control.lab:8080", "RouteAll": false, "CorpDNS": true, "Hostname": "",
+		"AdvertiseRoutes": ["10.0.0.0/24"], "NoStatefulFiltering": true, "NetfilterMode": 1}`
+	for _, c := range []struct {
+		help, prefs string
+		do, undo    []string
+	}{
+		{"  --netfilter-mode string", prefs,
+			[]string{"tailscale", "set", "--netfilter-mode=off"}, []string{"tailscale", "set", "--netfilter-mode=nodivert"}},
+		{"  --accept-dns", prefs,
+			[]string{"tailscale", "up", "--netfilter-mode=off", "--login-server=http://control.lab:8080", "--advertise-routes=10.0.0.0/24"},
+			[]string{"tailscale", "up", "--netfilter-mode=nodivert", "--login-server=http://control.lab:8080", "--advertise-routes=10.0.0.0/24"}},
+		{"  --accept-dns", `{"Hostname": "pinned", "CorpDNS": false, "RunSSH": true, "NetfilterMode": 2}`,
+			[]string{"tailscale", "up", "--netfilter-mode=off", "--accept-dns=false", "--ssh", "--hostname=pinned", "--stateful-filtering"}, nil},
+		{"  --accept-dns", `{}`, nil, nil},
+		{"  --accept-dns", "", nil, nil},
+	} {
 		h := tempHost(t, func(ctx context.Context, name string, args ...string) ([]byte, error) {
-			return []byte(help), nil
+			if len(args) > 0 && args[0] == "debug" {
+				if c.prefs == "" {
+					return nil, errors.New("failed to connect to local tailscaled")
+				}
+				return []byte(c.prefs), nil
+			}
+			return []byte(c.help), nil
 		})
 		yes := true
 		rep := checks.Report{Tailscale: tailscale.State{Installed: true, BackendState: "Running", NetfilterMode: tailscale.NetfilterOn,
 			AcceptDNS: &yes, AdvertiseRoutes: []string{"10.0.0.0/24"}, HostName: "ecs-1"}}
 		p, err := NetfilterOff{}.Plan(context.Background(), h, rep, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := p.Actions[0].Command
-		if strings.Contains(help, "netfilter-mode") {
-			if !slices.Equal(c.Do, []string{"tailscale", "set", "--netfilter-mode=off"}) || !slices.Equal(c.Undo, []string{"tailscale", "set", "--netfilter-mode=on"}) {
-				t.Errorf("set: %q / %q", c.Do, c.Undo)
+		if c.do == nil {
+			if err == nil {
+				t.Errorf("prefs %q: planned %+v, want a refusal", c.prefs, p.Actions[0].Command)
 			}
 			continue
 		}
-		want := []string{"tailscale", "up", "--netfilter-mode=off", "--accept-dns=true", "--advertise-routes=10.0.0.0/24", "--hostname=ecs-1"}
-		if !slices.Equal(c.Do, want) || c.Undo[2] != "--netfilter-mode=on" {
-			t.Errorf("up: %q / %q", c.Do, c.Undo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := p.Actions[0].Command
+		if !slices.Equal(cp.Do, c.do) || (c.undo != nil && !slices.Equal(cp.Undo, c.undo)) {
+			t.Errorf("prefs %s, help %q:\n do   %q\n undo %q\nwant %q / %q", c.prefs, c.help, cp.Do, cp.Undo, c.do, c.undo)
 		}
 	}
 }

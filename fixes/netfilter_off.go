@@ -2,7 +2,7 @@ package fixes
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/tsdoctor/tsdoctor/checks"
@@ -54,19 +54,45 @@ func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Op
 	if a := r.Applies(h, rep); !a.OK() {
 		return nil, failure(i18n.M("fix.err.notapplies", int(NetfilterOffID), a.Why))
 	}
-	ts := rep.Tailscale
-	prev := string(ts.NetfilterMode)
-	if prev == "" {
-		prev = string(tailscale.NetfilterOn)
+	// The mode undo puts back is read now, from tailscaled itself: a guess
+	// ("on" when the check could not read it) would turn a nodivert node
+	// into one whose chains hook INPUT.
+	raw, err := h.run(ctx, []string{"tailscale", "debug", "prefs"})
+	var prefs tailscale.Prefs
+	if err == nil {
+		prefs, err = tailscale.ParsePrefsJSON(raw)
 	}
+	if err == nil && prefs.NetfilterMode == "" {
+		err = errors.New("no NetfilterMode in `tailscale debug prefs`")
+	}
+	if err != nil {
+		return nil, failureOf(err, i18n.M("fix.5.err.prefs", err))
+	}
+	prev := string(prefs.NetfilterMode)
+	if prefs.NetfilterMode == tailscale.NetfilterOff {
+		return nil, failure(i18n.M("fix.err.notapplies", int(NetfilterOffID), i18n.M("fix.why.nfoff")))
+	}
+	ts := rep.Tailscale
 	p := &Plan{Remedy: NetfilterOffID}
 	if setKnowsNetfilter(ctx, h) {
 		p.addCommandPair(CommandPair{Do: []string{"tailscale", "set", "--netfilter-mode=off"},
 			Undo: []string{"tailscale", "set", "--netfilter-mode=" + prev}, Netfilter: tailscale.NetfilterOff})
 	} else {
-		// Older clients: `tailscale up` must restate every non-default
-		// setting, or it refuses (or resets them).
-		p.addCommandPair(CommandPair{Do: upArgs(ts, "off"), Undo: upArgs(ts, prev), Netfilter: tailscale.NetfilterOff})
+		// Older clients: `tailscale up` resets what it is not told and
+		// pins what it is, so it restates exactly the node's non-default
+		// prefs, no more (never the OS's hostname as --hostname).
+		exitIP := ""
+		if peer, ok := ts.Routing.ExitNode(); ok && len(peer.TailscaleIPs) > 0 {
+			exitIP = peer.TailscaleIPs[0].String()
+		}
+		flags, err := tailscale.UpFlags(raw, exitIP)
+		if err != nil {
+			return nil, failureOf(err, i18n.M("fix.5.err.up", err))
+		}
+		up := func(mode string) []string {
+			return append([]string{"tailscale", "up", "--netfilter-mode=" + mode}, flags...)
+		}
+		p.addCommandPair(CommandPair{Do: up("off"), Undo: up(prev), Netfilter: tailscale.NetfilterOff})
 		p.note("fix.5.note.up")
 	}
 	switch {
@@ -87,24 +113,6 @@ func (r NetfilterOff) Plan(ctx context.Context, h *Host, rep checks.Report, o Op
 func setKnowsNetfilter(ctx context.Context, h *Host) bool {
 	out, _ := h.run(ctx, []string{"tailscale", "set", "--help"})
 	return strings.Contains(string(out), "netfilter-mode")
-}
-
-// upArgs is `tailscale up` with the node's current settings and mode.
-func upArgs(ts tailscale.State, mode string) []string {
-	args := []string{"tailscale", "up", "--netfilter-mode=" + mode}
-	if ts.AcceptDNS != nil {
-		args = append(args, fmt.Sprintf("--accept-dns=%v", *ts.AcceptDNS))
-	}
-	if len(ts.AdvertiseRoutes) > 0 {
-		args = append(args, "--advertise-routes="+strings.Join(ts.AdvertiseRoutes, ","))
-	}
-	if ts.ExitNode {
-		args = append(args, "--advertise-exit-node")
-	}
-	if ts.HostName != "" {
-		args = append(args, "--hostname="+ts.HostName)
-	}
-	return args
 }
 
 // inputPolicyDrop: a base INPUT chain drops by default (policy DROP, or a

@@ -27,16 +27,17 @@ func TestUndoNetfilterOnlyWhileStillOff(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var ran [][]string
+			prefs := `{"NetfilterMode": 2}` // when the plan is made
 			h := tempHost(t, func(ctx context.Context, name string, args ...string) ([]byte, error) {
 				cmd := append([]string{name}, args...)
 				switch {
 				case slices.Equal(cmd, []string{"tailscale", "set", "--help"}):
 					return []byte("--netfilter-mode string"), nil
 				case slices.Equal(cmd, []string{"tailscale", "debug", "prefs"}):
-					if c.prefs == "" {
+					if prefs == "" {
 						return nil, errors.New("failed to connect to local tailscaled")
 					}
-					return []byte(c.prefs), nil
+					return []byte(prefs), nil
 				}
 				ran = append(ran, cmd)
 				return nil, nil
@@ -49,7 +50,7 @@ func TestUndoNetfilterOnlyWhileStillOff(t *testing.T) {
 			if _, err := Apply(context.Background(), h, p); err != nil {
 				t.Fatal(err)
 			}
-			ran = nil
+			ran, prefs = nil, c.prefs
 			res, err := Undo(context.Background(), h, false)
 			if err != nil || len(res) != 1 || !res[0].Same {
 				t.Fatalf("undo: %v %+v", err, res)
