@@ -189,7 +189,16 @@ type UndoResult struct {
 // tailscaled has rebuilt or replaced since the fix is left as tailscaled
 // has it (only tsdoctor's own rules are deleted from it): undo never puts
 // back a rule tailscaled no longer wants. Files are always restored.
+//
+// A file that changed since tsdoctor wrote it stops undo before the entry is
+// touched, with an *EditedError holding the differences, unless o.Force.
 func Undo(ctx context.Context, h *Host, all bool) ([]UndoResult, error) {
+	return UndoWith(ctx, h, UndoOptions{All: all})
+}
+
+// UndoWith is Undo with options.
+func UndoWith(ctx context.Context, h *Host, o UndoOptions) ([]UndoResult, error) {
+	all := o.All
 	unlock, err := h.lock()
 	if err != nil {
 		return nil, err
@@ -204,6 +213,16 @@ func Undo(ctx context.Context, h *Host, all bool) ([]UndoResult, error) {
 		e := entries[i]
 		if e.Undone || e.Done == 0 {
 			continue
+		}
+		if !o.Force {
+			edited, err := h.edited(e)
+			if err != nil {
+				return out, err
+			}
+			if len(edited) > 0 {
+				ee := &EditedError{Entry: e.ID, Files: edited}
+				return out, failureOf(ee, ee.Msg())
+			}
 		}
 		replaced, err := h.replaced(ctx, e)
 		if err != nil {

@@ -104,6 +104,7 @@ var fixCLICatalog = map[string]entry{
 	"fixcli.undone":        {"Undone: %s", "已撤销：%s"},
 	"undo.rebuilt":         {"%s: tailscaled has rebuilt this chain since the fix and put its own rules back: undo leaves them as they are and only takes out tsdoctor's own.", "%s：修复之后 tailscaled 已重建这条链并放回了它自己的规则：撤销时保留这些规则，只删除 tsdoctor 自己加的规则。"},
 	"undo.gone":            {"%s: tailscaled has removed this chain since the fix (netfilter off, another firewall backend, or tailscaled stopped), so there is nothing to put back there.", "%s：修复之后 tailscaled 已删除这条链（netfilter 已关闭、换了防火墙后端，或 tailscaled 已停止），所以这条链上没有需要恢复的内容。"},
+	"undo.edited":          {"undo of %s stopped before changing anything: %s changed since tsdoctor wrote it (the difference is below), and restoring it would throw that change away; keep what you need, then run `tsdoctor undo --force` to restore it as it was before the fix", "撤销 %s 已在做任何修改之前停止：%s 在 tsdoctor 写入之后被改动过（差异见下），恢复会丢掉这些改动；请先保留你需要的内容，再运行 `tsdoctor undo --force`，将其恢复为修复之前的样子"},
 	"undo.nf.changed":      {"tailscaled's netfilter mode is %s now, not the %s the fix set: it was changed since, so undo left it alone.", "tailscaled 的 netfilter 模式现在是 %s，而不是修复时设置的 %s：之后已被改动，所以撤销没有改它。"},
 	"fixcli.same.rest":     {"Everything else it touched is as it was before.", "它改动过的其余内容都已恢复原状。"},
 	"fixcli.same":          {"Everything it touched is as it was before.", "它改动过的所有内容都已恢复原状。"},

@@ -97,6 +97,16 @@ type Undo struct {
 	Schema string   `json:"schema"`
 	Undone []Undone `json:"undone"`
 	Error  string   `json:"error,omitempty"`
+	// Edited: files that changed since tsdoctor wrote them, which stopped
+	// undo (--force restores them anyway).
+	Edited []Edited `json:"edited,omitempty"`
+}
+
+// Edited is a file changed since tsdoctor wrote it.
+type Edited struct {
+	Path string `json:"path"`
+	// Diff is unified, from what tsdoctor wrote to what is there now.
+	Diff string `json:"diff"`
 }
 
 // Undone is one journal entry undone.

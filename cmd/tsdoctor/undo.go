@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,14 +21,16 @@ import (
 // completions and the man page.
 type undoArgs struct {
 	commonFlags
-	all bool
-	yes bool
+	all   bool
+	force bool
+	yes   bool
 }
 
 func undoFlagSet() (*flag.FlagSet, *undoArgs) {
 	a := &undoArgs{}
 	fs := a.flagSet("undo", shared{json: wire.SchemaFixV1, lang: langHelp, root: true})
 	fs.BoolVar(&a.all, "all", false, "undo every change tsdoctor made, newest first")
+	fs.BoolVar(&a.force, "force", false, "restore the files tsdoctor wrote even where they changed since (without it undo shows the difference and stops)")
 	// Scripts pass --yes to every command that changes the host; undo never
 	// asks (it only puts back what was recorded), so it is accepted as is.
 	fs.BoolVar(&a.yes, "yes", false, "accepted for scripts: undo does not ask")
@@ -49,8 +52,14 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h := openMachine(root, checks.DefaultOptions()).fix
-	res, err := fixes.Undo(ctx, h, a.all)
+	res, err := fixes.UndoWith(ctx, h, fixes.UndoOptions{All: a.all, Force: a.force})
 	out := wire.Undo{Schema: wire.SchemaFixV1, Undone: []wire.Undone{}}
+	var edited *fixes.EditedError
+	if errors.As(err, &edited) {
+		for _, f := range edited.Files {
+			out.Edited = append(out.Edited, wire.Edited{Path: f.Path, Diff: f.Diff})
+		}
+	}
 	same := true
 	for _, r := range res {
 		uj := wire.Undone{Journal: r.Entry.ID, Remedy: r.Entry.Remedy, Name: r.Entry.Name, Same: r.Same, Differences: r.Differences}
@@ -86,6 +95,13 @@ func cmdUndo(args []string, stdout, stderr io.Writer) error {
 		_ = enc.Encode(out)
 	}
 	switch {
+	case edited != nil && !a.json:
+		// The one line, then the differences it speaks of.
+		fmt.Fprintln(stderr, "tsdoctor undo: "+oneLine(out.Error))
+		for _, f := range out.Edited {
+			fmt.Fprint(stderr, f.Diff)
+		}
+		return exitCode(1)
 	case err != nil:
 		return failure("undo", 1, out.Error)
 	case !same:
