@@ -249,6 +249,10 @@ type FileWrite struct {
 	Content string `json:"content,omitempty"`
 	Mode    uint32 `json:"mode,omitempty"`
 	Remove  bool   `json:"remove,omitempty"`
+	// Regenerated: another program rewrites this file as a matter of
+	// course (resolv.conf under dhclient, at each lease), so what it holds
+	// at undo is no admin's edit: undo restores it without comparing.
+	Regenerated bool `json:"regenerated,omitempty"`
 }
 
 // CommandPair is a command and the one that reverses it. A command nothing

@@ -16,7 +16,7 @@ func planResolvConf(p *Plan, m ResolverManager, resolvers []netip.Addr) {
 	if !m.ResolvConfExists || mode == 0 {
 		mode = 0o644
 	}
-	p.addFile(FileWrite{Path: m.ResolvConf, Content: content, Mode: uint32(mode)})
+	p.addFile(FileWrite{Path: m.ResolvConf, Content: content, Mode: uint32(mode), Regenerated: m.Kind == ManagerDhclient})
 }
 
 // rewriteNameservers replaces the nameserver lines of resolv.conf text with

@@ -2,6 +2,7 @@ package fixes
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -54,6 +55,9 @@ func (h *Host) edited(e *Entry) ([]EditedFile, error) {
 			continue
 		}
 		seen[a.File.Path] = true
+		if a.File.Regenerated {
+			continue
+		}
 		content, _, exists, err := h.readFile(a.File.Path)
 		if err != nil {
 			return nil, failureOf(err, i18n.M("fix.err.readfile.before", a.File.Path, err))
@@ -66,6 +70,10 @@ func (h *Host) edited(e *Entry) ([]EditedFile, error) {
 			want = ""
 		}
 		now := string(content)
+		if i := slices.IndexFunc(e.Before.Files, func(f FileState) bool { return f.Path == a.File.Path }); i >= 0 &&
+			e.Before.Files[i].Exists == exists && string(e.Before.Files[i].Content) == now {
+			continue // back as it was before: restoring it loses nothing
+		}
 		diff := udiff.Unified(a.File.Path+" (as tsdoctor wrote it)", a.File.Path+" (now)", want, now)
 		switch {
 		case !exists:
