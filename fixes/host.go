@@ -98,17 +98,31 @@ func (h *Host) readFile(p string) (content []byte, mode fs.FileMode, exists bool
 	return b, fi.Mode().Perm(), err == nil, err
 }
 
-// writeFile replaces a file's content. A regular file is replaced whole
-// (temporary file, fsync, rename), so a crash leaves the old or the new
-// content, never half. A symlink or a bind mount (resolv.conf often is one)
-// is written through in place, since renaming over it would break it.
+// writeFile replaces a file's content and sets its mode (the plan's). A
+// file that exists keeps its owner, ACLs, extended attributes and SELinux
+// label; a new one gets, where SELinux is on, the label the policy wants
+// for its path.
 func (h *Host) writeFile(p string, content []byte, mode fs.FileMode) error {
+	return h.writeFileAttrs(p, content, mode, nil)
+}
+
+// writeFileAttrs writes content with the attributes want (undo restores
+// those recorded before the fix); nil keeps the existing file's. A regular
+// file is replaced whole (temporary file, fsync, rename, fsync of the
+// directory), so a crash leaves the old or the new content, never half. A
+// symlink or a bind mount (resolv.conf often is one) is written through in
+// place, since renaming over it would break it.
+func (h *Host) writeFileAttrs(p string, content []byte, mode fs.FileMode, want *fileAttrs) error {
 	fp := h.path(p)
 	if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
 		return err
 	}
 	if mode == 0 {
 		mode = 0o644
+	}
+	cur, err := readAttrs(fp)
+	if err != nil {
+		return err
 	}
 	if inPlace(fp) {
 		f, err := os.OpenFile(fp, os.O_WRONLY|os.O_TRUNC, 0)
@@ -119,11 +133,25 @@ func (h *Host) writeFile(p string, content []byte, mode fs.FileMode) error {
 			f.Close()
 			return err
 		}
+		// The inode stays, and with it owner, ACLs and label.
+		if want != nil {
+			mode = want.Mode
+		}
 		if err := f.Chmod(mode); err != nil && !errors.Is(err, syscall.EROFS) {
 			f.Close()
 			return err
 		}
 		return f.Close()
+	}
+	attrs := want
+	created := want == nil && cur == nil
+	switch {
+	case created:
+		attrs = &fileAttrs{Mode: mode}
+	case want == nil:
+		attrs = &fileAttrs{Owner: cur.Owner, Mode: mode, Xattrs: cur.Xattrs}
+	case want.Owner == nil && cur != nil:
+		attrs.Owner = cur.Owner // a journal from before owners were recorded
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(fp), "."+filepath.Base(fp)+".tsdoctor-*")
 	if err != nil {
@@ -131,7 +159,7 @@ func (h *Host) writeFile(p string, content []byte, mode fs.FileMode) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(content); err == nil {
-		err = tmp.Chmod(mode)
+		err = attrs.apply(tmp)
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -142,7 +170,16 @@ func (h *Host) writeFile(p string, content []byte, mode fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), fp)
+	if err := os.Rename(tmp.Name(), fp); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(fp)); err != nil {
+		return err
+	}
+	if created || (want != nil && want.Xattrs["security.selinux"] == nil) {
+		return h.relabel(fp)
+	}
+	return nil
 }
 
 // inPlace: a symlink, or a file mounted over (its device differs from its
@@ -167,7 +204,10 @@ func (h *Host) removeFile(p string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(h.path(p)))
 }
 
 // backend returns the writable backend holding ref.

@@ -62,6 +62,11 @@ type FileState struct {
 	Exists  bool   `json:"exists"`
 	Mode    uint32 `json:"mode,omitempty"`
 	Content []byte `json:"content,omitempty"`
+	// Owner and Xattrs (ACLs as system.posix_acl_*, the SELinux label as
+	// security.selinux, any other) are put back with the bytes; nil Owner:
+	// a journal from before they were recorded.
+	Owner  *Owner            `json:"owner,omitempty"`
+	Xattrs map[string][]byte `json:"xattrs,omitempty"`
 	// NewDirs are the directories writing the file creates (outermost
 	// first): undo removes them again, or /usr/local/lib/tsdoctor stays.
 	NewDirs []string `json:"new_dirs,omitempty"`
@@ -209,6 +214,14 @@ func (h *Host) before(ctx context.Context, actions []Action) (Before, error) {
 			st := FileState{Path: a.File.Path, Exists: exists, Mode: uint32(mode), Content: content}
 			if !exists {
 				st.NewDirs = h.missingDirs(a.File.Path)
+			} else {
+				attrs, err := readAttrs(h.path(a.File.Path))
+				if err != nil {
+					return b, failureOf(err, i18n.M("fix.err.readfile.before", a.File.Path, err))
+				}
+				if attrs != nil {
+					st.Owner, st.Xattrs = attrs.Owner, attrs.Xattrs
+				}
 			}
 			b.Files = append(b.Files, st)
 		}

@@ -124,7 +124,7 @@ func (h *Host) reverse(ctx context.Context, e *Entry, replaced map[firewall.Chai
 			f := e.Before.Files[i]
 			var err error
 			if f.Exists {
-				err = h.writeFile(f.Path, f.Content, fs.FileMode(f.Mode))
+				err = h.writeFileAttrs(f.Path, f.Content, fs.FileMode(f.Mode), &fileAttrs{Owner: f.Owner, Mode: fs.FileMode(f.Mode), Xattrs: f.Xattrs})
 			} else {
 				err = h.removeFile(f.Path)
 				for j := len(f.NewDirs) - 1; j >= 0 && err == nil; j-- {
@@ -296,6 +296,10 @@ func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.Chai
 			diffs = append(diffs, fmt.Sprintf("%s: exists %v, before %v", want.Path, exists, want.Exists))
 		case exists && (string(content) != string(want.Content) || uint32(mode) != want.Mode):
 			diffs = append(diffs, fmt.Sprintf("%s: content or mode differ from before", want.Path))
+		case exists && want.Owner != nil:
+			if d := attrsDiffer(h.path(want.Path), want); d != "" {
+				diffs = append(diffs, fmt.Sprintf("%s: %s differ from before", want.Path, d))
+			}
 		}
 		for _, d := range want.NewDirs {
 			if _, err := os.Lstat(h.path(d)); err == nil && !exists {
