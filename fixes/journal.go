@@ -17,6 +17,7 @@ import (
 
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/i18n"
+	"github.com/tsdoctor/tsdoctor/tailscale"
 )
 
 // Entry is one applied remedy in the journal: what it changed, and the
@@ -47,6 +48,9 @@ type Before struct {
 	Files  []FileState  `json:"files,omitempty"`
 	// PolicyRules are the policy rules as `ip rule` prints them (remedy 7).
 	PolicyRules []string `json:"policy_rules,omitempty"`
+	// Netfilter is tailscaled's netfilter mode before a command that sets
+	// it (remedy 5): undo must end with exactly this mode again.
+	Netfilter tailscale.NetfilterMode `json:"netfilter,omitempty"`
 }
 
 // ChainState is a chain's rules as its backend prints them, counters aside.
@@ -205,6 +209,9 @@ func (h *Host) before(ctx context.Context, actions []Action) (Before, error) {
 			if b.PolicyRules, err = h.policyRulesState(); err != nil {
 				return b, failureOf(err, i18n.M("fix.err.readrules.before", err))
 			}
+		}
+		if a.Command != nil && a.Command.Netfilter != "" && b.Netfilter == "" {
+			b.Netfilter = h.netfilterMode(ctx)
 		}
 		if a.File != nil && !slices.ContainsFunc(b.Files, func(s FileState) bool { return s.Path == a.File.Path }) {
 			content, mode, exists, err := h.readFile(a.File.Path)

@@ -243,7 +243,7 @@ func UndoWith(ctx context.Context, h *Host, o UndoOptions) ([]UndoResult, error)
 			}
 		}
 		res.LeftAlone = append(res.LeftAlone, left...)
-		res.Differences, err = h.compare(ctx, e.Before, replaced)
+		res.Differences, err = h.compare(ctx, e.Before, replaced, len(left) > 0)
 		if err != nil {
 			return out, err
 		}
@@ -263,8 +263,17 @@ func UndoWith(ctx context.Context, h *Host, o UndoOptions) ([]UndoResult, error)
 
 // compare lists how the host differs from a recorded state, chains
 // tailscaled has replaced aside.
-func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.ChainRef]i18n.Msg) ([]string, error) {
+func (h *Host) compare(ctx context.Context, b Before, replaced map[firewall.ChainRef]i18n.Msg, modeLeftAlone bool) ([]string, error) {
 	var diffs []string
+	if b.Netfilter != "" && !modeLeftAlone {
+		// nodivert must come back as nodivert, not as tailscale's default.
+		if now := h.netfilterMode(ctx); now != b.Netfilter {
+			if now == "" {
+				now = "unknown"
+			}
+			diffs = append(diffs, fmt.Sprintf("tailscaled's netfilter mode: now %s, before %s", now, b.Netfilter))
+		}
+	}
 	for _, want := range b.Chains {
 		if _, ok := replaced[want.Ref]; ok {
 			continue
