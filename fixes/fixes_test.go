@@ -39,8 +39,8 @@ func TestUnitsVerify(t *testing.T) {
 	_, wl := whitelistFiles(firewall.IptablesNFT, specs, Options{})
 	units := map[string]string{
 		"tsdoctor-whitelist.service":      strings.ReplaceAll(wl, WhitelistScript, exe),
-		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon"),
-		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script"),
+		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon", "main"),
+		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script", "all"),
 		"tsdoctor-guard-packaged.service": PackagedGuardUnit(exe),
 		"broken.service":                  strings.Replace(wl, "Type=oneshot", "Type=oneshoot", 1),
 	}
