@@ -42,7 +42,7 @@ func TestUnitsVerify(t *testing.T) {
 		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon", "main"),
 		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script", "all"),
 		"tsdoctor-guard-packaged.service": PackagedGuardUnit(exe),
-		"broken.service":                  strings.Replace(wl, "Type=oneshot", "Type=oneshoot", 1),
+		"broken.service":                  strings.Replace(strings.ReplaceAll(wl, WhitelistScript, exe), "Type=simple", "Type=simpel", 1),
 	}
 	for name, content := range units {
 		p := filepath.Join(dir, name)
