@@ -77,7 +77,7 @@ func TestGuardPlanRestarts(t *testing.T) {
 	}{
 		{"running, new unit", true, true, true, []string{"systemctl is-active tsdoctor-guard.service", "systemctl --version", "systemctl daemon-reload", "systemctl restart tsdoctor-guard.service"}, "systemctl try-restart tsdoctor-guard.service"},
 		{"stopped, same unit", false, true, false, []string{"systemctl start tsdoctor-guard.service"}, "systemctl stop tsdoctor-guard.service"},
-		{"new", false, false, true, []string{"systemctl --version", "systemctl daemon-reload", "systemctl enable --now tsdoctor-guard.service"}, "systemctl daemon-reload"},
+		{"new", false, false, true, []string{"systemctl --version", "systemctl daemon-reload", "systemctl enable tsdoctor-guard.service", "systemctl start tsdoctor-guard.service"}, "systemctl daemon-reload"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := tempHost(t, func(ctx context.Context, name string, args ...string) ([]byte, error) {

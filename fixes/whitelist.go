@@ -162,7 +162,11 @@ func (p *Plan) addUnitWith(h *Host, scriptPath, script, unitPath, unit string, d
 		}
 	}
 	if out, err := h.run(context.Background(), []string{"systemctl", "is-enabled", name}); err != nil || strings.TrimSpace(string(out)) != "enabled" {
-		p.addCommand([]string{"systemctl", "enable", "--now", name}, []string{"systemctl", "disable", "--now", name})
+		// Two steps, not `enable --now`: when the start fails (a guard
+		// that never gets ready), the enable is done and rolled back
+		// with the rest, leaving no .wants link behind.
+		p.addCommand([]string{"systemctl", "enable", name}, []string{"systemctl", "disable", name})
+		p.addCommand([]string{"systemctl", "start", name}, []string{"systemctl", "stop", name})
 	} else if daemon && !active {
 		p.addCommand([]string{"systemctl", "start", name}, []string{"systemctl", "stop", name})
 	}
