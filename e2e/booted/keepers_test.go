@@ -21,6 +21,7 @@ func TestKeepersBooted(t *testing.T) {
 	}{
 		{"guard-never-ready", guardNeverReady},
 		{"guard-new-allow", guardNewAllow},
+		{"guard-script-ready", guardScriptReady},
 		{"whitelist-missing-tool", whitelistMissingTool},
 		{"whitelist-late-tailscaled", whitelistLateTailscaled},
 	} {
@@ -87,6 +88,20 @@ func guardNewAllow(t *testing.T, h *host.Host) {
 	}
 	if _, cmd3 := guardPID(t, h); !strings.Contains(cmd3, "--allow "+lab.InternalDNS1+" ") {
 		t.Errorf("after undo the guard runs %q, want the first fix's --allow %s", cmd3, lab.InternalDNS1)
+	}
+	undo(t, h)
+}
+
+// guardScriptReady: the article's polling script as the guard says
+// READY=1 through systemd-notify after its first pass (Debian 12's systemd
+// 252 waits for systemd to take the message), and the fix reports it.
+func guardScriptReady(t *testing.T, h *host.Host) {
+	fo, code, raw := fix(t, h, "--remedy", "3", "--script")
+	if code != 0 || fo.Verification == nil || !fo.Verification.Passed || !strings.Contains(raw, "running and ready") {
+		t.Fatalf("fix 3 --script: exit %d, want verified with the guard ready\n%s", code, raw)
+	}
+	if got := strings.TrimSpace(sh(t, h, "systemctl show -p Type -p NotifyAccess -p ActiveState -p SubState tsdoctor-guard | sort | tr '\\n' ' '")); got != "ActiveState=active NotifyAccess=all SubState=running Type=notify" {
+		t.Errorf("the script's unit: %s", got)
 	}
 	undo(t, h)
 }
