@@ -39,10 +39,10 @@ func TestUnitsVerify(t *testing.T) {
 	_, wl := whitelistFiles(firewall.IptablesNFT, specs, Options{})
 	units := map[string]string{
 		"tsdoctor-whitelist.service":      strings.ReplaceAll(wl, WhitelistScript, exe),
-		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon"),
-		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script"),
+		"tsdoctor-guard.service":          guardUnit(firewall.ShellJoin([]string{exe, "guard", "--allow", "100.100.2.136"}), "daemon", "main"),
+		"tsdoctor-guard-script.service":   guardUnit(exe+" loop 1", "script", "all"),
 		"tsdoctor-guard-packaged.service": PackagedGuardUnit(exe),
-		"broken.service":                  strings.Replace(wl, "Type=oneshot", "Type=oneshoot", 1),
+		"broken.service":                  strings.Replace(strings.ReplaceAll(wl, WhitelistScript, exe), "Type=simple", "Type=simpel", 1),
 	}
 	for name, content := range units {
 		p := filepath.Join(dir, name)
@@ -109,7 +109,7 @@ func TestUndoFiles(t *testing.T) {
 	}
 	p := &Plan{Remedy: WhitelistID}
 	p.addUnit(h, WhitelistScript, "#!/bin/sh\n", WhitelistUnit, "[Unit]\n")
-	if len(p.Actions) != 5 { // (reload on undo), script, unit, daemon-reload, enable
+	if len(p.Actions) != 6 { // (reload on undo), script, unit, daemon-reload, enable, start
 		t.Fatalf("%d actions: %+v", len(p.Actions), p.Actions)
 	}
 	if _, err := Apply(context.Background(), h, p); err != nil {
@@ -138,7 +138,7 @@ func TestUndoFiles(t *testing.T) {
 	if _, _, ok, _ := h.readFile(WhitelistScript); ok {
 		t.Error("script left after undo")
 	}
-	want := [][]string{{"systemctl", "disable", "--now", "tsdoctor-whitelist.service"}, {"systemctl", "daemon-reload"}}
+	want := [][]string{{"systemctl", "stop", "tsdoctor-whitelist.service"}, {"systemctl", "disable", "tsdoctor-whitelist.service"}, {"systemctl", "daemon-reload"}}
 	if !slices.EqualFunc(ran, want, slices.Equal) {
 		t.Errorf("undo ran %q, want %q", ran, want)
 	}

@@ -60,8 +60,11 @@ func (Guard) Recommend(rep checks.Report) Recommendation {
 	return rank(GuardID, 20, why...)
 }
 
+// Verify: the whitelisted addresses answer, and the guard runs: its unit
+// enabled and active, which with Type=notify means it said READY=1.
 func (Guard) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
 	verifyWhitelisted(h, p, v)
+	verifyKeeper(ctx, h, unitName(GuardUnit), keeperDaemon, v)
 }
 
 func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*Plan, error) {
@@ -82,8 +85,15 @@ func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*
 		interval = time.Second
 	}
 	if o.GuardScript {
+		if err := needScriptTools(drops[0].Backend); err != nil {
+			return nil, err
+		}
+		notify := ""
+		if h.Systemd && h.scriptNotifies(ctx) {
+			notify = "all"
+		}
 		script := WhitelistShell(drops[0].Backend, specs, "guard (remedy 3, polling script)")
-		p.addUnit(h, GuardScript, script, GuardUnit, guardUnit(GuardScript+" loop "+seconds(interval), "the article's polling script"))
+		p.addDaemonUnit(h, GuardScript, script, GuardUnit, guardUnit(GuardScript+" loop "+seconds(interval), "the article's polling script", notify))
 		p.note("fix.3.note.script", seconds(interval))
 		return p, nil
 	}
@@ -91,11 +101,14 @@ func (Guard) Plan(ctx context.Context, h *Host, rep checks.Report, o Options) (*
 	if bin == "" {
 		bin, _ = os.Executable()
 	}
-	if bin == "" || strings.HasPrefix(bin, os.TempDir()) || strings.Contains(bin, "/go-build") {
+	if err := h.needExecutable(bin); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(bin, os.TempDir()) || strings.Contains(bin, "/go-build") {
 		p.note("fix.3.note.binary", bin)
 	}
 	exec := firewall.ShellJoin([]string{bin, "guard", "--allow", joinAddrs(allow), "--shape", string(shapeOr(o.Shape))})
-	p.addUnit(h, "", "", GuardUnit, guardUnit(exec, "event-driven"))
+	p.addDaemonUnit(h, "", "", GuardUnit, guardUnit(exec, "event-driven", "main"))
 	return p, nil
 }
 
@@ -119,11 +132,27 @@ func joinAddrs(a []netip.Addr) string {
 // PackagedGuardUnit is the guard unit the deb and rpm packages install (not
 // enabled): the addresses come from /etc/default/tsdoctor.
 func PackagedGuardUnit(bin string) string {
-	u := guardUnit(bin+" guard --allow ${TSDOCTOR_GUARD_ALLOW} --shape ${TSDOCTOR_GUARD_SHAPE}", "event-driven")
+	u := guardUnit(bin+" guard --allow ${TSDOCTOR_GUARD_ALLOW} --shape ${TSDOCTOR_GUARD_SHAPE}", "event-driven", "main")
 	return strings.Replace(u, "[Service]\n", "[Service]\nEnvironment=TSDOCTOR_GUARD_ALLOW=100.100.2.136,100.100.2.138,100.100.100.200 TSDOCTOR_GUARD_SHAPE=narrow\nEnvironmentFile=-/etc/default/tsdoctor\n", 1)
 }
 
-func guardUnit(execStart, what string) string {
+// guardUnit is the guard's unit. notify is how it says it is ready:
+// "main" (tsdoctor guard sends READY=1 itself), "all" (the polling
+// script runs systemd-notify, a child) or "" (systemd too old to wait for
+// systemd-notify's message, see scriptNotify: the unit is active once
+// started).
+func guardUnit(execStart, what, notify string) string {
+	service := "ExecStart=" + execStart + "\n"
+	if notify != "" {
+		service = `# The guard says READY=1 once its first pass is done and its watches are up:
+# until then the unit is activating, and a guard that dies first fails its
+# start (and the fix that started it).
+Type=notify
+` + service
+		if notify == "all" {
+			service += "NotifyAccess=all\n"
+		}
+	}
 	return `[Unit]
 Description=tsdoctor guard (` + what + `): keep the VPC's services in 100.64.0.0/10 whitelisted whenever tailscaled rebuilds its firewall
 Documentation=https://github.com/tsdoctor/tsdoctor
@@ -131,8 +160,7 @@ After=tailscaled.service
 PartOf=tailscaled.service
 
 [Service]
-ExecStart=` + execStart + `
-Restart=on-failure
+` + service + `Restart=on-failure
 RestartSec=1
 
 [Install]
@@ -179,6 +207,11 @@ type GuardOptions struct {
 	// OnPass, when set, gets the guard's counters after every pass (for
 	// guard --prometheus).
 	OnPass func(GuardStats)
+	// OnReady, when set, is called once, after the first pass that
+	// succeeds (the watches were set up before RunGuard): the whitelist is
+	// in place and every later rebuild is seen. `tsdoctor guard` tells systemd then
+	// (READY=1), so its unit is active only once the guard really guards.
+	OnReady func()
 }
 
 // RunGuard keeps the whitelist at the top of every ts-input chain: at start,
@@ -262,11 +295,16 @@ func RunGuard(ctx context.Context, fw *firewall.Host, o GuardOptions) error {
 		}
 		return nil
 	}
-	// pass is one check, counted and reported.
+	// pass is one check, counted and reported; the first that succeeds
+	// makes the guard ready.
+	ready := false
 	pass := func(why string) error {
 		err := ensure(why)
 		if err != nil {
 			stats.Errors++
+		} else if !ready && !o.Once && o.OnReady != nil {
+			ready = true
+			o.OnReady()
 		}
 		stats.LastPass = time.Now()
 		if o.OnPass != nil {

@@ -48,12 +48,16 @@ func whitelistApplies(rep checks.Report) Applicability {
 
 func (Whitelist) Recommend(rep checks.Report) Recommendation { return forTheDrop(WhitelistID, rep) }
 
-// Verify (remedies 2 and 3): none of the whitelisted addresses is still
-// blocked. Others still blocked are named: the plan did not cover them.
+// Verify: the whitelisted addresses answer, and the unit that puts the
+// whitelist back is enabled and its script ran to success.
 func (Whitelist) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
 	verifyWhitelisted(h, p, v)
+	verifyKeeper(ctx, h, unitName(WhitelistUnit), keeperJob, v)
 }
 
+// verifyWhitelisted (remedies 2 and 3): none of the whitelisted addresses
+// is still blocked. Others still blocked are named: the plan did not cover
+// them.
 func verifyWhitelisted(h *Host, p *Plan, v *Verification) {
 	v.Passed = p != nil && len(p.Allow) > 0
 	for _, b := range v.Report.Blocked {
@@ -84,6 +88,9 @@ func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options
 	for _, batch := range whitelistBatches(rep.Firewall, specs, chainsOf(drops)) {
 		p.addFirewall(batch)
 	}
+	if err := needScriptTools(drops[0].Backend); err != nil {
+		return nil, err
+	}
 	script, unit := whitelistFiles(drops[0].Backend, specs, o)
 	p.addUnit(h, WhitelistScript, script, WhitelistUnit, unit)
 	if o.Shape == Wide {
@@ -99,6 +106,18 @@ func (Whitelist) Plan(ctx context.Context, h *Host, rep checks.Report, o Options
 // only then reload systemd (the undo of a first, read-only step), so
 // systemd ends up reading the restored files.
 func (p *Plan) addUnit(h *Host, scriptPath, script, unitPath, unit string) {
+	p.addUnitWith(h, scriptPath, script, unitPath, unit, false)
+}
+
+// addDaemonUnit is addUnit for a unit whose process holds its settings
+// (the guard's addresses): a running one whose files change is restarted
+// (and restarted again by undo, once the old files are back), and an
+// enabled one that is not running is started.
+func (p *Plan) addDaemonUnit(h *Host, scriptPath, script, unitPath, unit string) {
+	p.addUnitWith(h, scriptPath, script, unitPath, unit, true)
+}
+
+func (p *Plan) addUnitWith(h *Host, scriptPath, script, unitPath, unit string, daemon bool) {
 	var files []FileWrite
 	if scriptPath != "" {
 		files = append(files, FileWrite{Path: scriptPath, Content: script, Mode: 0o755})
@@ -119,16 +138,37 @@ func (p *Plan) addUnit(h *Host, scriptPath, script, unitPath, unit string) {
 		p.note("fix.unit.nosystemd", name)
 		return
 	}
+	active := false
+	if daemon {
+		_, err := h.run(context.Background(), []string{"systemctl", "is-active", "--quiet", name})
+		active = err == nil
+	}
 	if len(changed) > 0 {
+		if active {
+			// Its undo runs last, after systemd has read the restored
+			// files: the old settings run again.
+			p.addCommand([]string{"systemctl", "is-active", name}, []string{"systemctl", "try-restart", name})
+			p.Steps[len(p.Steps)-1].Text = i18n.M("step.command.running", name)
+		}
 		p.addCommand([]string{"systemctl", "--version"}, []string{"systemctl", "daemon-reload"})
 		p.Steps[len(p.Steps)-1].Text = i18n.M("step.command.systemd")
 		for _, f := range changed {
 			p.addFile(f)
 		}
 		p.addCommand([]string{"systemctl", "daemon-reload"}, nil)
+		if active {
+			p.addCommand([]string{"systemctl", "restart", name}, nil)
+			p.Steps[len(p.Steps)-1].Text = i18n.M("step.command.restart", name)
+		}
 	}
 	if out, err := h.run(context.Background(), []string{"systemctl", "is-enabled", name}); err != nil || strings.TrimSpace(string(out)) != "enabled" {
-		p.addCommand([]string{"systemctl", "enable", "--now", name}, []string{"systemctl", "disable", "--now", name})
+		// Two steps, not `enable --now`: when the start fails (a guard
+		// that never gets ready), the enable is done and rolled back
+		// with the rest, leaving no .wants link behind.
+		p.addCommand([]string{"systemctl", "enable", name}, []string{"systemctl", "disable", name})
+		p.addCommand([]string{"systemctl", "start", name}, []string{"systemctl", "stop", name})
+	} else if daemon && !active {
+		p.addCommand([]string{"systemctl", "start", name}, []string{"systemctl", "stop", name})
 	}
 }
 
@@ -317,11 +357,14 @@ After=tailscaled.service
 PartOf=tailscaled.service
 
 [Service]
-Type=oneshot
+# The script waits for tailscaled's chain however long tailscaled takes to
+# reach Running: a simple service, whose start holds up nothing (a oneshot
+# would keep the boot "starting"). Active (exited) once it inserted the
+# rules; failed, with the reason in the journal, when it cannot.
+Type=simple
 RemainAfterExit=yes
 ExecStart=` + WhitelistScript + ` apply
 ExecStop=` + WhitelistScript + ` remove
-TimeoutStartSec=150
 
 [Install]
 WantedBy=tailscaled.service
@@ -330,10 +373,12 @@ WantedBy=tailscaled.service
 }
 
 // WhitelistShell is a POSIX shell script with the whitelist rules for one
-// backend. `apply` waits (up to 120 s) for tailscaled's CGNAT rule, then
-// inserts each missing rule at the top of ts-input; `once` inserts without
-// waiting; `loop SECONDS` re-applies forever (the article's guard);
-// `remove` deletes them. It needs no tsdoctor binary.
+// backend. `apply` waits (for as long as it takes) for tailscaled's CGNAT
+// rule, then inserts each missing rule at the top of ts-input; `once`
+// inserts without waiting; `loop SECONDS` re-applies forever (the article's
+// guard); `remove` deletes them. It needs no tsdoctor binary. A missing
+// tool or a failing firewall command ends it with status 1 and the reason
+// on stderr, never a silent success.
 func WhitelistShell(b firewall.Backend, specs []firewall.Spec, what string) string {
 	var s strings.Builder
 	s.WriteString("#!/bin/sh\n# tsdoctor " + what + ": let replies from the VPC's services in 100.64.0.0/10\n" +
@@ -346,8 +391,16 @@ func WhitelistShell(b firewall.Backend, specs []firewall.Spec, what string) stri
 			s.WriteString(specs[i].NFT() + "\n")
 		}
 		s.WriteString(`'
-list() { nft list chain ip filter "$CHAIN" 2>/dev/null | sed -e 's/^[[:space:]]*//' -e 's/ packets [0-9]* bytes [0-9]*//'; }
-ready() { list | grep -q '100.64.0.0/10'; }
+FW=nft
+list() { nft list chain ip filter "$CHAIN" | sed -e 's/^[[:space:]]*//' -e 's/ packets [0-9]* bytes [0-9]*//'; }
+# ready: 0 tailscaled's CGNAT rule is there, 1 not yet (no chain), 2 an
+# error, said on stderr (the journal).
+ready() {
+	out=$(nft list chain ip filter "$CHAIN" 2>&1) && { printf '%s\n' "$out" | grep -q '100.64.0.0/10'; return; }
+	case $out in *'No such file or directory'*) return 1 ;; esac
+	echo "tsdoctor: nft list chain ip filter $CHAIN: $out" >&2
+	return 2
+}
 insert() {
 	current=$(list)
 	echo "$RULES" | while IFS= read -r r; do
@@ -371,15 +424,23 @@ remove() {
 			bin = t.Name
 		}
 		// Each rule is inserted at the top: list them last first.
-		s.WriteString("IPT=" + bin + "\nRULES='\n")
+		s.WriteString("IPT=" + bin + "\nFW=$IPT\nRULES='\n")
 		for i := len(specs) - 1; i >= 0; i-- {
 			s.WriteString(strings.Join(specs[i].IptablesArgs(), " ") + "\n")
 		}
 		s.WriteString(`'
-ready() { $IPT -w -S "$CHAIN" 2>/dev/null | grep -q -- '-s 100.64.0.0/10'; }
+# ready: 0 tailscaled's CGNAT rule is there, 1 not yet (no chain, or one
+# iptables-nft cannot read yet), 2 an error, said on stderr (the journal).
+ready() {
+	out=$($IPT -w -S "$CHAIN" 2>&1) && { printf '%s\n' "$out" | grep -q -- '-s 100.64.0.0/10'; return; }
+	case $out in *'No chain/target/match'* | *'does not exist'* | *incompatible*) return 1 ;; esac
+	echo "tsdoctor: $IPT -S $CHAIN: $out" >&2
+	return 2
+}
 insert() {
 	echo "$RULES" | while IFS= read -r r; do
 		[ -n "$r" ] || continue
+		# -C fails quietly when the rule is missing; -I says why it fails.
 		$IPT -w -C "$CHAIN" $r 2>/dev/null || $IPT -w -I "$CHAIN" 1 $r || return 1
 	done
 }
@@ -391,23 +452,42 @@ remove() {
 }
 `)
 	}
-	s.WriteString(`case "${1:-apply}" in
+	s.WriteString(`for tool in "$FW" grep sed sleep; do
+	command -v "$tool" >/dev/null 2>&1 && continue
+	echo "tsdoctor: $tool not found: install it, then: systemctl restart tsdoctor-$(basename "$0" .sh)" >&2
+	exit 1
+done
+# pass: one check; an error ends the script with a non-zero status, so
+# systemd marks the unit failed and the journal says why.
+pass() {
+	ready
+	case $? in
+	0) insert || exit 1 ;;
+	2) exit 1 ;;
+	esac
+}
+case "${1:-apply}" in
 apply)
+	# tailscaled builds ts-input once it is Running, which may be long
+	# after it starts (logged out, control server unreachable): wait for
+	# it however long it takes. The unit is Type=simple, so the wait
+	# holds up nothing.
 	i=0
 	until ready; do
+		[ $? -eq 2 ] && exit 1
 		i=$((i + 1))
-		if [ "$i" -gt 1200 ]; then
-			echo "tsdoctor: no tailscaled CGNAT rule in $CHAIN after 120 s: nothing to do" >&2
-			exit 0
-		fi
+		[ $((i % 600)) -eq 0 ] && echo "tsdoctor: still waiting for tailscaled's CGNAT rule in $CHAIN ($((i / 10)) s)" >&2
 		sleep 0.1
 	done
-	insert ;;
-once) ready && insert ;;
+	insert || exit 1 ;;
+once) pass ;;
 loop)
+	pass
+	# Ready once the first pass is done (a Type=notify unit).
+	[ -z "${NOTIFY_SOCKET:-}" ] || systemd-notify --ready
 	while :; do
-		ready && insert
 		sleep "${2:-1}"
+		pass
 	done ;;
 remove) remove ;;
 *) echo "usage: $0 apply|once|loop [SECONDS]|remove" >&2; exit 2 ;;

@@ -99,6 +99,13 @@ func cmdGuard(args []string, stdout, stderr io.Writer) error {
 		// whole table.
 		o.Events = fixes.TailscaledEvents(ctx, fixes.EventOptions{Socket: a.socket, Logf: o.Logf})
 	}
+	// systemd (Type=notify) counts the guard started once its first pass
+	// is done and its watches are up.
+	o.OnReady = func() {
+		if err := sdNotify("READY=1"); err != nil {
+			o.Logf("tsdoctor guard: tell systemd it is ready: %v", err)
+		}
+	}
 	if err := fixes.RunGuard(ctx, fw, o); err != nil {
 		return failure("guard", 1, err.Error())
 	}
