@@ -69,12 +69,11 @@ type ResolverManager struct {
 	Netplan []string `json:"netplan,omitempty"`
 	// Interfaces are the ethernet definitions found in them.
 	Interfaces []string `json:"interfaces,omitempty"`
-	// dhcp6 marks the interfaces that use DHCPv6: networkd wants their
-	// dhcp6-overrides to match their dhcp4-overrides.
-	dhcp6 map[string]bool
-	// staticDNS are the nameservers the netplan files already give an
-	// interface: netplan appends later files' addresses after them.
-	staticDNS map[string][]string
+	// netplan are the definitions remedy 4 may override (ethernets, bonds,
+	// bridges, VLANs), merged across the files; netplanRenderer is the
+	// files' global renderer.
+	netplan         []netplanDef
+	netplanRenderer string
 
 	resolvConf []byte
 	resolvMode fs.FileMode
@@ -173,7 +172,7 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 	p := &Plan{Remedy: PublicDNSID}
 	switch m.Kind {
 	case ManagerResolvedNetplan:
-		if err := planNetplan(h, p, m, resolvers); err != nil {
+		if err := planNetplan(ctx, h, p, m, resolvers); err != nil {
 			return nil, err
 		}
 	case ManagerResolved:

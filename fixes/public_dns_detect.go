@@ -46,7 +46,7 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 		}
 		if len(files) > 0 {
 			m.Kind = ManagerResolvedNetplan
-			m.dhcp6, m.staticDNS = map[string]bool{}, map[string][]string{}
+			index := map[[2]string]int{}
 			for _, f := range files {
 				if f == PublicDNSNetplan {
 					continue // ours: its names are the ones found before
@@ -55,17 +55,38 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 				if err != nil {
 					return m, err
 				}
-				ifaces, err := parseNetplanEthernets(b)
+				defs, renderer, err := parseNetplan(b)
 				if err != nil {
 					return m, failureOf(err, i18n.M("fix.err.4.netplan", f, err))
 				}
 				m.Netplan = append(m.Netplan, f)
-				for _, i := range ifaces {
-					if _, seen := m.dhcp6[i.name]; !seen {
-						m.Interfaces = append(m.Interfaces, i.name)
+				if renderer != "" {
+					m.netplanRenderer = renderer
+				}
+				for _, d := range defs {
+					k := [2]string{d.section, d.name}
+					i, seen := index[k]
+					if !seen {
+						index[k] = len(m.netplan)
+						m.netplan = append(m.netplan, d)
+						if d.section == "ethernets" {
+							m.Interfaces = append(m.Interfaces, d.name)
+						}
+						continue
 					}
-					m.dhcp6[i.name] = m.dhcp6[i.name] || i.dhcp6
-					m.staticDNS[i.name] = append(m.staticDNS[i.name], i.nameservers...)
+					e := &m.netplan[i]
+					e.dhcp4, e.dhcp6 = e.dhcp4 || d.dhcp4, e.dhcp6 || d.dhcp6
+					e.nameservers = append(e.nameservers, d.nameservers...)
+					if d.renderer != "" {
+						e.renderer = d.renderer
+					}
+				}
+			}
+			// The global renderer applies to every definition that names
+			// none, whichever file sets it.
+			for i := range m.netplan {
+				if m.netplan[i].renderer == "" {
+					m.netplan[i].renderer = m.netplanRenderer
 				}
 			}
 		}

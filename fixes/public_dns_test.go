@@ -144,32 +144,33 @@ const resolvedDropIn = "# Written by tsdoctor (remedy 4, public DNS); `tsdoctor 
 	"# other drop-in, so nothing is read after it.\n" +
 	"[Resolve]\nDNS=\nDNS=223.5.5.5 223.6.6.6\nDomains=~.\n"
 
-// fakeNM is nmcli over a few connections.
+// fakeNM is nmcli over a few connections, keyed by UUID as remedy 4
+// addresses them.
 type fakeNM struct {
-	active string // output of nmcli -t -f NAME,DEVICE connection show --active
+	active string // output of nmcli -t -f UUID,DEVICE,NAME connection show --active
 	ignore map[string]string
 	dns    map[string]string // as nmcli -g prints it: comma-separated
 }
 
 func (f *fakeNM) run(args []string) ([]byte, error) {
 	switch {
-	case slices.Equal(args, []string{"-t", "-f", "NAME,DEVICE", "connection", "show", "--active"}):
+	case slices.Equal(args, []string{"-t", "-f", "UUID,DEVICE,NAME", "connection", "show", "--active"}):
 		return []byte(f.active), nil
-	case len(args) == 5 && slices.Equal(args[:4], []string{"-g", "ipv4.ignore-auto-dns,ipv4.dns", "connection", "show"}):
-		ig, ok := f.ignore[args[4]]
+	case len(args) == 6 && slices.Equal(args[:5], []string{"-g", "ipv4.ignore-auto-dns,ipv4.dns", "connection", "show", "uuid"}):
+		ig, ok := f.ignore[args[5]]
 		if !ok {
-			return nil, fmt.Errorf("Error: %s - no such connection profile.", args[4])
+			return nil, fmt.Errorf("Error: %s - no such connection profile.", args[5])
 		}
-		return []byte(ig + "\n" + f.dns[args[4]] + "\n"), nil
-	case len(args) == 7 && args[0] == "connection" && args[1] == "modify" && args[3] == "ipv4.ignore-auto-dns" && args[5] == "ipv4.dns":
-		if _, ok := f.ignore[args[2]]; !ok {
-			return nil, fmt.Errorf("Error: unknown connection '%s'.", args[2])
+		return []byte(ig + "\n" + f.dns[args[5]] + "\n"), nil
+	case len(args) == 8 && args[0] == "connection" && args[1] == "modify" && args[2] == "uuid" && args[4] == "ipv4.ignore-auto-dns" && args[6] == "ipv4.dns":
+		if _, ok := f.ignore[args[3]]; !ok {
+			return nil, fmt.Errorf("Error: unknown connection '%s'.", args[3])
 		}
-		f.ignore[args[2]] = args[4]
-		f.dns[args[2]] = strings.Join(strings.FieldsFunc(args[6], func(r rune) bool { return r == ' ' || r == ',' }), ",")
+		f.ignore[args[3]] = args[5]
+		f.dns[args[3]] = strings.Join(strings.FieldsFunc(args[7], func(r rune) bool { return r == ' ' || r == ',' }), ",")
 		return nil, nil
-	case len(args) == 3 && args[0] == "connection" && args[1] == "up":
-		return []byte("Connection successfully activated\n"), nil
+	case len(args) == 3 && args[0] == "device" && args[1] == "reapply":
+		return []byte("Connection successfully reapplied to device '" + args[2] + "'.\n"), nil
 	}
 	return nil, fmt.Errorf("fake nmcli: unexpected %q", args)
 }
@@ -307,10 +308,20 @@ func dnsNoteKeys(p *Plan) []string {
 // files, Apply, a second plan with nothing to do, and Undo back to the same
 // bytes.
 func TestPublicDNSManagers(t *testing.T) {
-	nmModify := []string{"nmcli", "connection", "modify", "System eth0", "ipv4.ignore-auto-dns", "yes", "ipv4.dns", "223.5.5.5 223.6.6.6"}
-	nmBack := []string{"nmcli", "connection", "modify", "System eth0", "ipv4.ignore-auto-dns", "no", "ipv4.dns", ""}
-	nmGet := []string{"nmcli", "-g", "ipv4.ignore-auto-dns,ipv4.dns", "connection", "show", "System eth0"}
-	nmUp := []string{"nmcli", "connection", "up", "System eth0"}
+	const nmUUID = "5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03"
+	nmModify := []string{"nmcli", "connection", "modify", "uuid", nmUUID, "ipv4.ignore-auto-dns", "yes", "ipv4.dns", "223.5.5.5 223.6.6.6"}
+	nmBack := []string{"nmcli", "connection", "modify", "uuid", nmUUID, "ipv4.ignore-auto-dns", "no", "ipv4.dns", ""}
+	nmGet := []string{"nmcli", "-g", "ipv4.ignore-auto-dns,ipv4.dns", "connection", "show", "uuid", nmUUID}
+	nmReapply := []string{"nmcli", "device", "reapply", "eth0"}
+	// Two profiles named alike (NetworkManager's "Wired connection 1" on
+	// every NIC): the active one on eth0 is the one changed.
+	nmTwins := func() *fakeNM {
+		return &fakeNM{
+			active: nmUUID + ":eth0:Wired connection 1\n0b7bd2a4-0000-4000-8000-00000000000a:eth1:Wired connection 1\nlo:lo:lo\n",
+			ignore: map[string]string{nmUUID: "no", "0b7bd2a4-0000-4000-8000-00000000000a": "no"},
+			dns:    map[string]string{nmUUID: "", "0b7bd2a4-0000-4000-8000-00000000000a": ""},
+		}
+	}
 	tests := []struct {
 		name   string
 		files  map[string]string
@@ -406,19 +417,34 @@ func TestPublicDNSManagers(t *testing.T) {
 			undo:     dnsCmds("netplan apply"),
 		},
 		{
-			name: "netplan without ethernets: match e*",
+			// Ubuntu desktop: netplan hands everything to NetworkManager
+			// and defines nothing itself.
+			name: "netplan with the NetworkManager renderer: NetworkManager's path",
 			files: map[string]string{
 				"/etc/netplan/01-network-manager-all.yaml": "# Let NetworkManager manage all devices on this system\nnetwork:\n  version: 2\n  renderer: NetworkManager\n",
 				"/etc/resolv.conf":                         "nameserver 127.0.0.53\noptions edns0 trust-ad\n",
+				"/proc/net/route":                          procNetRoute,
 			},
+			nm:   nmTwins(),
 			kind: ManagerResolvedNetplan,
-			want: map[string]string{PublicDNSNetplan: netplanHeader +
-				"    tsdoctor-all:\n      match:\n        name: \"e*\"\n      dhcp4: true\n      dhcp4-overrides:\n        use-dns: false\n      nameservers:\n        addresses: [223.5.5.5, 223.6.6.6]\n"},
-			wantMode: map[string]fs.FileMode{PublicDNSNetplan: 0o600},
-			notes:    []string{"fix.4.note.netplanall"},
-			watch:    PublicDNSNetplan,
-			do:       dnsCmds("netplan generate", "netplan apply"),
-			undo:     dnsCmds("netplan apply"),
+			want: map[string]string{},
+			do:   [][]string{nmGet, nmModify, nmReapply},
+			undo: [][]string{nmBack, nmReapply},
+		},
+		{
+			name: "netplan hands the DHCP interface to NetworkManager",
+			files: map[string]string{
+				"/etc/netplan/50-cloud-init.yaml": "network:\n  version: 2\n  ethernets:\n    eth0:\n      renderer: NetworkManager\n      dhcp4: true\n    eth1:\n      addresses: [192.168.9.10/24]\n",
+				"/etc/resolv.conf":                "nameserver 127.0.0.53\n",
+				"/proc/net/route":                 procNetRoute,
+			},
+			nm:     nmTwins(),
+			kind:   ManagerResolvedNetplan,
+			ifaces: []string{"eth0", "eth1"},
+			want:   map[string]string{},
+			notes:  []string{"fix.4.note.netplannm", "fix.4.note.nm"},
+			do:     [][]string{nmGet, nmModify, nmReapply},
+			undo:   [][]string{nmBack, nmReapply},
 		},
 		{
 			name: "resolved without netplan",
@@ -455,15 +481,25 @@ func TestPublicDNSManagers(t *testing.T) {
 			name:  "NetworkManager (Alibaba Cloud Linux 3)",
 			files: map[string]string{"/etc/resolv.conf": nmResolvConf, "/proc/net/route": procNetRoute},
 			nm: &fakeNM{
-				active: "System eth0:eth0\nlo:lo\ntailscale0:tailscale0\n",
-				ignore: map[string]string{"System eth0": "no", "lo": "no", "tailscale0": "no"},
-				dns:    map[string]string{"System eth0": "", "lo": "", "tailscale0": ""},
+				active: nmUUID + ":eth0:System eth0\nlo:lo:lo\ntailscale0:tailscale0:tailscale0\n",
+				ignore: map[string]string{nmUUID: "no", "lo": "no", "tailscale0": "no"},
+				dns:    map[string]string{nmUUID: "", "lo": "", "tailscale0": ""},
 			},
-			kind: ManagerNetworkManager,
-			want: map[string]string{},
-			do:   [][]string{nmGet, nmModify, nmUp},
-			// up after the values are back.
-			undo: [][]string{nmBack, nmUp},
+			kind:  ManagerNetworkManager,
+			want:  map[string]string{},
+			notes: []string{"fix.4.note.nm"},
+			do:    [][]string{nmGet, nmModify, nmReapply},
+			// reapply after the values are back.
+			undo: [][]string{nmBack, nmReapply},
+		},
+		{
+			name:  "NetworkManager, two profiles of the same name",
+			files: map[string]string{"/etc/resolv.conf": nmResolvConf, "/proc/net/route": procNetRoute},
+			nm:    nmTwins(),
+			kind:  ManagerNetworkManager,
+			want:  map[string]string{},
+			do:    [][]string{nmGet, nmModify, nmReapply},
+			undo:  [][]string{nmBack, nmReapply},
 		},
 		{
 			name: "dhclient (Debian 12)",
@@ -717,9 +753,9 @@ func TestPublicDNSNetworkManagerErrors(t *testing.T) {
 	}{
 		{"no connection on eth0", procNetRoute, &fakeNM{active: "lo:lo\n", ignore: map[string]string{}}, "no active connection on eth0", ""},
 		{"nmcli missing", procNetRoute, nil, "list NetworkManager's active connections", ""},
-		{"unknown profile", procNetRoute, &fakeNM{active: "System eth0:eth0\n", ignore: map[string]string{}}, "no such connection profile", ""},
-		{"no default route, one ethernet", "", &fakeNM{active: `Wired\: office:ens5` + "\nlo:lo\n", ignore: map[string]string{"Wired: office": "no"}, dns: map[string]string{"Wired: office": "100.100.2.136,100.100.2.138"}}, "", "Wired: office"},
-		{"no default route, two ethernets", "", &fakeNM{active: "a:eth0\nb:eth1\n"}, "cannot tell which NetworkManager connection", ""},
+		{"unknown profile", procNetRoute, &fakeNM{active: "u1:eth0:System eth0\n", ignore: map[string]string{}}, "no such connection profile", ""},
+		{"no default route, one ethernet", "", &fakeNM{active: `u2:ens5:Wired\: office` + "\nlo:lo:lo\n", ignore: map[string]string{"u2": "no"}, dns: map[string]string{"u2": "100.100.2.136,100.100.2.138"}}, "", "u2"},
+		{"no default route, two ethernets", "", &fakeNM{active: "u3:eth0:a\nu4:eth1:b\n"}, "cannot tell which NetworkManager connection", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -740,8 +776,8 @@ func TestPublicDNSNetworkManagerErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Actions) != 3 || p.Actions[1].Command.Do[3] != tc.wantCmd ||
-				!slices.Equal(p.Actions[1].Command.Undo[5:], []string{"no", "ipv4.dns", "100.100.2.136 100.100.2.138"}) {
+			if len(p.Actions) != 3 || p.Actions[1].Command.Do[4] != tc.wantCmd ||
+				!slices.Equal(p.Actions[1].Command.Undo[6:], []string{"no", "ipv4.dns", "100.100.2.136 100.100.2.138"}) {
 				t.Errorf("actions %+v", p.Actions)
 			}
 		})
