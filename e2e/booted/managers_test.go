@@ -33,6 +33,9 @@ type managerCell struct {
 	afterBoot string
 	restart   string // the manager's own restart
 	servers   string // what shows the servers clients get
+	// kept prints what the fix must leave as it was (NetworkManager's
+	// active connection on eth0: a re-activation makes a new one).
+	kept string
 }
 
 var managerCells = []managerCell{
@@ -54,9 +57,14 @@ var managerCells = []managerCell{
 	},
 	{
 		name: "networkmanager", variant: host.NetworkManager, dhcp: true,
-		afterBoot: "nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore >/dev/null && nmcli connection up 'System eth0' >/dev/null",
-		restart:   "systemctl restart NetworkManager",
-		servers:   "cat /etc/resolv.conf",
+		// A second, inactive profile of the same name comes first: names
+		// repeat ("Wired connection 1" on every NIC), so the remedy must
+		// find and change the active one by its UUID.
+		afterBoot: "nmcli connection add type ethernet ifname eth9 con-name 'System eth0' autoconnect no ipv4.method auto ipv6.method ignore >/dev/null && " +
+			"nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore >/dev/null && nmcli connection up ifname eth0 >/dev/null",
+		restart: "systemctl restart NetworkManager",
+		servers: "cat /etc/resolv.conf",
+		kept:    "nmcli -t -f DEVICE,UUID,ACTIVE-PATH connection show --active | grep '^eth0:'",
 	},
 	{
 		name: "ifupdown-dhclient", variant: host.Ifupdown, dhcp: true,
@@ -109,6 +117,10 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("the VPC DNS before the fix", vpc)
 	before := state(t, h)
+	kept := ""
+	if c.kept != "" {
+		kept = sh(t, h, c.kept)
+	}
 
 	fo, code, raw := fix(t, h, "--remedy", "4")
 	if code != 0 || !fo.Changed || fo.Verification == nil || !fo.Verification.Passed {
@@ -116,6 +128,11 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("public DNS after the fix", public)
 	mustResolveFast(t, h, "after the fix")
+	if c.kept != "" {
+		if now, _ := h.Sh(ctx, c.kept); string(now) != kept {
+			t.Errorf("the fix re-activated what it should have left alone: `%s` said\n%s\nbefore, now\n%s", c.kept, kept, now)
+		}
+	}
 
 	if c.restart != "" {
 		sh(t, h, c.restart)
