@@ -36,6 +36,11 @@ type managerCell struct {
 	// kept prints what the fix must leave as it was (NetworkManager's
 	// active connection on eth0: a re-activation makes a new one).
 	kept string
+	// renew: DHCP renews the lease this often, and after the fix the
+	// test waits for a renewal (a running dhclient reads its
+	// configuration only when it starts; dhclient-script runs at every
+	// renewal).
+	renew time.Duration
 }
 
 var managerCells = []managerCell{
@@ -73,6 +78,7 @@ var managerCells = []managerCell{
 		},
 		restart: "systemctl restart networking",
 		servers: "cat /etc/resolv.conf",
+		renew:   5 * time.Second,
 	},
 	{
 		name: "static", variant: host.Static,
@@ -94,7 +100,7 @@ func TestPublicDNSManagersBooted(t *testing.T) {
 }
 
 func testManager(t *testing.T, c managerCell) {
-	h := bootWith(t, c.variant, c.dhcp, c.setup)
+	h := bootWith(t, c.variant, c.dhcp, c.setup, func(o *host.Options) { o.Renew = c.renew })
 	ctx := context.Background()
 	if c.afterBoot != "" {
 		sh(t, h, c.afterBoot)
@@ -128,6 +134,21 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("public DNS after the fix", public)
 	mustResolveFast(t, h, "after the fix")
+	if c.renew > 0 {
+		// Two renewals after the fix: the running dhclient has the old
+		// configuration; its dhclient-script must still keep the
+		// public resolvers.
+		acks := h.DHCPAcks()
+		for deadline := time.Now().Add(10 * c.renew); h.DHCPAcks() < acks+2; time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no lease renewal within %s: DHCP log:\n%s", 10*c.renew, h.DHCPLog())
+			}
+		}
+		time.Sleep(time.Second) // dhclient-script runs after the ACK
+		if s := servers(); !public(s) {
+			t.Fatalf("a lease renewal put the VPC DNS back: `%s` says\n%s", c.servers, s)
+		}
+	}
 	if c.kept != "" {
 		if now, _ := h.Sh(ctx, c.kept); string(now) != kept {
 			t.Errorf("the fix re-activated what it should have left alone: `%s` said\n%s\nbefore, now\n%s", c.kept, kept, now)

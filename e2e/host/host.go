@@ -31,7 +31,10 @@ type Options struct {
 	// DHCP serves the lab's address and the VPC DNS over DHCP, for the
 	// resolver managers that take their DNS from a lease.
 	DHCP bool
-	Logf func(string, ...any)
+	// Renew, with DHCP: the renewal time (T1) the server gives, so a
+	// test sees a lease renewed within it (the lease itself stays 1h).
+	Renew time.Duration
+	Logf  func(string, ...any)
 }
 
 // Host is a booted Debian 12 in the lab's ECS namespace, with the real
@@ -94,7 +97,7 @@ func Start(ctx context.Context, o Options) (h *Host, err error) {
 		return h, err
 	}
 	if o.DHCP {
-		if err := h.startDHCP(); err != nil {
+		if err := h.startDHCP(o.Renew); err != nil {
 			return h, err
 		}
 	}
