@@ -66,7 +66,8 @@ var managerCells = []managerCell{
 		// repeat ("Wired connection 1" on every NIC), so the remedy must
 		// find and change the active one by its UUID.
 		afterBoot: "nmcli connection add type ethernet ifname eth9 con-name 'System eth0' autoconnect no ipv4.method auto ipv6.method ignore >/dev/null && " +
-			"nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore >/dev/null && nmcli connection up ifname eth0 >/dev/null",
+			"u=$(nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore | sed -n 's/.*(\\(.*\\)) successfully added.*/\\1/p') && " +
+			"[ -n \"$u\" ] && nmcli connection up uuid \"$u\" >/dev/null",
 		restart: "systemctl restart NetworkManager",
 		servers: "cat /etc/resolv.conf",
 		kept:    "nmcli -t -f DEVICE,UUID,ACTIVE-PATH connection show --active | grep '^eth0:'",
