@@ -147,6 +147,16 @@ func (PublicDNS) Recommend(rep checks.Report) Recommendation { return forTheDrop
 // sees it); other services still blocked are named, not failed: remedy 4
 // is about DNS only.
 func (PublicDNS) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	if !v.DNS && nmSettled(ctx, h, p) {
+		// NetworkManager wrote resolv.conf after the check had read it:
+		// judge what it wrote.
+		rep := h.Diagnose(ctx)
+		v.Report, v.Verdict, v.Blocked = rep, rep.Verdict, rep.Blocked
+		if v.Blocked == nil {
+			v.Blocked = []checks.BlockedService{}
+		}
+		v.DNS = stepStatus(rep, "dns") == checks.Pass
+	}
 	if ok, judged := stubAnswers(ctx, h, v); judged {
 		v.DNS = ok
 	}

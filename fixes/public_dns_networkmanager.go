@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tsdoctor/tsdoctor/hostinfo"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -54,6 +55,56 @@ func planNetworkManager(ctx context.Context, h *Host, p *Plan, resolvers []netip
 	p.addCommand(reapply, nil)
 	p.note("fix.4.note.nm", conn.name, conn.uuid, conn.dev)
 	return nil
+}
+
+// nmSettleWait bounds how long verification waits for NetworkManager to
+// write the resolvers into resolv.conf: `nmcli device reapply` returns
+// before it does (measured on Debian 12's NetworkManager 1.42: 100–200 ms,
+// while it asks DHCP again).
+var nmSettleWait = 5 * time.Second
+
+// nmSettled waits, after a plan that ran `nmcli device reapply`, until
+// resolv.conf lists the resolvers the plan set; it reports whether it did
+// and they are there.
+func nmSettled(ctx context.Context, h *Host, p *Plan) bool {
+	if p == nil {
+		return false
+	}
+	var want []netip.Addr
+	reapplied := false
+	for _, a := range p.Actions {
+		c := a.Command
+		switch {
+		case c == nil:
+		case len(c.Do) >= 4 && c.Do[1] == "device" && c.Do[2] == "reapply":
+			reapplied = true
+		case len(c.Do) >= 3 && c.Do[1] == "connection" && c.Do[2] == "modify":
+			if i := slices.Index(c.Do, "ipv4.dns"); i > 0 && i+1 < len(c.Do) {
+				for _, f := range strings.Fields(c.Do[i+1]) {
+					if a, err := netip.ParseAddr(f); err == nil {
+						want = append(want, a)
+					}
+				}
+			}
+		}
+	}
+	if !reapplied || len(want) == 0 {
+		return false
+	}
+	deadline := time.Now().Add(nmSettleWait)
+	for {
+		if m, err := DetectResolverManager(h); err == nil && len(m.Nameservers) > 0 && slices.Contains(want, m.Nameservers[0]) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // nmConn is one active NetworkManager connection.
