@@ -50,6 +50,10 @@ const (
 	ManagerDhclient ResolverKind = "dhclient"
 	// ManagerStatic: nothing known manages resolv.conf.
 	ManagerStatic ResolverKind = "static"
+	// ManagerTailscale: tailscaled writes resolv.conf itself (MagicDNS with
+	// accept-dns on, and nothing else to go through) and forwards the
+	// names outside the tailnet to the resolvers it backed up.
+	ManagerTailscale ResolverKind = "tailscale-magicdns"
 )
 
 // ResolverManager is who manages this host's DNS, and what it uses now.
@@ -92,6 +96,8 @@ func (m ResolverManager) String() string {
 		return "dhclient (ifupdown)"
 	case ManagerStatic:
 		return "a static " + m.ResolvConf
+	case ManagerTailscale:
+		return "tailscaled (MagicDNS)"
 	}
 	return string(m.Kind)
 }
@@ -195,6 +201,10 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 		}
 	case ManagerDhclient:
 		if err := planDhclient(h, p, m, resolvers); err != nil {
+			return nil, err
+		}
+	case ManagerTailscale:
+		if err := planTailscale(h, p, resolvers); err != nil {
 			return nil, err
 		}
 	case ManagerStatic:

@@ -32,6 +32,13 @@ func DetectResolverManager(h *Host) (ResolverManager, error) {
 	m.Nameservers = rc.Nameservers
 
 	switch {
+	case !viaResolved && tailscaleOwns(content):
+		m.Kind = ManagerTailscale
+		// resolv.conf names 100.100.100.100; the names outside the
+		// tailnet go where the backup says.
+		if up := tailscaleUpstream(h); len(up) > 0 {
+			m.Nameservers = up
+		}
 	case viaResolved || slices.Contains(rc.Nameservers, hostinfo.StubResolver):
 		m.Kind = ManagerResolved
 		// The stub hides the real servers; resolved lists them here.

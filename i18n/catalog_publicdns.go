@@ -37,6 +37,8 @@ var publicDNSCatalog = map[string]entry{
 		"%s 让 dhclient 从下次启动起使用这些解析器；当前运行的 dhclient 只在启动时读过该文件，因此由 %s 在此后每次租约事件中替换掉 VPC 解析器。resolv.conf 会立即改写；不重启 dhclient。"},
 	"fix.4.note.ifcfg": {"%s: PEERDNS=no with DNS1/DNS2. dhclient-script reads the interface's file at every lease event and then leaves resolv.conf alone, and ifup writes DNS1/DNS2 into it; resolv.conf is rewritten now and nothing is restarted. A dhclient-IFACE.conf next to dhclient.conf is left as it is.",
 		"%s：设置 PEERDNS=no 以及 DNS1/DNS2。dhclient-script 在每次租约事件时都会读取该网卡的配置文件，之后不再改写 resolv.conf；ifup 会把 DNS1/DNS2 写入 resolv.conf。resolv.conf 会立即改写，不重启任何服务。dhclient.conf 旁的 dhclient-IFACE.conf 保持不变。"},
+	"fix.4.note.magicdns": {"tailscaled writes resolv.conf itself (MagicDNS, accept-dns on) and forwards every name outside the tailnet to the resolvers it saved in %s: the VPC's. That file gets %s, and `tailscale set --accept-dns=false` then `--accept-dns=true` makes tailscaled read it again; for that moment resolv.conf holds the public resolvers without MagicDNS. MagicDNS names keep working; when tailscaled stops or accept-dns is turned off, resolv.conf gets these resolvers.",
+		"tailscaled 自己写 resolv.conf（MagicDNS，accept-dns 开启），并把 tailnet 以外的域名都转发给它保存在 %s 中的解析器，也就是 VPC 的解析器。该文件改为 %s，再执行 `tailscale set --accept-dns=false` 和 `--accept-dns=true` 让 tailscaled 重新读取它；这一瞬间 resolv.conf 里是公共解析器，没有 MagicDNS。MagicDNS 域名照常可用；tailscaled 停止或关闭 accept-dns 后，resolv.conf 使用这些解析器。"},
 	"fix.4.note.static": {"Nothing known manages %s, so it is edited directly. If DHCP or another tool does manage it after all, it may put the VPC resolvers back on the next lease renewal.",
 		"未发现任何组件管理 %s，因此直接修改它。如果实际上有 DHCP 或其他工具在管理它，下次续租时可能会把 VPC 解析器写回去。"},
 	"fix.4.note.symlink": {"/etc/resolv.conf is a link to %s: that file is edited, and whatever generates it may rewrite it.",
@@ -47,6 +49,8 @@ var publicDNSCatalog = map[string]entry{
 	"verify.4.stub": {"What clients get: systemd-resolved's stub 127.0.0.53 answered in %s (%s).",
 		"客户端实际得到的结果：systemd-resolved 的本地存根 127.0.0.53 在 %s 内应答（%s）。"},
 
+	"fix.err.4.nobackup": {"tailscaled writes resolv.conf (MagicDNS) but keeps no %s to forward other names to: turn MagicDNS's DNS off with `tailscale set --accept-dns=false` and run this again, or choose remedy 2 or 3",
+		"tailscaled 在写 resolv.conf（MagicDNS），但没有可供转发其他域名的 %s：请先用 `tailscale set --accept-dns=false` 关闭其 DNS 接管后重试，或选择方案 2 或 3"},
 	"fix.why.4.nodns":         {"%s names no public resolver of its own: run `tsdoctor fix --remedy 4 --dns ADDR,ADDR` with resolvers you trust", "%s没有列出自己的公共 DNS：请用你信任的解析器运行 `tsdoctor fix --remedy 4 --dns ADDR,ADDR`"},
 	"fix.why.4.nodns.unknown": {"this host's cloud is not known, so there is no public resolver to offer: run `tsdoctor fix --remedy 4 --dns ADDR,ADDR` with resolvers you trust", "本机所在的云未知，无法推荐公共 DNS：请用你信任的解析器运行 `tsdoctor fix --remedy 4 --dns ADDR,ADDR`"},
 	"fix.why.4.nomanager":     {"cannot tell how DNS is configured on this host: %s", "无法判断本机 DNS 的配置方式：%s"},
