@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/e2e/host"
+	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
@@ -41,6 +42,10 @@ type managerCell struct {
 	// configuration only when it starts; dhclient-script runs at every
 	// renewal).
 	renew time.Duration
+	// magicDNS: tailscaled takes DNS (accept-dns, MagicDNS pushed by the
+	// control server); also lists what must keep answering.
+	magicDNS bool
+	also     string
 }
 
 var managerCells = []managerCell{
@@ -82,6 +87,14 @@ var managerCells = []managerCell{
 		renew:   5 * time.Second,
 	},
 	{
+		// accept-dns on, nothing else managing DNS: tailscaled writes
+		// resolv.conf and forwards other names to its backup's servers.
+		name: "magicdns", variant: host.Static, magicDNS: true,
+		restart: "systemctl restart tailscaled",
+		servers: "cat " + fixes.TailscaleBackup,
+		also:    "grep -q '^nameserver 100.100.100.100' /etc/resolv.conf && getent hosts ecs-booted." + host.MagicDNSDomain,
+	},
+	{
 		name: "static", variant: host.Static,
 		servers: "cat /etc/resolv.conf",
 	},
@@ -101,7 +114,7 @@ func TestPublicDNSManagersBooted(t *testing.T) {
 }
 
 func testManager(t *testing.T, c managerCell) {
-	h := bootWith(t, c.variant, c.dhcp, c.setup, func(o *host.Options) { o.Renew = c.renew })
+	h := bootWith(t, c.variant, c.dhcp, c.setup, func(o *host.Options) { o.Renew, o.MagicDNS = c.renew, c.magicDNS })
 	ctx := context.Background()
 	if c.afterBoot != "" {
 		sh(t, h, c.afterBoot)
@@ -133,8 +146,19 @@ func testManager(t *testing.T, c managerCell) {
 	if code != 0 || !fo.Changed || fo.Verification == nil || !fo.Verification.Passed {
 		t.Fatalf("fix 4: exit %d\n%s\n%s", code, raw, servers())
 	}
+	also := func(when string) {
+		t.Helper()
+		if c.also == "" {
+			return
+		}
+		if out, err := h.Sh(ctx, c.also); err != nil {
+			t.Fatalf("%s: `%s`: %v\n%s\nresolv.conf:\n%s", when, c.also, err, out, sh(t, h, "cat /etc/resolv.conf"))
+		}
+	}
+	also("before the fix")
 	waitFor("public DNS after the fix", public)
 	mustResolveFast(t, h, "after the fix")
+	also("after the fix")
 	if c.renew > 0 {
 		// Two renewals after the fix: the running dhclient has the old
 		// configuration; its dhclient-script must still keep the
@@ -160,6 +184,7 @@ func testManager(t *testing.T, c managerCell) {
 		sh(t, h, c.restart)
 		waitFor("public DNS after `"+c.restart+"`", public)
 		mustResolveFast(t, h, "after `"+c.restart+"`")
+		also("after `" + c.restart + "`")
 	}
 	if err := h.Reboot(ctx); err != nil {
 		t.Fatal(err)
@@ -169,9 +194,11 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("public DNS after a reboot", public)
 	mustResolveFast(t, h, "after a reboot")
+	also("after a reboot")
 
 	undo(t, h)
 	waitFor("the VPC DNS back after undo", vpc)
+	also("after undo")
 	if after := state(t, h); after != before {
 		t.Errorf("after undo the host differs:\n%s", diffLines(strings.Split(before, "\n"), strings.Split(after, "\n")))
 	}
