@@ -50,6 +50,10 @@ const (
 	ManagerDhclient ResolverKind = "dhclient"
 	// ManagerStatic: nothing known manages resolv.conf.
 	ManagerStatic ResolverKind = "static"
+	// ManagerTailscale: tailscaled writes resolv.conf itself (MagicDNS with
+	// accept-dns on, and nothing else to go through) and forwards the
+	// names outside the tailnet to the resolvers it backed up.
+	ManagerTailscale ResolverKind = "tailscale-magicdns"
 )
 
 // ResolverManager is who manages this host's DNS, and what it uses now.
@@ -69,12 +73,11 @@ type ResolverManager struct {
 	Netplan []string `json:"netplan,omitempty"`
 	// Interfaces are the ethernet definitions found in them.
 	Interfaces []string `json:"interfaces,omitempty"`
-	// dhcp6 marks the interfaces that use DHCPv6: networkd wants their
-	// dhcp6-overrides to match their dhcp4-overrides.
-	dhcp6 map[string]bool
-	// staticDNS are the nameservers the netplan files already give an
-	// interface: netplan appends later files' addresses after them.
-	staticDNS map[string][]string
+	// netplan are the definitions remedy 4 may override (ethernets, bonds,
+	// bridges, VLANs), merged across the files; netplanRenderer is the
+	// files' global renderer.
+	netplan         []netplanDef
+	netplanRenderer string
 
 	resolvConf []byte
 	resolvMode fs.FileMode
@@ -93,6 +96,8 @@ func (m ResolverManager) String() string {
 		return "dhclient (ifupdown)"
 	case ManagerStatic:
 		return "a static " + m.ResolvConf
+	case ManagerTailscale:
+		return "tailscaled (MagicDNS)"
 	}
 	return string(m.Kind)
 }
@@ -148,6 +153,16 @@ func (PublicDNS) Recommend(rep checks.Report) Recommendation { return forTheDrop
 // sees it); other services still blocked are named, not failed: remedy 4
 // is about DNS only.
 func (PublicDNS) Verify(ctx context.Context, h *Host, p *Plan, v *Verification) {
+	if !v.DNS && nmSettled(ctx, h, p) {
+		// NetworkManager wrote resolv.conf after the check had read it:
+		// judge what it wrote.
+		rep := h.Diagnose(ctx)
+		v.Report, v.Verdict, v.Blocked = rep, rep.Verdict, rep.Blocked
+		if v.Blocked == nil {
+			v.Blocked = []checks.BlockedService{}
+		}
+		v.DNS = stepStatus(rep, "dns") == checks.Pass
+	}
 	if ok, judged := stubAnswers(ctx, h, v); judged {
 		v.DNS = ok
 	}
@@ -173,7 +188,7 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 	p := &Plan{Remedy: PublicDNSID}
 	switch m.Kind {
 	case ManagerResolvedNetplan:
-		if err := planNetplan(h, p, m, resolvers); err != nil {
+		if err := planNetplan(ctx, h, p, m, resolvers); err != nil {
 			return nil, err
 		}
 	case ManagerResolved:
@@ -186,6 +201,10 @@ func (PublicDNS) plan(ctx context.Context, h *Host, m ResolverManager, resolvers
 		}
 	case ManagerDhclient:
 		if err := planDhclient(h, p, m, resolvers); err != nil {
+			return nil, err
+		}
+	case ManagerTailscale:
+		if err := planTailscale(h, p, resolvers); err != nil {
 			return nil, err
 		}
 	case ManagerStatic:

@@ -2,6 +2,8 @@ package fixes
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 const (
@@ -36,10 +40,43 @@ func netplanFiles(h *Host) ([]string, error) {
 	return out, nil
 }
 
-// planNetplan: a 99- netplan file that makes every ethernet interface
-// ignore DHCP's DNS and use the resolvers, then netplan apply.
-func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) error {
-	content, err := netplanContent(m, resolvers)
+// planNetplan: a 99- netplan file that makes exactly the definitions
+// carrying the VPC DNS (those taking DNS from DHCP, or listing a server in
+// 100.64.0.0/10) ignore DHCP's DNS and use the resolvers, then netplan
+// apply. It never sets addressing (no dhcp4, no match): an override of a
+// definition's DNS only. Definitions netplan hands to NetworkManager go
+// through NetworkManager, since netplan writes no ignore-auto-dns for them;
+// with no definition to override, systemd-resolved's drop-in does the job.
+func planNetplan(ctx context.Context, h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) error {
+	var networkd, nm, all []netplanDef
+	for _, d := range m.netplan {
+		if d.renderer != netplanNM {
+			all = append(all, d)
+		}
+		switch {
+		case !d.carriesVPCDNS():
+		case d.renderer == netplanNM:
+			nm = append(nm, d)
+		default:
+			networkd = append(networkd, d)
+		}
+	}
+	if len(nm) > 0 || (len(networkd) == 0 && m.netplanRenderer == netplanNM) {
+		if err := planNetworkManager(ctx, h, p, resolvers); err != nil {
+			return err
+		}
+		if len(nm) > 0 {
+			p.note("fix.4.note.netplannm", defNames(nm))
+		}
+	}
+	if len(networkd) == 0 {
+		if len(nm) == 0 && m.netplanRenderer != netplanNM {
+			p.note("fix.4.note.netplannone", strings.Join(m.Netplan, ", "))
+			return planResolved(h, p, resolvers)
+		}
+		return nil
+	}
+	content, err := netplanContent(networkd, resolvers)
 	if err != nil {
 		return err
 	}
@@ -58,21 +95,28 @@ func planNetplan(h *Host, p *Plan, m ResolverManager, resolvers []netip.Addr) er
 		p.addFile(fw)
 		p.addCommand([]string{"netplan", "apply"}, nil)
 	}
-	if len(m.Interfaces) == 0 {
-		p.note("fix.4.note.netplanall")
-	}
-	for _, name := range m.Interfaces {
-		ns := m.staticDNS[name]
-		other := slices.ContainsFunc(ns, func(s string) bool {
+	// netplan apply (0.106) reloads networkd and reconfigures every link
+	// it manages, not only the changed ones: say which, before.
+	p.note("fix.4.note.netplanapply", defNames(all), defNames(networkd))
+	for _, d := range networkd {
+		other := slices.ContainsFunc(d.nameservers, func(s string) bool {
 			a, err := netip.ParseAddr(s)
 			return err != nil || !slices.Contains(resolvers, a)
 		})
 		if other {
-			p.note("fix.4.note.netplanstatic", name, strings.Join(ns, ", "), strings.Join(m.Netplan, ", "))
+			p.note("fix.4.note.netplanstatic", d.name, strings.Join(d.nameservers, ", "), strings.Join(m.Netplan, ", "))
 		}
 	}
 	p.note("fix.4.note.cloudinit", PublicDNSNetplan)
 	return nil
+}
+
+func defNames(defs []netplanDef) string {
+	var s []string
+	for _, d := range defs {
+		s = append(s, d.name)
+	}
+	return strings.Join(s, ", ")
 }
 
 // netplanHead is the comment above the file's content: who wrote it, why,
@@ -84,39 +128,44 @@ const netplanHead = "Written by tsdoctor (remedy 4, public DNS); `tsdoctor undo`
 	"Named 99- so netplan reads it after cloud-init's 50-cloud-init.yaml, which\n" +
 	"cloud-init may regenerate: this file still overrides it."
 
+// netplanSections are the definition types whose DNS remedy 4 overrides,
+// in the order netplan's documentation lists them.
+var netplanSections = []string{"ethernets", "bonds", "bridges", "vlans"}
+
 // netplanContent is the 99- file, built as YAML nodes so that any definition
 // ID read from the other files (quotes, control characters, a name that
-// looks like a number) is written back as the same string.
-func netplanContent(m ResolverManager, resolvers []netip.Addr) (string, error) {
+// looks like a number) is written back as the same string. Each definition
+// gets DNS keys only: netplan merges them into the definition of the same
+// ID, whose addressing stays as its own file says.
+func netplanContent(defs []netplanDef, resolvers []netip.Addr) (string, error) {
 	addrs := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 	for _, a := range resolvers {
 		addrs.Content = append(addrs.Content, yamlStr(a.String()))
 	}
-	// def is one definition: its own keys, then DHCP's DNS off and the
-	// resolvers on.
-	def := func(dhcp6 bool, keys ...*yaml.Node) *yaml.Node {
-		d := yamlMap(keys...)
-		d.Content = append(d.Content, yamlStr("dhcp4-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
-		if dhcp6 {
-			// networkd refuses differing dhcp4- and dhcp6-overrides.
-			d.Content = append(d.Content, yamlStr("dhcp6-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
+	net := yamlMap(yamlStr("version"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "2"})
+	for _, sec := range netplanSections {
+		m := yamlMap()
+		for _, d := range defs {
+			if d.section != sec {
+				continue
+			}
+			def := yamlMap()
+			// networkd refuses differing dhcp4- and dhcp6-overrides; a
+			// static definition takes only the servers.
+			if d.dhcp4 || d.dhcp6 {
+				def.Content = append(def.Content, yamlStr("dhcp4-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
+			}
+			if d.dhcp6 {
+				def.Content = append(def.Content, yamlStr("dhcp6-overrides"), yamlMap(yamlStr("use-dns"), yamlBool(false)))
+			}
+			def.Content = append(def.Content, yamlStr("nameservers"), yamlMap(yamlStr("addresses"), addrs))
+			m.Content = append(m.Content, yamlKey(d.name), def)
 		}
-		d.Content = append(d.Content, yamlStr("nameservers"), yamlMap(yamlStr("addresses"), addrs))
-		return d
+		if len(m.Content) > 0 {
+			net.Content = append(net.Content, yamlStr(sec), m)
+		}
 	}
-	eth := yamlMap()
-	if len(m.Interfaces) == 0 {
-		pattern := yamlStr("e*")
-		pattern.Style = yaml.DoubleQuotedStyle
-		eth.Content = append(eth.Content, yamlStr("tsdoctor-all"),
-			def(false, yamlStr("match"), yamlMap(yamlStr("name"), pattern), yamlStr("dhcp4"), yamlBool(true)))
-	}
-	for _, name := range m.Interfaces {
-		eth.Content = append(eth.Content, yamlKey(name), def(m.dhcp6[name]))
-	}
-	root := yamlMap(yamlStr("network"), yamlMap(
-		yamlStr("version"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "2"},
-		yamlStr("ethernets"), eth))
+	root := yamlMap(yamlStr("network"), net)
 	root.HeadComment = netplanHead
 	var b strings.Builder
 	enc := yaml.NewEncoder(&b)
@@ -151,68 +200,111 @@ func yamlKey(s string) *yaml.Node {
 	return n
 }
 
-// netplanIface is one ethernet definition of a netplan file.
-type netplanIface struct {
-	name  string
-	dhcp6 bool
+// netplanNM is netplan's name of the NetworkManager renderer.
+const netplanNM = "NetworkManager"
+
+// netplanDef is one definition (ethernet, bond, bridge or VLAN) of the
+// netplan files, merged across them by section and ID as netplan does.
+type netplanDef struct {
+	section string
+	name    string
+	// dhcp4, dhcp6: it takes its address, and DNS, from DHCP.
+	dhcp4, dhcp6 bool
 	// nameservers are its static nameservers.addresses.
 	nameservers []string
+	// renderer is its own, its section's or its file's renderer; ""
+	// until resolved (netplan's default, networkd).
+	renderer string
 }
 
-// parseNetplanEthernets finds the definitions under network.ethernets of a
-// netplan file (every YAML document of it), in the order written, with
-// whether each uses DHCPv6 and its static nameservers. What YAML cannot
-// parse is an error, never a guess.
-func parseNetplanEthernets(b []byte) ([]netplanIface, error) {
+// carriesVPCDNS: DHCP gives it DNS (on ECS, the VPC's), or its static
+// servers include one in 100.64.0.0/10.
+func (d netplanDef) carriesVPCDNS() bool {
+	return d.dhcp4 || d.dhcp6 || slices.ContainsFunc(d.nameservers, func(s string) bool {
+		a, err := netip.ParseAddr(s)
+		return err == nil && tsrules.CGNAT.Contains(a)
+	})
+}
+
+// parseNetplan finds the definitions of a netplan file (every YAML
+// document of it) in the sections remedy 4 overrides, in the order written,
+// and the file's global renderer (network.renderer). What YAML cannot parse
+// is an error, never a guess.
+func parseNetplan(b []byte) (defs []netplanDef, renderer string, err error) {
 	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
-		return nil, errors.New("not a text file")
+		return nil, "", errors.New("not a text file")
 	}
-	var out []netplanIface
-	index := map[string]int{}
+	index := map[[2]string]int{}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for {
 		var doc struct {
 			Network struct {
+				Renderer  string    `yaml:"renderer"`
 				Ethernets yaml.Node `yaml:"ethernets"`
+				Bonds     yaml.Node `yaml:"bonds"`
+				Bridges   yaml.Node `yaml:"bridges"`
+				VLANs     yaml.Node `yaml:"vlans"`
 			} `yaml:"network"`
 		}
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return defs, renderer, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		eth := &doc.Network.Ethernets
-		if eth.Kind == yaml.AliasNode {
-			eth = eth.Alias
+		if doc.Network.Renderer != "" {
+			renderer = doc.Network.Renderer
 		}
-		switch {
-		case eth.Kind == 0 || eth.Tag == "!!null":
-			continue
-		case eth.Kind != yaml.MappingNode:
-			return nil, fmt.Errorf("line %d: network.ethernets is not a mapping", eth.Line)
-		}
-		for i := 0; i+1 < len(eth.Content); i += 2 {
-			name := eth.Content[i].Value
-			var def struct {
-				DHCP6       string `yaml:"dhcp6"`
-				Nameservers struct {
-					Addresses []string `yaml:"addresses"`
-				} `yaml:"nameservers"`
+		n := &doc.Network
+		for i, sec := range []*yaml.Node{&n.Ethernets, &n.Bonds, &n.Bridges, &n.VLANs} {
+			name := netplanSections[i]
+			if sec.Kind == yaml.AliasNode {
+				sec = sec.Alias
 			}
-			if err := eth.Content[i+1].Decode(&def); err != nil {
-				return nil, fmt.Errorf("ethernets.%s: %w", name, err)
+			switch {
+			case sec.Kind == 0 || sec.Tag == "!!null":
+				continue
+			case sec.Kind != yaml.MappingNode:
+				return nil, "", fmt.Errorf("line %d: network.%s is not a mapping", sec.Line, name)
 			}
-			j, seen := index[name]
-			if !seen {
-				j = len(out)
-				index[name] = j
-				out = append(out, netplanIface{name: name})
+			// A section may name a renderer for its definitions.
+			secRenderer := ""
+			for j := 0; j+1 < len(sec.Content); j += 2 {
+				if sec.Content[j].Value == "renderer" && sec.Content[j+1].Kind == yaml.ScalarNode {
+					secRenderer = sec.Content[j+1].Value
+				}
 			}
-			// netplan reads YAML 1.1 booleans: yes/on count too.
-			out[j].dhcp6 = out[j].dhcp6 || yamlTrue(def.DHCP6)
-			out[j].nameservers = append(out[j].nameservers, def.Nameservers.Addresses...)
+			for j := 0; j+1 < len(sec.Content); j += 2 {
+				id := sec.Content[j].Value
+				if id == "renderer" && sec.Content[j+1].Kind == yaml.ScalarNode {
+					continue
+				}
+				var def struct {
+					Renderer    string `yaml:"renderer"`
+					DHCP4       string `yaml:"dhcp4"`
+					DHCP6       string `yaml:"dhcp6"`
+					Nameservers struct {
+						Addresses []string `yaml:"addresses"`
+					} `yaml:"nameservers"`
+				}
+				if err := sec.Content[j+1].Decode(&def); err != nil {
+					return nil, "", fmt.Errorf("%s.%s: %w", name, id, err)
+				}
+				k, seen := index[[2]string{name, id}]
+				if !seen {
+					k = len(defs)
+					index[[2]string{name, id}] = k
+					defs = append(defs, netplanDef{section: name, name: id})
+				}
+				// netplan reads YAML 1.1 booleans: yes/on count too.
+				defs[k].dhcp4 = defs[k].dhcp4 || yamlTrue(def.DHCP4)
+				defs[k].dhcp6 = defs[k].dhcp6 || yamlTrue(def.DHCP6)
+				defs[k].nameservers = append(defs[k].nameservers, def.Nameservers.Addresses...)
+				if r := cmp.Or(def.Renderer, secRenderer); r != "" {
+					defs[k].renderer = r
+				}
+			}
 		}
 	}
 }

@@ -125,7 +125,7 @@ func boot(t *testing.T, variant string, setup func(*host.Machine) error) *host.H
 }
 
 // bootWith is boot, with DHCP from the VPC when dhcp is set.
-func bootWith(t *testing.T, variant string, dhcp bool, setup func(*host.Machine) error) *host.Host {
+func bootWith(t *testing.T, variant string, dhcp bool, setup func(*host.Machine) error, opts ...func(*host.Options)) *host.Host {
 	t.Helper()
 	if unavailable != "" {
 		t.Skip(unavailable)
@@ -133,10 +133,14 @@ func bootWith(t *testing.T, variant string, dhcp bool, setup func(*host.Machine)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	h, err := host.Start(ctx, host.Options{
+	o := host.Options{
 		Variant: variant, Prefix: fmt.Sprintf("tsh%d-%d", os.Getpid(), seq.Add(1)),
 		Setup: setup, Deb: debs.deb, DHCP: dhcp, Logf: t.Logf,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h, err := host.Start(ctx, o)
 	var missing host.ErrUnavailable
 	if errors.As(err, &missing) {
 		t.Skip(missing.Reason)

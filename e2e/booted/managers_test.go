@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tsdoctor/tsdoctor/e2e/host"
+	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
@@ -33,6 +34,18 @@ type managerCell struct {
 	afterBoot string
 	restart   string // the manager's own restart
 	servers   string // what shows the servers clients get
+	// kept prints what the fix must leave as it was (NetworkManager's
+	// active connection on eth0: a re-activation makes a new one).
+	kept string
+	// renew: DHCP renews the lease this often, and after the fix the
+	// test waits for a renewal (a running dhclient reads its
+	// configuration only when it starts; dhclient-script runs at every
+	// renewal).
+	renew time.Duration
+	// magicDNS: tailscaled takes DNS (accept-dns, MagicDNS pushed by the
+	// control server); also lists what must keep answering.
+	magicDNS bool
+	also     string
 }
 
 var managerCells = []managerCell{
@@ -54,9 +67,15 @@ var managerCells = []managerCell{
 	},
 	{
 		name: "networkmanager", variant: host.NetworkManager, dhcp: true,
-		afterBoot: "nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore >/dev/null && nmcli connection up 'System eth0' >/dev/null",
-		restart:   "systemctl restart NetworkManager",
-		servers:   "cat /etc/resolv.conf",
+		// A second, inactive profile of the same name comes first: names
+		// repeat ("Wired connection 1" on every NIC), so the remedy must
+		// find and change the active one by its UUID.
+		afterBoot: "nmcli connection add type ethernet ifname eth9 con-name 'System eth0' autoconnect no ipv4.method auto ipv6.method ignore >/dev/null && " +
+			"u=$(nmcli connection add type ethernet ifname eth0 con-name 'System eth0' ipv4.method auto ipv6.method ignore | sed -n 's/.*(\\(.*\\)) successfully added.*/\\1/p') && " +
+			"[ -n \"$u\" ] && nmcli connection up uuid \"$u\" >/dev/null",
+		restart: "systemctl restart NetworkManager",
+		servers: "cat /etc/resolv.conf",
+		kept:    "nmcli -t -f DEVICE,UUID,ACTIVE-PATH connection show --active | grep '^eth0:'",
 	},
 	{
 		name: "ifupdown-dhclient", variant: host.Ifupdown, dhcp: true,
@@ -65,6 +84,15 @@ var managerCells = []managerCell{
 		},
 		restart: "systemctl restart networking",
 		servers: "cat /etc/resolv.conf",
+		renew:   5 * time.Second,
+	},
+	{
+		// accept-dns on, nothing else managing DNS: tailscaled writes
+		// resolv.conf and forwards other names to its backup's servers.
+		name: "magicdns", variant: host.Static, magicDNS: true,
+		restart: "systemctl restart tailscaled",
+		servers: "cat " + fixes.TailscaleBackup,
+		also:    "grep -q '^nameserver 100.100.100.100' /etc/resolv.conf && getent hosts ecs-booted." + host.MagicDNSDomain,
 	},
 	{
 		name: "static", variant: host.Static,
@@ -86,7 +114,7 @@ func TestPublicDNSManagersBooted(t *testing.T) {
 }
 
 func testManager(t *testing.T, c managerCell) {
-	h := bootWith(t, c.variant, c.dhcp, c.setup)
+	h := bootWith(t, c.variant, c.dhcp, c.setup, func(o *host.Options) { o.Renew, o.MagicDNS = c.renew, c.magicDNS })
 	ctx := context.Background()
 	if c.afterBoot != "" {
 		sh(t, h, c.afterBoot)
@@ -109,18 +137,54 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("the VPC DNS before the fix", vpc)
 	before := state(t, h)
+	kept := ""
+	if c.kept != "" {
+		kept = sh(t, h, c.kept)
+	}
 
 	fo, code, raw := fix(t, h, "--remedy", "4")
 	if code != 0 || !fo.Changed || fo.Verification == nil || !fo.Verification.Passed {
 		t.Fatalf("fix 4: exit %d\n%s\n%s", code, raw, servers())
 	}
+	also := func(when string) {
+		t.Helper()
+		if c.also == "" {
+			return
+		}
+		if out, err := h.Sh(ctx, c.also); err != nil {
+			t.Fatalf("%s: `%s`: %v\n%s\nresolv.conf:\n%s", when, c.also, err, out, sh(t, h, "cat /etc/resolv.conf"))
+		}
+	}
+	also("before the fix")
 	waitFor("public DNS after the fix", public)
 	mustResolveFast(t, h, "after the fix")
+	also("after the fix")
+	if c.renew > 0 {
+		// Two renewals after the fix: the running dhclient has the old
+		// configuration; its dhclient-script must still keep the
+		// public resolvers.
+		acks := h.DHCPAcks()
+		for deadline := time.Now().Add(10 * c.renew); h.DHCPAcks() < acks+2; time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no lease renewal within %s: DHCP log:\n%s", 10*c.renew, h.DHCPLog())
+			}
+		}
+		time.Sleep(time.Second) // dhclient-script runs after the ACK
+		if s := servers(); !public(s) {
+			t.Fatalf("a lease renewal put the VPC DNS back: `%s` says\n%s", c.servers, s)
+		}
+	}
+	if c.kept != "" {
+		if now, _ := h.Sh(ctx, c.kept); string(now) != kept {
+			t.Errorf("the fix re-activated what it should have left alone: `%s` said\n%s\nbefore, now\n%s", c.kept, kept, now)
+		}
+	}
 
 	if c.restart != "" {
 		sh(t, h, c.restart)
 		waitFor("public DNS after `"+c.restart+"`", public)
 		mustResolveFast(t, h, "after `"+c.restart+"`")
+		also("after `" + c.restart + "`")
 	}
 	if err := h.Reboot(ctx); err != nil {
 		t.Fatal(err)
@@ -130,9 +194,11 @@ func testManager(t *testing.T, c managerCell) {
 	}
 	waitFor("public DNS after a reboot", public)
 	mustResolveFast(t, h, "after a reboot")
+	also("after a reboot")
 
 	undo(t, h)
 	waitFor("the VPC DNS back after undo", vpc)
+	also("after undo")
 	if after := state(t, h); after != before {
 		t.Errorf("after undo the host differs:\n%s", diffLines(strings.Split(before, "\n"), strings.Split(after, "\n")))
 	}

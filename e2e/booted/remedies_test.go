@@ -63,7 +63,7 @@ func state(t *testing.T, h *host.Host) string {
 			rules[i] = strings.Replace(rules[i], "dport "+p, "dport PORT", 1)
 		}
 	}
-	files := sh(t, h, `for p in /etc/resolv.conf /etc/systemd/system /usr/local/lib/tsdoctor /etc/systemd/resolved.conf.d /etc/netplan /etc/dhcp /etc/NetworkManager/system-connections /etc/default/tsdoctor; do
+	files := sh(t, h, `for p in /etc/resolv.conf /etc/resolv.pre-tailscale-backup.conf /etc/systemd/system /usr/local/lib/tsdoctor /etc/systemd/resolved.conf.d /etc/netplan /etc/dhcp /etc/NetworkManager/system-connections /etc/default/tsdoctor; do
   [ -e "$p" ] || [ -L "$p" ] || continue
   find "$p" -printf '%p %M %l\n' | sort
   # NetworkManager stamps a profile with timestamp= at each activation:

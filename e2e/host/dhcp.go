@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,7 +19,7 @@ const ecsMAC = "00:16:3e:00:01:0a"
 // does: the instance's address, the gateway, and the VPC DNS 100.100.2.136
 // and .138 (DNS itself stays with the lab's servers: --port=0). dnsmasq is
 // Debian's dnsmasq-base, the binary alone, never a service on this machine.
-func (h *Host) startDHCP() error {
+func (h *Host) startDHCP(renew time.Duration) error {
 	bin, err := exec.LookPath("dnsmasq")
 	if err != nil {
 		return ErrUnavailable{"the resolver-manager hosts need a DHCP server: apt install dnsmasq-base"}
@@ -27,14 +28,20 @@ func (h *Host) startDHCP() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command("ip", "netns", "exec", h.Lab.VPC(), bin, "--keep-in-foreground", "--port=0",
+	args := []string{"netns", "exec", h.Lab.VPC(), bin, "--keep-in-foreground", "--port=0",
 		"--interface=veth-ecs", "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-		"--dhcp-authoritative", "--dhcp-range="+lab.ECSAddr+","+lab.ECSAddr+",255.255.255.0,1h",
-		"--dhcp-host="+ecsMAC+","+lab.ECSAddr,
-		"--dhcp-option=option:router,"+lab.GatewayAddr,
-		"--dhcp-option=option:dns-server,"+lab.InternalDNS1+","+lab.InternalDNS2,
-		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"),
-		"--log-facility="+filepath.Join(dir, "log"), "--log-dhcp")
+		"--dhcp-authoritative", "--dhcp-range=" + lab.ECSAddr + "," + lab.ECSAddr + ",255.255.255.0,1h",
+		"--dhcp-host=" + ecsMAC + "," + lab.ECSAddr,
+		"--dhcp-option=option:router," + lab.GatewayAddr,
+		"--dhcp-option=option:dns-server," + lab.InternalDNS1 + "," + lab.InternalDNS2,
+		"--dhcp-leasefile=" + filepath.Join(dir, "leases"), "--pid-file=" + filepath.Join(dir, "pid"),
+		"--log-facility=" + filepath.Join(dir, "log"), "--log-dhcp"}
+	if renew > 0 {
+		// dnsmasq's shortest lease is 2 minutes; T1 and T2 may be shorter.
+		s := int(renew.Seconds())
+		args = append(args, fmt.Sprintf("--dhcp-option=option:T1,%d", s), fmt.Sprintf("--dhcp-option=option:T2,%d", 2*s))
+	}
+	cmd := exec.Command("ip", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start dnsmasq: %w", err)
@@ -47,6 +54,12 @@ func (h *Host) startDHCP() error {
 		return fmt.Errorf("dnsmasq exited at start: %s", b)
 	}
 	return nil
+}
+
+// DHCPAcks counts the leases dnsmasq has acknowledged: a renewal adds one.
+func (h *Host) DHCPAcks() int {
+	b, _ := os.ReadFile(filepath.Join(h.Lab.Dir, "dhcp", "log"))
+	return strings.Count(string(b), "DHCPACK(")
 }
 
 func (h *Host) stopDHCP() {

@@ -15,9 +15,14 @@ import (
 	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/lab"
 	"github.com/tsdoctor/tsdoctor/tsrules"
+	"tailscale.com/tailcfg"
 )
 
 // Options describe one booted host.
+// MagicDNSDomain is the tailnet's MagicDNS domain with Options.MagicDNS:
+// the host is ecs-booted.<MagicDNSDomain>.
+const MagicDNSDomain = "tail-lab.ts.net"
+
 type Options struct {
 	Variant string // root variant: Static, Resolved, NetworkManager, Ifupdown
 	Prefix  string // lab namespace prefix, unique among parallel hosts
@@ -31,7 +36,15 @@ type Options struct {
 	// DHCP serves the lab's address and the VPC DNS over DHCP, for the
 	// resolver managers that take their DNS from a lease.
 	DHCP bool
-	Logf func(string, ...any)
+	// Renew, with DHCP: the renewal time (T1) the server gives, so a
+	// test sees a lease renewed within it (the lease itself stays 1h).
+	Renew time.Duration
+	// MagicDNS: the control server pushes MagicDNS (no global resolvers)
+	// and tailscaled accepts it, so on a host with nothing else managing
+	// DNS it writes resolv.conf itself and forwards other names to the
+	// resolvers it backed up.
+	MagicDNS bool
+	Logf     func(string, ...any)
 }
 
 // Host is a booted Debian 12 in the lab's ECS namespace, with the real
@@ -94,7 +107,7 @@ func Start(ctx context.Context, o Options) (h *Host, err error) {
 		return h, err
 	}
 	if o.DHCP {
-		if err := h.startDHCP(); err != nil {
+		if err := h.startDHCP(o.Renew); err != nil {
 			return h, err
 		}
 	}
@@ -112,8 +125,14 @@ func Start(ctx context.Context, o Options) (h *Host, err error) {
 	if err := h.Boot(ctx); err != nil {
 		return h, err
 	}
+	acceptDNS := "--accept-dns=false"
+	if o.MagicDNS {
+		h.Control.Server.DNSConfig = &tailcfg.DNSConfig{Proxied: true, Domains: []string{MagicDNSDomain}}
+		h.Control.Server.MagicDNSDomain = MagicDNSDomain
+		acceptDNS = "--accept-dns=true"
+	}
 	if out, err := h.Exec(ctx, "tailscale", "up", "--login-server="+h.Control.URL, "--authkey=tskey-lab",
-		"--hostname=ecs-booted", "--accept-dns=false", "--timeout=60s"); err != nil {
+		"--hostname=ecs-booted", acceptDNS, "--timeout=60s"); err != nil {
 		return h, fmt.Errorf("tailscale up: %w\n%s", err, out)
 	}
 	if err := h.WaitTailscale(ctx); err != nil {
