@@ -17,17 +17,17 @@ import (
 
 // Steps are the checks in the article's order.
 var Steps = []Step{
-	{ID: "connectivity", Run: connectivity},
-	{ID: "dns", Run: dnsStep},
-	{ID: "magicdns", Run: magicDNS},
-	{ID: "trace", Run: trace},
-	{ID: "rules", Run: rules},
-	{ID: "services", Run: services},
+	{ID: StepConnectivity, Run: connectivity},
+	{ID: StepDNS, Run: dnsStep},
+	{ID: StepMagicDNS, Run: magicDNS},
+	{ID: StepTrace, Run: trace},
+	{ID: StepRules, Run: rules},
+	{ID: StepServices, Run: services},
 }
 
 // StepIDs lists the step IDs in order.
-func StepIDs() []string {
-	ids := make([]string, len(Steps))
+func StepIDs() []StepID {
+	ids := make([]StepID, len(Steps))
 	for i, s := range Steps {
 		ids[i] = s.ID
 	}
@@ -181,7 +181,7 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 			f := s.Run(ctx, r)
 			f.ID, f.Elapsed = s.ID, time.Since(t0)
 			if f.Explain == "" {
-				f.Explain = "explain." + s.ID
+				f.Explain = s.ID.ExplainKey()
 			}
 			findings[i] = f
 			if opts.Progress != nil {

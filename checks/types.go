@@ -29,9 +29,40 @@ const (
 	Skip Status = "skip"
 )
 
+// StepID names a step of the diagnosis. Its string is the step's "id" in
+// the JSON output and the word `check --only` takes.
+type StepID string
+
+const (
+	StepConnectivity StepID = "connectivity"
+	StepDNS          StepID = "dns"
+	StepMagicDNS     StepID = "magicdns"
+	StepTrace        StepID = "trace"
+	StepRules        StepID = "rules"
+	StepServices     StepID = "services"
+)
+
+// stepKeys are each step's i18n keys, written out as literals so the i18n
+// key test can check every one against the catalog.
+var stepKeys = map[StepID]struct{ title, explain string }{
+	StepConnectivity: {title: "step.connectivity", explain: "explain.connectivity"},
+	StepDNS:          {title: "step.dns", explain: "explain.dns"},
+	StepMagicDNS:     {title: "step.magicdns", explain: "explain.magicdns"},
+	StepTrace:        {title: "step.trace", explain: "explain.trace"},
+	StepRules:        {title: "step.rules", explain: "explain.rules"},
+	StepServices:     {title: "step.services", explain: "explain.services"},
+}
+
+// TitleKey is the i18n key of the step's title ("" for an unknown step,
+// which i18n renders visibly wrong).
+func (s StepID) TitleKey() string { return stepKeys[s].title }
+
+// ExplainKey is the i18n key of the step's longer explanation.
+func (s StepID) ExplainKey() string { return stepKeys[s].explain }
+
 // Finding is what one step found.
 type Finding struct {
-	ID       string     `json:"id"`
+	ID       StepID     `json:"id"`
 	Status   Status     `json:"status"`
 	Summary  i18n.Msg   `json:"summary"`
 	Evidence []i18n.Msg `json:"evidence,omitempty"`
@@ -122,7 +153,7 @@ type Options struct {
 	// its profile's services (the metadata service) are probed.
 	ECS bool
 	// Only runs just these steps (by ID); empty runs all.
-	Only []string
+	Only []StepID
 	// Progress, when set, is called as each step finishes.
 	Progress func(Finding)
 }
@@ -163,6 +194,6 @@ type Report struct {
 
 // Step is one named check.
 type Step struct {
-	ID  string
+	ID  StepID
 	Run func(ctx context.Context, r *run) Finding
 }

@@ -265,11 +265,11 @@ func (s *fuzzSrc) strs() []string {
 var (
 	verdicts = []checks.Verdict{checks.Healthy, checks.Blocked, checks.Degraded, checks.Error, "", "bogus"}
 	statuses = []checks.Status{checks.Pass, checks.Warn, checks.Fail, checks.Skip, ""}
-	stepIDs  = []string{"connectivity", "dns", "magicdns", "trace", "rules", "services", "remedies", "verify", "", "bogus"}
+	stepIDs  = []checks.StepID{"connectivity", "dns", "magicdns", "trace", "rules", "services", "remedies", "verify", "", "bogus"}
 )
 
-func (s *fuzzSrc) finding(id string) checks.Finding {
-	explain := "explain." + id
+func (s *fuzzSrc) finding(id checks.StepID) checks.Finding {
+	explain := "explain." + string(id)
 	if s.chance(4) {
 		explain = s.text()
 	}

@@ -180,7 +180,7 @@ func (m *Model) body(w, h int) []string {
 	return out
 }
 
-func (m *Model) stepMark(id string) string {
+func (m *Model) stepMark(id checks.StepID) string {
 	if f, ok := m.findings[id]; ok {
 		switch f.Status {
 		case checks.Pass:
@@ -201,7 +201,7 @@ func (m *Model) stepMark(id string) string {
 
 func (m *Model) rail() []string {
 	var out []string
-	for i, id := range railIDs {
+	for i, r := range rail {
 		var mark string
 		switch i {
 		case railRemedies:
@@ -218,9 +218,9 @@ func (m *Model) rail() []string {
 				}
 			}
 		default:
-			mark = m.stepMark(id)
+			mark = m.stepMark(r.step)
 		}
-		name := m.t("tui.rail." + id)
+		name := m.t(r.title)
 		style := m.st.rail
 		prefix := "  "
 		if i == m.cur {
@@ -339,15 +339,15 @@ func (m *Model) evidenceLines(f checks.Finding, w int) []string {
 }
 
 func (m *Model) stepView(w int) []string {
-	id := railIDs[m.cur]
-	out := []string{m.st.heading.Render(m.t("tui.rail." + id))}
+	id := rail[m.cur].step
+	out := []string{m.st.heading.Render(m.t(rail[m.cur].title))}
 	f, ok := m.findings[id]
 	if !ok {
 		return append(out, "", m.spin.View()+" "+m.t("tui.running"))
 	}
 	out = append(out, wrap(m.stepMark(id)+" "+m.s(f.Summary), w, "")...)
 	if f.Elapsed > 0 {
-		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t("step."+id), f.Elapsed.Milliseconds())))
+		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t(id.TitleKey()), f.Elapsed.Milliseconds())))
 	}
 	if m.why {
 		// Opened on request, right under the result it explains.
@@ -355,14 +355,14 @@ func (m *Model) stepView(w int) []string {
 		box := m.st.box.Width(w - 2).Render(m.st.heading.Render(m.t("tui.why")) + "\n" + strings.Join(wordWrap(m.t(f.Explain), w-6), "\n"))
 		out = append(out, strings.Split(box, "\n")...)
 	}
-	if id == "trace" {
+	if id == checks.StepTrace {
 		// The LOG trace (its question, or its result) comes first: it is
 		// what the user acts on here.
 		out = append(out, m.traceLines(w)...)
 	}
 	out = append(out, m.findingLines(f, w)...)
-	if id == "rules" {
-		if s, ok := m.findings["services"]; ok {
+	if id == checks.StepRules {
+		if s, ok := m.findings[checks.StepServices]; ok {
 			// Under the rules, as their own paragraph: heading and
 			// summary, then the bullets without a second evidence heading.
 			out = append(out, "")
@@ -558,7 +558,7 @@ func (m *Model) verifyView(w int) []string {
 		// The rest of the host as the fresh check saw it: internet by IP,
 		// and Tailscale itself (SSH over Tailscale must still work).
 		for _, f := range v.Report.Steps {
-			if f.ID == "connectivity" {
+			if f.ID == checks.StepConnectivity {
 				out = append(out, hang(m.s(f.Summary), w, "• ", "  ")...)
 			}
 		}

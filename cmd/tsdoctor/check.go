@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -75,7 +76,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	if a.list {
 		for _, id := range checks.StepIDs() {
-			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(job.lang, "step."+id))
+			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(job.lang, id.TitleKey()))
 		}
 		return nil
 	}
@@ -120,8 +121,8 @@ func (a *checkArgs) job() (checkJob, error) {
 	}
 	if a.only != "" {
 		for _, id := range strings.Split(a.only, ",") {
-			id = strings.TrimSpace(id)
-			if !contains(checks.StepIDs(), id) {
+			id := checks.StepID(strings.TrimSpace(id))
+			if !slices.Contains(checks.StepIDs(), id) {
 				return j, usageError("check", "cli.only", id)
 			}
 			o.Only = append(o.Only, id)
@@ -210,7 +211,7 @@ func paint(on bool, code, s string) string {
 
 func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool) {
 	for _, f := range rep.Steps {
-		fmt.Fprintf(w, "%s %s %s\n", paint(color, markColors[f.Status], marks[f.Status]), padRight(i18n.T(l, "step."+f.ID), 13), f.Summary.String(l))
+		fmt.Fprintf(w, "%s %s %s\n", paint(color, markColors[f.Status], marks[f.Status]), padRight(i18n.T(l, f.ID.TitleKey()), 13), f.Summary.String(l))
 		if !verbose {
 			continue
 		}
