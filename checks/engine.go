@@ -225,7 +225,7 @@ func (r *run) verdict(rep *Report) {
 				rep.Route = &cc
 			}
 		}
-		key := p.Addr.String() + p.Service
+		key := p.Addr.String() + string(p.Service)
 		if !seen[key] {
 			seen[key] = true
 			rep.Blocked = append(rep.Blocked, BlockedService{Address: p.Addr.Addr(), Port: p.Addr.Port(), Service: p.Service, Cause: cause})
@@ -233,7 +233,7 @@ func (r *run) verdict(rep *Report) {
 	}
 	for _, b := range r.servicesBlockedStatically() {
 		b.Cause = CauseRule
-		key := b.Address.String() + b.Service
+		key := b.Address.String() + string(b.Service)
 		if !seen[key] {
 			seen[key] = true
 			rep.Blocked = append(rep.Blocked, b)
@@ -248,7 +248,7 @@ func (r *run) verdict(rep *Report) {
 	// Probes run whatever steps were selected, so a silent resolver counts
 	// even under --only.
 	for _, p := range ps.probes {
-		if p.Service == "dns" && !p.Result.OK {
+		if p.Service == ServiceDNS && !p.Result.OK {
 			failed = true
 		}
 	}

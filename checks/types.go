@@ -93,10 +93,34 @@ const (
 type BlockedService struct {
 	Address netip.Addr `json:"address"`
 	Port    uint16     `json:"port"`
-	Service string     `json:"service"` // dns, metadata, route, neighbour
+	Service Service    `json:"service"`
 	// Cause: a rule drops its replies, or a route sends it into tailscale0.
 	Cause Cause `json:"cause,omitempty"`
 }
+
+// Service is what an address in 100.64.0.0/10 serves this host, as the
+// probes and the routing tables name it. Its string is the JSON "service".
+// A cloud profile's services keep their kind (cloud.Kind*: metadata, ntp,
+// mirror, ...).
+type Service string
+
+const (
+	ServiceDNS       Service = cloud.KindDNS      // a resolver from resolv.conf
+	ServiceMetadata  Service = cloud.KindMetadata // a cloud's metadata service
+	ServiceInternet  Service = "internet"         // an address that proves the uplink (not in 100.64/10)
+	ServiceRoute     Service = "route"            // the target of a route into 100.64/10
+	ServiceNeighbour Service = "neighbour"        // a neighbour table entry in 100.64/10
+)
+
+// ProbeKind is how a probe asks.
+type ProbeKind string
+
+const (
+	ProbeUDP     ProbeKind = "udp"     // a DNS query over UDP
+	ProbeTCP     ProbeKind = "tcp"     // a DNS query over TCP
+	ProbeConnect ProbeKind = "connect" // a TCP connect
+	ProbeHTTP    ProbeKind = "http"    // an HTTP GET
+)
 
 // Cause is what blocks a service.
 type Cause string

@@ -300,7 +300,7 @@ func (s *fuzzSrc) paths() []nftrace.Path {
 func (s *fuzzSrc) blocked() []checks.BlockedService {
 	var out []checks.BlockedService
 	for range s.intn(4) {
-		out = append(out, checks.BlockedService{Address: netip.AddrFrom4([4]byte{100, 100, s.byte(), s.byte()}), Port: uint16(s.intn(256)), Service: s.text()})
+		out = append(out, checks.BlockedService{Address: netip.AddrFrom4([4]byte{100, 100, s.byte(), s.byte()}), Port: uint16(s.intn(256)), Service: checks.Service(s.text())})
 	}
 	return out
 }
