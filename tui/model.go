@@ -30,16 +30,16 @@ const (
 // rail names each place on the rail: the check step it shows (none for the
 // remedies and the verification) and the i18n key of its title.
 var rail = [railLen]struct {
-	step  checks.StepID
-	title string
+	step     checks.StepID
+	titleKey string
 }{
-	railConnectivity: {step: checks.StepConnectivity, title: "tui.rail.connectivity"},
-	railDNS:          {step: checks.StepDNS, title: "tui.rail.dns"},
-	railMagicDNS:     {step: checks.StepMagicDNS, title: "tui.rail.magicdns"},
-	railTrace:        {step: checks.StepTrace, title: "tui.rail.trace"},
-	railRules:        {step: checks.StepRules, title: "tui.rail.rules"},
-	railRemedies:     {title: "tui.rail.remedies"},
-	railVerify:       {title: "tui.rail.verify"},
+	railConnectivity: {step: checks.StepConnectivity, titleKey: "tui.rail.connectivity"},
+	railDNS:          {step: checks.StepDNS, titleKey: "tui.rail.dns"},
+	railMagicDNS:     {step: checks.StepMagicDNS, titleKey: "tui.rail.magicdns"},
+	railTrace:        {step: checks.StepTrace, titleKey: "tui.rail.trace"},
+	railRules:        {step: checks.StepRules, titleKey: "tui.rail.rules"},
+	railRemedies:     {titleKey: "tui.rail.remedies"},
+	railVerify:       {titleKey: "tui.rail.verify"},
 }
 
 // screen is what the content pane shows.

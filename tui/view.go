@@ -220,7 +220,7 @@ func (m *Model) rail() []string {
 		default:
 			mark = m.stepMark(r.step)
 		}
-		name := m.t(r.title)
+		name := m.t(r.titleKey)
 		style := m.st.rail
 		prefix := "  "
 		if i == m.cur {
@@ -340,7 +340,7 @@ func (m *Model) evidenceLines(f checks.Finding, w int) []string {
 
 func (m *Model) stepView(w int) []string {
 	id := rail[m.cur].step
-	out := []string{m.st.heading.Render(m.t(rail[m.cur].title))}
+	out := []string{m.st.heading.Render(m.t(rail[m.cur].titleKey))}
 	f, ok := m.findings[id]
 	if !ok {
 		return append(out, "", m.spin.View()+" "+m.t("tui.running"))
@@ -405,8 +405,14 @@ func (m *Model) traceLines(w int) []string {
 	return out
 }
 
+// The remedies table's words, as literal keys the i18n key test can check.
+var (
+	levelKeys = map[fixes.Level]string{fixes.Low: "tui.level.low", fixes.Medium: "tui.level.medium", fixes.High: "tui.level.high"}
+	lastsKeys = map[fixes.Lasts]string{fixes.LastsYes: "tui.lasts.yes", fixes.LastsNo: "tui.lasts.no", fixes.LastsUnit: "tui.lasts.with-unit"}
+)
+
 func (m *Model) lasts(l fixes.Lasts) string {
-	s := m.t("tui.lasts." + string(l))
+	s := m.t(lastsKeys[l])
 	switch l {
 	case fixes.LastsNo:
 		return m.st.bad.Render(s)
@@ -440,7 +446,7 @@ func (m *Model) remediesView(w int) []string {
 			cursor = "▸ "
 		}
 		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, m.s(info.Title)), nameW+3)
-		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t("tui.level."+string(info.Invasive)), 8),
+		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t(levelKeys[info.Invasive]), 8),
 			padStyled(m.lasts(info.SurvivesRestart), 9), padStyled(m.lasts(info.SurvivesReboot), 8))
 		if wide {
 			row += " " + ansi.Truncate(m.s(info.Loses), w-nameW-34, "…")
@@ -463,9 +469,12 @@ func (m *Model) remediesView(w int) []string {
 	if a := m.appliesAt(m.sel); !a.OK() {
 		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", m.s(a.Why)), w, ""))...)
 	}
-	for _, kv := range [][2]string{{"tui.detail.changes", m.s(info.Changes)}, {"tui.col.loses", m.s(info.Loses)},
-		{"tui.detail.security", m.s(info.Security)}, {"tui.detail.cost", m.s(info.Cost)}} {
-		out = append(out, wrap(m.t("tui.label", m.t(kv[0]), kv[1]), w, "")...)
+	for _, d := range []struct {
+		labelKey string
+		text     i18n.Msg
+	}{{labelKey: "tui.detail.changes", text: info.Changes}, {labelKey: "tui.col.loses", text: info.Loses},
+		{labelKey: "tui.detail.security", text: info.Security}, {labelKey: "tui.detail.cost", text: info.Cost}} {
+		out = append(out, wrap(m.t("tui.label", m.t(d.labelKey), m.s(d.text)), w, "")...)
 	}
 	return out
 }
