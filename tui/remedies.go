@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
+	"charm.land/lipgloss/v2/table"
 
 	"github.com/tsdoctor/tsdoctor/fixes"
 	"github.com/tsdoctor/tsdoctor/i18n"
@@ -17,54 +17,85 @@ var (
 	lastsKeys = map[fixes.Lasts]string{fixes.LastsYes: "tui.lasts.yes", fixes.LastsNo: "tui.lasts.no", fixes.LastsUnit: "tui.lasts.with-unit"}
 )
 
-func (m *Model) lasts(l fixes.Lasts) string {
-	s := m.t(lastsKeys[l])
+// lastsStyle colours whether a remedy outlives a restart or a reboot.
+func (m *Model) lastsStyle(l fixes.Lasts) lipgloss.Style {
 	switch l {
 	case fixes.LastsNo:
-		return m.st.bad.Render(s)
+		return m.st.bad
 	case fixes.LastsYes:
-		return m.st.ok.Render(s)
+		return m.st.ok
 	}
-	return m.st.warn.Render(s)
+	return m.st.warn
 }
 
+// The remedies table's columns; a wide screen adds "you lose" after them.
+const (
+	colCursor = iota
+	colName
+	colInvasive
+	colRestart
+	colReboot
+)
+
+// remediesView is the table of remedies (lipgloss/table: fixed columns, no
+// borders, a cell too long cut with "…"), the recommendation and the
+// selected remedy's details.
 func (m *Model) remediesView(w int) []string {
 	out := wrap(m.t("tui.remedies.head"), w, "")
 	wide := w >= 90
-	nameW := 26
+	nameW := 29
 	if !wide {
-		nameW = max(16, w-34)
+		nameW = max(19, w-31)
 	}
-	head := fmt.Sprintf("  %s %s %s %s", pad(m.t("tui.col.remedy"), nameW+3), pad(m.t("tui.col.invasive"), 8), pad(m.t("tui.col.restart"), 9), pad(m.t("tui.col.reboot"), 8))
+	// Each width holds one space before the next column, but the last.
+	widths := []int{colCursor: 2, colName: nameW + 1, colInvasive: 9, colRestart: 10, colReboot: 8}
+	headers := []string{colName: m.t("tui.col.remedy"), colInvasive: m.t("tui.col.invasive"), colRestart: m.t("tui.col.restart"), colReboot: m.t("tui.col.reboot")}
 	if wide {
-		head += " " + m.t("tui.col.loses")
+		widths[colReboot]++
+		widths = append(widths, w-nameW-31)
+		headers = append(headers, m.t("tui.col.loses"))
 	}
-	out = append(out, "", m.st.heading.Render(head))
-	for i, r := range fixes.All() {
+	all := fixes.All()
+	rows := make([][]string, len(all))
+	for i, r := range all {
 		info := r.Info()
-		ok := m.appliesAt(i).OK()
-		star := " "
+		star, cursor := " ", ""
 		if info.ID == m.recommended {
 			star = "★"
 		}
-		cursor := "  "
 		if i == m.sel {
-			cursor = "▸ "
+			cursor = "▸"
 		}
-		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, m.s(info.Title)), nameW+3)
-		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t(levelKeys[info.Invasive]), 8),
-			padStyled(m.lasts(info.SurvivesRestart), 9), padStyled(m.lasts(info.SurvivesReboot), 8))
+		rows[i] = []string{cursor, fmt.Sprintf("%d %s %s", info.ID, star, m.s(info.Title)), m.t(levelKeys[info.Invasive]),
+			m.t(lastsKeys[info.SurvivesRestart]), m.t(lastsKeys[info.SurvivesReboot])}
 		if wide {
-			row += " " + ansi.Truncate(m.s(info.Loses), w-nameW-34, "…")
+			rows[i] = append(rows[i], m.s(info.Loses))
 		}
-		switch {
-		case !ok:
-			row = m.st.railDim.Render(ansi.Strip(row))
-		case i == m.sel:
-			row = m.st.selected.Render(ansi.Strip(row))
-		}
-		out = append(out, cursor+row)
 	}
+	cell := func(row, col int) lipgloss.Style {
+		s := lipgloss.NewStyle()
+		switch {
+		case row == table.HeaderRow:
+			s = m.st.heading
+		case col == colCursor:
+		case !m.appliesAt(row).OK():
+			s = m.st.railDim
+		case row == m.sel:
+			s = m.st.selected
+		case col == colRestart:
+			s = m.lastsStyle(all[row].Info().SurvivesRestart)
+		case col == colReboot:
+			s = m.lastsStyle(all[row].Info().SurvivesReboot)
+		}
+		if col < len(widths)-1 {
+			s = s.PaddingRight(1)
+		}
+		return s.Width(widths[col])
+	}
+	tbl := table.New().Headers(headers...).Rows(rows...).StyleFunc(cell).Wrap(false).
+		BorderTop(false).BorderBottom(false).BorderLeft(false).BorderRight(false).BorderColumn(false).BorderHeader(false)
+	out = append(out, "")
+	out = append(out, strings.Split(tbl.String(), "\n")...)
 	out = append(out, "")
 	if m.recReason.Key != "" {
 		out = append(out, styled(m.st.accent, wrap(m.t("tui.recommended", m.s(m.recReason)), w, ""))...)
@@ -83,20 +114,4 @@ func (m *Model) remediesView(w int) []string {
 		out = append(out, wrap(m.t("tui.label", m.t(d.labelKey), m.s(d.text)), w, "")...)
 	}
 	return out
-}
-
-// pad pads plain text to n cells.
-func pad(s string, n int) string {
-	if lipgloss.Width(s) > n {
-		return ansi.Truncate(s, n, "…")
-	}
-	return s + strings.Repeat(" ", n-lipgloss.Width(s))
-}
-
-// padStyled pads styled text by its visible width.
-func padStyled(s string, n int) string {
-	if pw := n - lipgloss.Width(s); pw > 0 {
-		return s + strings.Repeat(" ", pw)
-	}
-	return s
 }
