@@ -62,18 +62,18 @@ func (s StepID) ExplainKey() string { return stepKeys[s].explain }
 
 // Finding is what one step found.
 type Finding struct {
-	ID       StepID     `json:"id"`
-	Status   Status     `json:"status"`
-	Summary  i18n.Msg   `json:"summary"`
-	Evidence []i18n.Msg `json:"evidence,omitempty"`
+	ID       StepID
+	Status   Status
+	Summary  i18n.Msg
+	Evidence []i18n.Msg
 	// Commands are the manual commands that do what this step did.
-	Commands []string `json:"commands,omitempty"`
+	Commands []string
 	// Explain is the i18n key of the step's longer explanation.
-	Explain string        `json:"explain"`
-	Elapsed time.Duration `json:"elapsed"`
+	Explain string
+	Elapsed time.Duration
 	// Paths are the replies' ways through nf_tables (the trace step, with
 	// the packet trace).
-	Paths []nftrace.Path `json:"paths,omitempty"`
+	Paths []nftrace.Path
 }
 
 func (f *Finding) add(key string, args ...any) { f.Evidence = append(f.Evidence, i18n.M(key, args...)) }
@@ -194,26 +194,26 @@ func DefaultOptions() Options {
 
 // Report is the result of a whole check.
 type Report struct {
-	Verdict Verdict        `json:"verdict"`
-	Culprit *firewall.Rule `json:"culprit"`
+	Verdict Verdict
+	Culprit *firewall.Rule
 	// Route is the culprit when it is a route, not a rule: the first
 	// blocked service's packets are sent into tailscale0. At most one of
 	// Culprit and Route is set.
-	Route     *RouteCapture    `json:"route,omitempty"`
-	Blocked   []BlockedService `json:"blocked"`
-	Tailscale tailscale.State  `json:"tailscale"`
-	Steps     []Finding        `json:"steps"`
+	Route     *RouteCapture
+	Blocked   []BlockedService
+	Tailscale tailscale.State
+	Steps     []Finding
 	// Firewall is the INPUT path as read, for the rules step and the fixes.
-	Firewall *firewall.Snapshot `json:"-"`
+	Firewall *firewall.Snapshot
 	// Cloud is the cloud this host is on (Unknown when no profile matches)
 	// and what said so; remedy 4's resolvers and wording come from it.
-	Cloud cloud.Detection `json:"-"`
+	Cloud cloud.Detection
 	// Orphaned: tailscaled is not running but its ts-* rules are still in
 	// the firewall (it was killed or crashed before it could remove them).
-	Orphaned bool `json:"orphaned"`
+	Orphaned bool
 	// Hint says what to do when the verdict is Error.
-	Hint    i18n.Msg      `json:"hint,omitzero"`
-	Elapsed time.Duration `json:"elapsed"`
+	Hint    i18n.Msg
+	Elapsed time.Duration
 }
 
 // Step is one named check.

@@ -560,9 +560,7 @@ func localValues(body *ast.BlockStmt, name string) []ast.Expr {
 		case *ast.RangeStmt:
 			if id, ok := n.Value.(*ast.Ident); ok && id.Name == name {
 				if lit, ok := n.X.(*ast.CompositeLit); ok {
-					for _, e := range lit.Elts {
-						out = append(out, e)
-					}
+					out = append(out, lit.Elts...)
 				} else {
 					out = append(out, n.X) // fails to enumerate, as it should
 				}

@@ -184,15 +184,6 @@ func promFlag(cmd, path string) error {
 	return nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 var marks = map[checks.Status]string{checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "-"}
 
 // useColor: colour only for a terminal, and never with NO_COLOR or
