@@ -64,6 +64,7 @@ func TestKeysInCatalog(t *testing.T) {
 		}
 		t.Errorf("catalog key %q is used by no Go file: delete it", k)
 	}
+	t.Logf("%d key sites, %d keys in use, %d in the catalog", len(u.sinkSites()), len(used), len(catalog))
 	if len(used) < 100 {
 		// The walk itself is broken if it finds so few.
 		t.Fatalf("found only %d keys in use", len(used))
