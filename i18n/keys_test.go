@@ -3,7 +3,6 @@ package i18n
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"testing"
@@ -23,10 +22,6 @@ func TestKeysInCatalog(t *testing.T) {
 	used := map[string]bool{}
 	for _, site := range u.sinkSites() {
 		keys, err := u.eval(site.ctx, site.arg, map[string]bool{})
-		if err != nil && pendingFiles[site.ctx.file.path] {
-			t.Logf("%s: %v (pending: fixes/ keys become literals with the remedy lifecycle)", u.fset.Position(site.arg.Pos()), err)
-			continue
-		}
 		if err != nil {
 			t.Errorf("%s: %v", u.fset.Position(site.arg.Pos()), err)
 			continue
@@ -51,10 +46,6 @@ func TestKeysInCatalog(t *testing.T) {
 	}
 	sort.Strings(unused)
 	for _, k := range unused {
-		if pendingKey.MatchString(k) {
-			t.Logf("catalog key %q: pending, built in fixes/ at run time", k)
-			continue
-		}
 		t.Errorf("catalog key %q is used by no Go file: delete it", k)
 	}
 	t.Logf("%d key sites, %d keys in use, %d in the catalog", len(u.sinkSites()), len(used), len(catalog))
@@ -109,11 +100,3 @@ func g(id string, n int) {
 		t.Errorf("walk found %q, want %q", got, want)
 	}
 }
-
-// pendingFiles and pendingKey: fixes/ still builds these keys at run time
-// (fix.N.short, verify.restart|reboot.NAME). Issue 13's remedy lifecycle
-// makes them literals; delete both then, and the walk covers them too.
-var (
-	pendingFiles = map[string]bool{"fixes/fixes.go": true, "fixes/verify.go": true}
-	pendingKey   = regexp.MustCompile(`^(fix\.\d+\.short|verify\.(restart|reboot)\.[a-z-]+)$`)
-)
