@@ -27,7 +27,7 @@ func connectivity(ctx context.Context, r *run) Finding {
 	}
 	ok, total := 0, 0
 	for _, p := range r.probeSet().probes {
-		if p.Service != "internet" {
+		if p.Service != ServiceInternet {
 			continue
 		}
 		total++

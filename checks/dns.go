@@ -107,7 +107,7 @@ func dnsStep(ctx context.Context, r *run) Finding {
 		}
 		answered := false
 		for _, p := range ps.probes {
-			if p.Service != "dns" || p.Addr.Addr() != s.Addr {
+			if p.Service != ServiceDNS || p.Addr.Addr() != s.Addr {
 				continue
 			}
 			f.Evidence = append(f.Evidence, probeLine(p))

@@ -17,17 +17,17 @@ import (
 
 // Steps are the checks in the article's order.
 var Steps = []Step{
-	{ID: "connectivity", Run: connectivity},
-	{ID: "dns", Run: dnsStep},
-	{ID: "magicdns", Run: magicDNS},
-	{ID: "trace", Run: trace},
-	{ID: "rules", Run: rules},
-	{ID: "services", Run: services},
+	{ID: StepConnectivity, Run: connectivity},
+	{ID: StepDNS, Run: dnsStep},
+	{ID: StepMagicDNS, Run: magicDNS},
+	{ID: StepTrace, Run: trace},
+	{ID: StepRules, Run: rules},
+	{ID: StepServices, Run: services},
 }
 
 // StepIDs lists the step IDs in order.
-func StepIDs() []string {
-	ids := make([]string, len(Steps))
+func StepIDs() []StepID {
+	ids := make([]StepID, len(Steps))
 	for i, s := range Steps {
 		ids[i] = s.ID
 	}
@@ -181,7 +181,7 @@ func Run(ctx context.Context, env Env, opts Options) Report {
 			f := s.Run(ctx, r)
 			f.ID, f.Elapsed = s.ID, time.Since(t0)
 			if f.Explain == "" {
-				f.Explain = "explain." + s.ID
+				f.Explain = s.ID.ExplainKey()
 			}
 			findings[i] = f
 			if opts.Progress != nil {
@@ -225,7 +225,7 @@ func (r *run) verdict(rep *Report) {
 				rep.Route = &cc
 			}
 		}
-		key := p.Addr.String() + p.Service
+		key := p.Addr.String() + string(p.Service)
 		if !seen[key] {
 			seen[key] = true
 			rep.Blocked = append(rep.Blocked, BlockedService{Address: p.Addr.Addr(), Port: p.Addr.Port(), Service: p.Service, Cause: cause})
@@ -233,7 +233,7 @@ func (r *run) verdict(rep *Report) {
 	}
 	for _, b := range r.servicesBlockedStatically() {
 		b.Cause = CauseRule
-		key := b.Address.String() + b.Service
+		key := b.Address.String() + string(b.Service)
 		if !seen[key] {
 			seen[key] = true
 			rep.Blocked = append(rep.Blocked, b)
@@ -248,7 +248,7 @@ func (r *run) verdict(rep *Report) {
 	// Probes run whatever steps were selected, so a silent resolver counts
 	// even under --only.
 	for _, p := range ps.probes {
-		if p.Service == "dns" && !p.Result.OK {
+		if p.Service == ServiceDNS && !p.Result.OK {
 			failed = true
 		}
 	}

@@ -316,7 +316,7 @@ func render(rep Report) string {
 	var b strings.Builder
 	for _, l := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for _, f := range rep.Steps {
-			b.WriteString(string(f.Status) + " " + f.ID + ": " + f.Summary.String(l) + "\n")
+			b.WriteString(string(f.Status) + " " + string(f.ID) + ": " + f.Summary.String(l) + "\n")
 			for _, e := range f.Evidence {
 				b.WriteString("    " + e.String(l) + "\n")
 			}
@@ -339,7 +339,7 @@ func TestEveryMessageHasAKey(t *testing.T) {
 			if !i18n.Has(f.Explain) {
 				t.Errorf("step %s: no explanation %q", f.ID, f.Explain)
 			}
-			if !i18n.Has("step." + f.ID) {
+			if !i18n.Has(f.ID.TitleKey()) {
 				t.Errorf("step %s has no title", f.ID)
 			}
 		}
@@ -365,7 +365,7 @@ func TestMagicDNSInPath(t *testing.T) {
 }
 
 func TestOnlyAndOldOrder(t *testing.T) {
-	rep := Run(context.Background(), testEnv(t, ecsResolv, &fakeFW{chains: tsChains(t, "DROP")}, runningTS), Options{Only: []string{"rules"}})
+	rep := Run(context.Background(), testEnv(t, ecsResolv, &fakeFW{chains: tsChains(t, "DROP")}, runningTS), Options{Only: []StepID{StepRules}})
 	if len(rep.Steps) != 1 || rep.Steps[0].ID != "rules" || rep.Steps[0].Status != Fail {
 		t.Fatalf("steps = %+v", rep.Steps)
 	}

@@ -25,7 +25,7 @@ func magicDNS(ctx context.Context, r *run) Finding {
 	}
 	answered := false
 	for _, p := range r.probeSet().probes {
-		if p.Service == "dns" && p.Addr.Addr() == hostinfo.MagicDNS {
+		if p.Service == ServiceDNS && p.Addr.Addr() == hostinfo.MagicDNS {
 			f.Evidence = append(f.Evidence, probeLine(p))
 			answered = answered || p.Result.OK
 		}

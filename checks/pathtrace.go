@@ -59,17 +59,17 @@ func (r *run) pathTrace(ctx context.Context, ps *probeSet) pathFacts {
 			// A local stub's (systemd-resolved) replies come over loopback
 			// and are never the ones dropped; its upstreams are probed, and
 			// so traced, directly.
-			if (p.Kind != "udp" && p.Kind != "tcp") || !p.Addr.Addr().Is4() || p.Addr.Addr().IsLoopback() {
+			if (p.Kind != ProbeUDP && p.Kind != ProbeTCP) || !p.Addr.Addr().Is4() || p.Addr.Addr().IsLoopback() {
 				continue
 			}
-			pp, err := prep.PrepareDNS(ctx, p.Addr, p.Kind)
+			pp, err := prep.PrepareDNS(ctx, p.Addr, string(p.Kind))
 			if err != nil {
 				t.evidence = append(t.evidence, i18n.M("path.err", err.Error()))
 				continue
 			}
 			prepared = append(prepared, pp)
 			probes = append(probes, nftrace.Probe{
-				Reply: nftrace.Reply{Src: p.Addr.Addr(), SrcPort: p.Addr.Port(), DstPort: pp.LocalPort, Proto: p.Kind},
+				Reply: nftrace.Reply{Src: p.Addr.Addr(), SrcPort: p.Addr.Port(), DstPort: pp.LocalPort, Proto: string(p.Kind)},
 				Send:  func(ctx context.Context) { pp.Exchange(ctx, r.opts.QueryName) },
 			})
 		}

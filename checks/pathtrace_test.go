@@ -63,7 +63,7 @@ func TestPathTrace(t *testing.T) {
 	tr := &fakeTracer{swept: []string{"tsdoctor-trace-999999999-1"}}
 	env.NFTrace = tr
 	o := fastOpts()
-	o.Trace, o.Only = true, []string{"trace", "rules"}
+	o.Trace, o.Only = true, []StepID{StepTrace, StepRules}
 	rep := Run(context.Background(), env, o)
 
 	// Both resolvers, over UDP and TCP, each on its own local port.

@@ -17,8 +17,8 @@ import (
 
 // probe is one live probe and, once done, its outcome.
 type probe struct {
-	Service string // dns, internet, metadata
-	Kind    string // udp, tcp (DNS over them), connect, http
+	Service Service
+	Kind    ProbeKind
 	Addr    netip.AddrPort
 	URL     string
 
@@ -46,9 +46,9 @@ type probe struct {
 
 func (p *probe) label() string {
 	switch p.Kind {
-	case "udp", "tcp":
-		return fmt.Sprintf("%s (DNS/%s)", p.Addr.Addr(), strings.ToUpper(p.Kind))
-	case "http":
+	case ProbeUDP, ProbeTCP:
+		return fmt.Sprintf("%s (DNS/%s)", p.Addr.Addr(), strings.ToUpper(string(p.Kind)))
+	case ProbeHTTP:
 		return p.URL
 	}
 	return p.Addr.String() + " (TCP)"
@@ -106,9 +106,9 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		}
 		return iface, localAddrFor(a)
 	}
-	add := func(service, kind string, ap netip.AddrPort, url string) {
+	add := func(service Service, kind ProbeKind, ap netip.AddrPort, url string) {
 		proto := "udp"
-		if kind != "udp" {
+		if kind != ProbeUDP {
 			proto = "tcp"
 		}
 		iface, dst := local(ap.Addr())
@@ -129,8 +129,8 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 			continue
 		}
 		ap := netip.AddrPortFrom(res.Addr, 53)
-		add("dns", "udp", ap, "")
-		add("dns", "tcp", ap, "")
+		add(ServiceDNS, ProbeUDP, ap, "")
+		add(ServiceDNS, ProbeTCP, ap, "")
 		if res.Addr == hostinfo.StubResolver {
 			up := rf.behindStub
 			for _, p := range ps.probes[len(ps.probes)-2:] {
@@ -140,10 +140,10 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 		}
 	}
 	for _, t := range r.opts.Internet {
-		add("internet", "connect", t, "")
+		add(ServiceInternet, ProbeConnect, t, "")
 	}
 	for _, s := range r.instanceServices() {
-		add(s.Kind, "http", netip.AddrPortFrom(s.Address, s.Port), s.URL)
+		add(Service(s.Kind), ProbeHTTP, netip.AddrPortFrom(s.Address, s.Port), s.URL)
 	}
 
 	// Watch every DROP/REJECT rule on the path that matches some reply.
@@ -211,9 +211,9 @@ func (r *run) runProbes(ctx context.Context) *probeSet {
 // probe sends one probe.
 func (r *run) probe(c context.Context, p *probe) netprobe.Result {
 	switch p.Kind {
-	case "udp", "tcp":
-		return r.env.Probe.DNS(c, p.Addr, p.Kind, r.opts.QueryName)
-	case "http":
+	case ProbeUDP, ProbeTCP:
+		return r.env.Probe.DNS(c, p.Addr, string(p.Kind), r.opts.QueryName)
+	case ProbeHTTP:
 		return r.env.Probe.HTTP(c, p.URL)
 	}
 	return r.env.Probe.TCP(c, p.Addr)
@@ -304,7 +304,7 @@ func settleStubs(ps *probeSet, settled []bool, done []chan struct{}, mu *sync.Mu
 		for _, up := range p.Upstreams {
 			var by *firewall.Rule
 			for _, q := range ps.probes {
-				if q.Kind == "udp" && q.Addr.Addr() == up && q.DroppedBy != nil {
+				if q.Kind == ProbeUDP && q.Addr.Addr() == up && q.DroppedBy != nil {
 					by = q.DroppedBy
 				}
 			}

@@ -29,12 +29,12 @@ const (
 // RouteCapture is a service whose packets the routing table sends into
 // tailscale0.
 type RouteCapture struct {
-	Service netip.Addr    `json:"service"`
-	Table   uint32        `json:"table"`
-	Prefix  netip.Prefix  `json:"prefix"`
-	Device  string        `json:"device"`
-	Peer    string        `json:"peer,omitempty"` // the peer the route leads to
-	Reason  CaptureReason `json:"reason"`
+	Service netip.Addr
+	Table   uint32
+	Prefix  netip.Prefix
+	Device  string
+	Peer    string // the peer the route leads to
+	Reason  CaptureReason
 }
 
 // TableName is the capture's table as `ip` names it.

@@ -50,7 +50,7 @@ func services(ctx context.Context, r *run) Finding {
 	}
 	blocked := 0
 	for _, p := range r.probeSet().probes {
-		if slices.ContainsFunc(inst, func(s cloud.Service) bool { return s.Kind == p.Service && s.Address == p.Addr.Addr() }) {
+		if slices.ContainsFunc(inst, func(s cloud.Service) bool { return Service(s.Kind) == p.Service && s.Address == p.Addr.Addr() }) {
 			f.Evidence = append(f.Evidence, probeLine(p))
 			if p.dropped() || p.Captured != nil {
 				blocked++
@@ -131,7 +131,7 @@ func (r *run) sampleResolver() string {
 }
 
 type staticService struct {
-	kind     string // route, neighbour
+	kind     Service // route or neighbour
 	addr     string
 	iface    string
 	probe    netip.Addr
@@ -162,13 +162,13 @@ func (r *run) evalStaticServices() []staticService {
 		if !tsrules.CGNAT.Contains(a) {
 			a = tsrules.CGNAT.Addr()
 		}
-		out = append(out, eval(staticService{kind: "route", addr: rt.Dst.String(), iface: rt.Iface, probe: a}))
+		out = append(out, eval(staticService{kind: ServiceRoute, addr: rt.Dst.String(), iface: rt.Iface, probe: a}))
 	}
 	for _, n := range rt.neighbours {
 		if n.Iface == "tailscale0" || !tsrules.CGNAT.Contains(n.Addr) {
 			continue
 		}
-		out = append(out, eval(staticService{kind: "neighbour", addr: n.Addr.String(), iface: n.Iface, probe: n.Addr}))
+		out = append(out, eval(staticService{kind: ServiceNeighbour, addr: n.Addr.String(), iface: n.Iface, probe: n.Addr}))
 	}
 	return out
 }

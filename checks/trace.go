@@ -91,7 +91,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 		}
 		var targets []netip.AddrPort
 		for _, p := range ps.probes {
-			if p.Kind == "udp" && !p.Result.OK && tsrules.CGNAT.Contains(p.Addr.Addr()) {
+			if p.Kind == ProbeUDP && !p.Result.OK && tsrules.CGNAT.Contains(p.Addr.Addr()) {
 				targets = append(targets, p.Addr)
 			}
 		}
@@ -152,7 +152,7 @@ func (r *run) logTrace(ctx context.Context, ps *probeSet, culprit *firewall.Rule
 				defer wg.Done()
 				pctx, cancel := context.WithTimeout(cctx, 300*time.Millisecond)
 				defer cancel()
-				r.env.Probe.DNS(pctx, a, "udp", r.opts.QueryName)
+				r.env.Probe.DNS(pctx, a, string(ProbeUDP), r.opts.QueryName)
 			}()
 		}
 		c := <-got

@@ -85,7 +85,7 @@ func TestTraceRulePreviewIsInserted(t *testing.T) {
 				}
 				const id = "4242-7"
 				shown := TraceRule(rep, id).Command()
-				o.Trace, o.TraceID, o.Only = true, id, []string{"trace"}
+				o.Trace, o.TraceID, o.Only = true, id, []StepID{StepTrace}
 				Run(context.Background(), env, o)
 				if len(ob.inserts) != 1 {
 					t.Fatalf("the trace inserted %d rules, want 1: %+v", len(ob.inserts), ob.inserts)

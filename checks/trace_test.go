@@ -57,7 +57,7 @@ func TestTraceSilentLog(t *testing.T) {
 			os.WriteFile(kmsg, nil, 0o644)
 			env.KernelLog = func() (*hostinfo.KernelLog, error) { return hostinfo.OpenKernelLog(kmsg) }
 			opts := fastOpts()
-			opts.Trace, opts.Only = true, []string{"trace"}
+			opts.Trace, opts.Only = true, []StepID{StepTrace}
 			rep := Run(context.Background(), env, opts)
 			out := render(rep)
 			for _, w := range c.want {

@@ -29,20 +29,51 @@ const (
 	Skip Status = "skip"
 )
 
+// StepID names a step of the diagnosis. Its string is the step's "id" in
+// the JSON output and the word `check --only` takes.
+type StepID string
+
+const (
+	StepConnectivity StepID = "connectivity"
+	StepDNS          StepID = "dns"
+	StepMagicDNS     StepID = "magicdns"
+	StepTrace        StepID = "trace"
+	StepRules        StepID = "rules"
+	StepServices     StepID = "services"
+)
+
+// stepKeys are each step's i18n keys, written out as literals so the i18n
+// key test can check every one against the catalog.
+var stepKeys = map[StepID]struct{ title, explain string }{
+	StepConnectivity: {title: "step.connectivity", explain: "explain.connectivity"},
+	StepDNS:          {title: "step.dns", explain: "explain.dns"},
+	StepMagicDNS:     {title: "step.magicdns", explain: "explain.magicdns"},
+	StepTrace:        {title: "step.trace", explain: "explain.trace"},
+	StepRules:        {title: "step.rules", explain: "explain.rules"},
+	StepServices:     {title: "step.services", explain: "explain.services"},
+}
+
+// TitleKey is the i18n key of the step's title ("" for an unknown step,
+// which i18n renders visibly wrong).
+func (s StepID) TitleKey() string { return stepKeys[s].title }
+
+// ExplainKey is the i18n key of the step's longer explanation.
+func (s StepID) ExplainKey() string { return stepKeys[s].explain }
+
 // Finding is what one step found.
 type Finding struct {
-	ID       string     `json:"id"`
-	Status   Status     `json:"status"`
-	Summary  i18n.Msg   `json:"summary"`
-	Evidence []i18n.Msg `json:"evidence,omitempty"`
+	ID       StepID
+	Status   Status
+	Summary  i18n.Msg
+	Evidence []i18n.Msg
 	// Commands are the manual commands that do what this step did.
-	Commands []string `json:"commands,omitempty"`
+	Commands []string
 	// Explain is the i18n key of the step's longer explanation.
-	Explain string        `json:"explain"`
-	Elapsed time.Duration `json:"elapsed"`
+	Explain string
+	Elapsed time.Duration
 	// Paths are the replies' ways through nf_tables (the trace step, with
 	// the packet trace).
-	Paths []nftrace.Path `json:"paths,omitempty"`
+	Paths []nftrace.Path
 }
 
 func (f *Finding) add(key string, args ...any) { f.Evidence = append(f.Evidence, i18n.M(key, args...)) }
@@ -62,10 +93,34 @@ const (
 type BlockedService struct {
 	Address netip.Addr `json:"address"`
 	Port    uint16     `json:"port"`
-	Service string     `json:"service"` // dns, metadata, route, neighbour
+	Service Service    `json:"service"`
 	// Cause: a rule drops its replies, or a route sends it into tailscale0.
 	Cause Cause `json:"cause,omitempty"`
 }
+
+// Service is what an address in 100.64.0.0/10 serves this host, as the
+// probes and the routing tables name it. Its string is the JSON "service".
+// A cloud profile's services keep their kind (cloud.Kind*: metadata, ntp,
+// mirror, ...).
+type Service string
+
+const (
+	ServiceDNS       Service = cloud.KindDNS      // a resolver from resolv.conf
+	ServiceMetadata  Service = cloud.KindMetadata // a cloud's metadata service
+	ServiceInternet  Service = "internet"         // an address that proves the uplink (not in 100.64/10)
+	ServiceRoute     Service = "route"            // the target of a route into 100.64/10
+	ServiceNeighbour Service = "neighbour"        // a neighbour table entry in 100.64/10
+)
+
+// ProbeKind is how a probe asks.
+type ProbeKind string
+
+const (
+	ProbeUDP     ProbeKind = "udp"     // a DNS query over UDP
+	ProbeTCP     ProbeKind = "tcp"     // a DNS query over TCP
+	ProbeConnect ProbeKind = "connect" // a TCP connect
+	ProbeHTTP    ProbeKind = "http"    // an HTTP GET
+)
 
 // Cause is what blocks a service.
 type Cause string
@@ -122,7 +177,7 @@ type Options struct {
 	// its profile's services (the metadata service) are probed.
 	ECS bool
 	// Only runs just these steps (by ID); empty runs all.
-	Only []string
+	Only []StepID
 	// Progress, when set, is called as each step finishes.
 	Progress func(Finding)
 }
@@ -139,30 +194,30 @@ func DefaultOptions() Options {
 
 // Report is the result of a whole check.
 type Report struct {
-	Verdict Verdict        `json:"verdict"`
-	Culprit *firewall.Rule `json:"culprit"`
+	Verdict Verdict
+	Culprit *firewall.Rule
 	// Route is the culprit when it is a route, not a rule: the first
 	// blocked service's packets are sent into tailscale0. At most one of
 	// Culprit and Route is set.
-	Route     *RouteCapture    `json:"route,omitempty"`
-	Blocked   []BlockedService `json:"blocked"`
-	Tailscale tailscale.State  `json:"tailscale"`
-	Steps     []Finding        `json:"steps"`
+	Route     *RouteCapture
+	Blocked   []BlockedService
+	Tailscale tailscale.State
+	Steps     []Finding
 	// Firewall is the INPUT path as read, for the rules step and the fixes.
-	Firewall *firewall.Snapshot `json:"-"`
+	Firewall *firewall.Snapshot
 	// Cloud is the cloud this host is on (Unknown when no profile matches)
 	// and what said so; remedy 4's resolvers and wording come from it.
-	Cloud cloud.Detection `json:"-"`
+	Cloud cloud.Detection
 	// Orphaned: tailscaled is not running but its ts-* rules are still in
 	// the firewall (it was killed or crashed before it could remove them).
-	Orphaned bool `json:"orphaned"`
+	Orphaned bool
 	// Hint says what to do when the verdict is Error.
-	Hint    i18n.Msg      `json:"hint,omitzero"`
-	Elapsed time.Duration `json:"elapsed"`
+	Hint    i18n.Msg
+	Elapsed time.Duration
 }
 
 // Step is one named check.
 type Step struct {
-	ID  string
+	ID  StepID
 	Run func(ctx context.Context, r *run) Finding
 }

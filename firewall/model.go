@@ -41,9 +41,6 @@ const (
 	Continue Verdict = ""     // no verdict: LOG, MARK, counters...
 )
 
-// Terminal reports whether the verdict ends the packet's walk through the hook.
-func (v Verdict) Terminal() bool { return v == Accept || v == Drop || v == Reject }
-
 // ChainRef names a chain unambiguously across backends.
 type ChainRef struct {
 	Backend Backend `json:"backend"`
@@ -90,9 +87,6 @@ type Rule struct {
 	// Text is the rule as the backend itself prints it (iptables -S / nft).
 	Text string `json:"text"`
 }
-
-// Ref returns the rule's chain reference.
-func (r Rule) Ref() ChainRef { return r.ChainRef }
 
 // IfaceMatches reports whether an interface pattern as stored in Rule.InIface
 // ("eth0", or "eth+" for a prefix) matches name.

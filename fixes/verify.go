@@ -68,7 +68,7 @@ func Await(ctx context.Context, h *Host, id ID, p *Plan, wait time.Duration) Ver
 	return v
 }
 
-func stepStatus(rep checks.Report, id string) checks.Status {
+func stepStatus(rep checks.Report, id checks.StepID) checks.Status {
 	for _, f := range rep.Steps {
 		if f.ID == id {
 			return f.Status

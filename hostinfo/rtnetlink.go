@@ -41,12 +41,12 @@ func TableName(t uint32) string {
 
 // RouteHit is the route the kernel picks for a destination.
 type RouteHit struct {
-	Dst     netip.Addr   `json:"dst"`
-	Prefix  netip.Prefix `json:"prefix"` // the FIB entry that matched
-	Table   uint32       `json:"table"`
-	Type    string       `json:"type"` // unicast, local, unreachable, blackhole, prohibit, throw
-	Iface   string       `json:"iface,omitempty"`
-	Gateway netip.Addr   `json:"gateway,omitzero"`
+	Dst     netip.Addr
+	Prefix  netip.Prefix // the FIB entry that matched
+	Table   uint32
+	Type    string // unicast, local, unreachable, blackhole, prohibit, throw
+	Iface   string
+	Gateway netip.Addr
 }
 
 // ErrNoRoute means the kernel has no route at all for the destination.

@@ -47,7 +47,6 @@ var routingCatalog = map[string]entry{
 	"fix.why.nocapture": {"No VPC service is routed into tailscale0.", "没有 VPC 服务被路由进 tailscale0。"},
 	"fix.why.nomain":    {"The main table has no route to %s that avoids tailscale0: a rule sending it there would not help.", "main 表中没有不经 tailscale0 到达 %s 的路由：把它送回 main 表也无济于事。"},
 	"step.rule.add":     {"Add a policy rule (over rtnetlink):", "添加策略路由规则（通过 rtnetlink）："},
-	"step.rule.del":     {"Delete a policy rule (over rtnetlink):", "删除策略路由规则（通过 rtnetlink）："},
 
 	"fix.7.short":                      {"policy rule around table 52", "绕开 52 号表的策略路由规则"},
 	"fix.8.short":                      {"stop accepting subnet routes", "不再接受子网路由"},

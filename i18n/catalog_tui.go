@@ -11,7 +11,6 @@ var tuiCatalog = map[string]entry{
 	"tui.rail.remedies":     {"Remedies", "修复方案"},
 	"tui.rail.verify":       {"Verify", "验证"},
 	"tui.running":           {"Checking…", "检查中…"},
-	"tui.waiting":           {"Waiting for the earlier steps…", "等待前面的步骤…"},
 	"tui.evidence":          {"What it found", "检查结果"},
 	"tui.byhand":            {"Do it by hand", "手动执行"},
 	"tui.why":               {"Why", "原理"},

@@ -44,8 +44,8 @@ func FromEnv() Lang {
 
 // Msg is a message key with its arguments, rendered late in the user's language.
 type Msg struct {
-	Key  string `json:"key"`
-	Args []any  `json:"args,omitempty"`
+	Key  string
+	Args []any
 }
 
 // M builds a Msg.

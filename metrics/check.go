@@ -28,7 +28,7 @@ func Check(rep checks.Report, finished time.Time, version string) []Family {
 		Help: "A service in 100.64.0.0/10 that does not answer because of Tailscale; cause rule: a firewall rule drops its replies, route: a route sends it into tailscale0."}
 	for _, b := range rep.Blocked {
 		blocked.Samples = append(blocked.Samples, Sample{Value: 1, Labels: L(
-			"address", b.Address.String(), "port", strconv.Itoa(int(b.Port)), "service", b.Service, "cause", string(b.Cause))})
+			"address", b.Address.String(), "port", strconv.Itoa(int(b.Port)), "service", string(b.Service), "cause", string(b.Cause))})
 	}
 	culprit := Family{Name: "tsdoctor_culprit_info", Type: Gauge,
 		Help: "What blocks the services: kind rule (a firewall rule: its backend, table and chain) or route (a routing table, the device the route leads to); absent when nothing is blocked."}

@@ -10,14 +10,14 @@ import (
 // Peer is a tailnet peer as `tailscale status --json` shows it, as far as
 // the routes it brings into table 52 go.
 type Peer struct {
-	ID            string         `json:"id,omitempty"`
-	HostName      string         `json:"host_name"`
-	DNSName       string         `json:"dns_name,omitempty"`
-	TailscaleIPs  []netip.Addr   `json:"tailscale_ips,omitempty"`
-	AllowedIPs    []netip.Prefix `json:"allowed_ips,omitempty"`
-	PrimaryRoutes []netip.Prefix `json:"primary_routes,omitempty"` // subnet routes it serves
-	ExitNode      bool           `json:"exit_node,omitempty"`      // this host uses it as exit node
-	Online        bool           `json:"online"`
+	ID            string
+	HostName      string
+	DNSName       string
+	TailscaleIPs  []netip.Addr
+	AllowedIPs    []netip.Prefix
+	PrimaryRoutes []netip.Prefix // subnet routes it serves
+	ExitNode      bool           // this host uses it as exit node
+	Online        bool
 }
 
 // Name is how to call the peer in a sentence: its MagicDNS name, else its
@@ -34,13 +34,13 @@ func (p Peer) Name() string {
 type Routing struct {
 	// AcceptRoutes is the pref RouteAll (`--accept-routes`); nil when
 	// the prefs could not be read.
-	AcceptRoutes *bool `json:"accept_routes,omitempty"`
+	AcceptRoutes *bool
 	// ExitNodeID is the exit node pref (`--exit-node`), its StableNodeID.
-	ExitNodeID string `json:"exit_node_id,omitempty"`
-	ExitNodeIP string `json:"exit_node_ip,omitempty"`
+	ExitNodeID string
+	ExitNodeIP string
 	// AllowLANAccess is `--exit-node-allow-lan-access`.
-	AllowLANAccess bool   `json:"exit_node_allow_lan_access,omitempty"`
-	Peers          []Peer `json:"peers,omitempty"`
+	AllowLANAccess bool
+	Peers          []Peer
 }
 
 // ExitNode returns the peer this host uses as exit node, if any.

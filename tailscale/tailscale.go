@@ -148,30 +148,30 @@ const (
 // State is what the CLI says about Tailscale on this host. Fields the CLI
 // could not provide stay at their zero value and the reason is in Errors.
 type State struct {
-	Installed     bool          `json:"installed"`
-	Version       string        `json:"version,omitempty"`        // daemon (or CLI) version, "1.102.3"
-	CLIVersion    string        `json:"cli_version,omitempty"`    // the CLI's own version
-	BackendState  string        `json:"backend_state,omitempty"`  // Running, NeedsLogin, Stopped, Starting
-	NetfilterMode NetfilterMode `json:"netfilter_mode,omitempty"` // "" when unknown
-	NetfilterKind string        `json:"netfilter_kind,omitempty"` // "", "iptables" or "nftables"
-	AcceptDNS     *bool         `json:"accept_dns,omitempty"`
+	Installed     bool
+	Version       string        // daemon (or CLI) version, "1.102.3"
+	CLIVersion    string        // the CLI's own version
+	BackendState  string        // Running, NeedsLogin, Stopped, Starting
+	NetfilterMode NetfilterMode // "" when unknown
+	NetfilterKind string        // "", "iptables" or "nftables"
+	AcceptDNS     *bool
 	// NodeAttr: the tailnet grants disable-linux-cgnat-drop-rule (the key
 	// is in Self.CapMap). CGNATDropOff: and this tailscaled honours it
 	// (1.98.0 and later, or a version that could not be read).
-	NodeAttr     bool `json:"node_attr_granted"`
-	CGNATDropOff bool `json:"cgnat_drop_disabled"`
+	NodeAttr     bool
+	CGNATDropOff bool
 	// Socket is what a direct probe of tailscaled's socket found.
-	Socket          Socket   `json:"socket,omitempty"`
-	TailscaleIPs    []string `json:"tailscale_ips,omitempty"`
-	HostName        string   `json:"host_name,omitempty"`
-	DNSName         string   `json:"dns_name,omitempty"`
-	Tags            []string `json:"tags,omitempty"`
-	LoginName       string   `json:"login_name,omitempty"` // the node owner's login`
-	AdvertiseRoutes []string `json:"advertise_routes,omitempty"`
-	ExitNode        bool     `json:"advertises_exit_node,omitempty"`
+	Socket          Socket
+	TailscaleIPs    []string
+	HostName        string
+	DNSName         string
+	Tags            []string
+	LoginName       string // the node owner's login`
+	AdvertiseRoutes []string
+	ExitNode        bool
 	// Routing is what brings routes into table 52 (routes.go).
-	Routing Routing  `json:"routing,omitzero"`
-	Errors  []string `json:"errors,omitempty"`
+	Routing Routing
+	Errors  []string
 }
 
 // Read asks the CLI for version, status and prefs concurrently. It does not

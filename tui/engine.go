@@ -84,14 +84,14 @@ func (e *HostEngine) PathTrace(ctx context.Context) checks.Finding {
 }
 
 func (e *HostEngine) traceStep(ctx context.Context, o checks.Options) checks.Finding {
-	o.Only = []string{"trace"}
+	o.Only = []checks.StepID{checks.StepTrace}
 	rep := checks.Run(ctx, e.Env, o)
 	for _, f := range rep.Steps {
-		if f.ID == "trace" {
+		if f.ID == checks.StepTrace {
 			return f
 		}
 	}
-	return checks.Finding{ID: "trace", Status: checks.Skip}
+	return checks.Finding{ID: checks.StepTrace, Status: checks.Skip}
 }
 
 func (e *HostEngine) Applies(r fixes.Remedy, rep checks.Report) fixes.Applicability {

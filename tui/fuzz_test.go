@@ -265,11 +265,11 @@ func (s *fuzzSrc) strs() []string {
 var (
 	verdicts = []checks.Verdict{checks.Healthy, checks.Blocked, checks.Degraded, checks.Error, "", "bogus"}
 	statuses = []checks.Status{checks.Pass, checks.Warn, checks.Fail, checks.Skip, ""}
-	stepIDs  = []string{"connectivity", "dns", "magicdns", "trace", "rules", "services", "remedies", "verify", "", "bogus"}
+	stepIDs  = []checks.StepID{"connectivity", "dns", "magicdns", "trace", "rules", "services", "remedies", "verify", "", "bogus"}
 )
 
-func (s *fuzzSrc) finding(id string) checks.Finding {
-	explain := "explain." + id
+func (s *fuzzSrc) finding(id checks.StepID) checks.Finding {
+	explain := "explain." + string(id)
 	if s.chance(4) {
 		explain = s.text()
 	}
@@ -300,7 +300,7 @@ func (s *fuzzSrc) paths() []nftrace.Path {
 func (s *fuzzSrc) blocked() []checks.BlockedService {
 	var out []checks.BlockedService
 	for range s.intn(4) {
-		out = append(out, checks.BlockedService{Address: netip.AddrFrom4([4]byte{100, 100, s.byte(), s.byte()}), Port: uint16(s.intn(256)), Service: s.text()})
+		out = append(out, checks.BlockedService{Address: netip.AddrFrom4([4]byte{100, 100, s.byte(), s.byte()}), Port: uint16(s.intn(256)), Service: checks.Service(s.text())})
 	}
 	return out
 }

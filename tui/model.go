@@ -27,7 +27,20 @@ const (
 	railLen
 )
 
-var railIDs = [railLen]string{"connectivity", "dns", "magicdns", "trace", "rules", "remedies", "verify"}
+// rail names each place on the rail: the check step it shows (none for the
+// remedies and the verification) and the i18n key of its title.
+var rail = [railLen]struct {
+	step     checks.StepID
+	titleKey string
+}{
+	railConnectivity: {step: checks.StepConnectivity, titleKey: "tui.rail.connectivity"},
+	railDNS:          {step: checks.StepDNS, titleKey: "tui.rail.dns"},
+	railMagicDNS:     {step: checks.StepMagicDNS, titleKey: "tui.rail.magicdns"},
+	railTrace:        {step: checks.StepTrace, titleKey: "tui.rail.trace"},
+	railRules:        {step: checks.StepRules, titleKey: "tui.rail.rules"},
+	railRemedies:     {titleKey: "tui.rail.remedies"},
+	railVerify:       {titleKey: "tui.rail.verify"},
+}
 
 // screen is what the content pane shows.
 type screen int
@@ -67,7 +80,7 @@ type Model struct {
 	spin          spinner.Model
 
 	events   chan tea.Msg
-	findings map[string]checks.Finding
+	findings map[checks.StepID]checks.Finding
 	report   *checks.Report
 
 	cur      int // rail position
@@ -109,7 +122,7 @@ func New(ctx context.Context, eng Engine, o Options) *Model {
 	}
 	m := &Model{eng: eng, opts: o, ctx: ctx, lang: o.Lang, width: 80, height: 24,
 		st: newStyles(true), keys: newKeyMap(o.Lang), help: help.New(),
-		spin: spinner.New(spinner.WithSpinner(spinner.Dot)), findings: map[string]checks.Finding{}}
+		spin: spinner.New(spinner.WithSpinner(spinner.Dot)), findings: map[checks.StepID]checks.Finding{}}
 	m.help.Styles = help.DefaultStyles(true)
 	return m
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/tsdoctor/tsdoctor/checks"
 )
 
 // saveReport writes the incident report (Markdown) for the postmortem.
@@ -46,19 +48,19 @@ func (m *Model) Markdown() string {
 		}
 	}
 	fmt.Fprintf(&b, "\n## %s\n", m.t("tui.report.findings"))
-	for _, id := range []string{"connectivity", "dns", "magicdns", "trace", "rules", "services"} {
+	for _, id := range checks.StepIDs() {
 		f, ok := m.findings[id]
-		if id == "trace" && m.trace != nil {
+		if id == checks.StepTrace && m.trace != nil {
 			f, ok = *m.trace, true
 		}
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "\n### %s: %s\n\n%s\n", m.t("step."+id), f.Status, f.Summary.String(m.lang))
+		fmt.Fprintf(&b, "\n### %s: %s\n\n%s\n", m.t(id.TitleKey()), f.Status, f.Summary.String(m.lang))
 		for _, e := range f.Evidence {
 			fmt.Fprintf(&b, "- %s\n", strings.ReplaceAll(e.String(m.lang), "\n", " "))
 		}
-		if id == "trace" {
+		if id == checks.StepTrace {
 			b.WriteString(m.pathMarkdown(m.t("tui.path.before"), f.Paths))
 		}
 		if len(f.Commands) > 0 {

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,11 +12,10 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/tsdoctor/tsdoctor/i18n"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // driver runs the wizard's model the way Bubble Tea does, synchronously:
 // every command returned by Update is run and its message fed back.
@@ -329,21 +327,8 @@ func TestGolden(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					d := newDriver(t, &fakeEngine{root: true}, l, sz[0], sz[1])
 					d.press(v.keys...)
-					got := d.screen() + "\n"
-					path := filepath.Join("testdata", name+".golden")
-					if *update {
-						if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-							t.Fatal(err)
-						}
-						return
-					}
-					want, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatalf("%v (run go test ./tui -run TestGolden -update)", err)
-					}
-					if got != string(want) {
-						t.Errorf("%s differs from the golden file:\n--- got\n%s--- want\n%s", name, got, want)
-					}
+					// testdata/TestGolden/<name>.golden; golden registers -update.
+					golden.RequireEqual(t, d.screen()+"\n")
 				})
 			}
 		}

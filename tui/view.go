@@ -180,7 +180,7 @@ func (m *Model) body(w, h int) []string {
 	return out
 }
 
-func (m *Model) stepMark(id string) string {
+func (m *Model) stepMark(id checks.StepID) string {
 	if f, ok := m.findings[id]; ok {
 		switch f.Status {
 		case checks.Pass:
@@ -201,7 +201,7 @@ func (m *Model) stepMark(id string) string {
 
 func (m *Model) rail() []string {
 	var out []string
-	for i, id := range railIDs {
+	for i, r := range rail {
 		var mark string
 		switch i {
 		case railRemedies:
@@ -218,9 +218,9 @@ func (m *Model) rail() []string {
 				}
 			}
 		default:
-			mark = m.stepMark(id)
+			mark = m.stepMark(r.step)
 		}
-		name := m.t("tui.rail." + id)
+		name := m.t(r.titleKey)
 		style := m.st.rail
 		prefix := "  "
 		if i == m.cur {
@@ -339,15 +339,15 @@ func (m *Model) evidenceLines(f checks.Finding, w int) []string {
 }
 
 func (m *Model) stepView(w int) []string {
-	id := railIDs[m.cur]
-	out := []string{m.st.heading.Render(m.t("tui.rail." + id))}
+	id := rail[m.cur].step
+	out := []string{m.st.heading.Render(m.t(rail[m.cur].titleKey))}
 	f, ok := m.findings[id]
 	if !ok {
 		return append(out, "", m.spin.View()+" "+m.t("tui.running"))
 	}
 	out = append(out, wrap(m.stepMark(id)+" "+m.s(f.Summary), w, "")...)
 	if f.Elapsed > 0 {
-		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t("step."+id), f.Elapsed.Milliseconds())))
+		out = append(out, m.st.dim.Render(m.t("tui.elapsed", m.t(id.TitleKey()), f.Elapsed.Milliseconds())))
 	}
 	if m.why {
 		// Opened on request, right under the result it explains.
@@ -355,14 +355,14 @@ func (m *Model) stepView(w int) []string {
 		box := m.st.box.Width(w - 2).Render(m.st.heading.Render(m.t("tui.why")) + "\n" + strings.Join(wordWrap(m.t(f.Explain), w-6), "\n"))
 		out = append(out, strings.Split(box, "\n")...)
 	}
-	if id == "trace" {
+	if id == checks.StepTrace {
 		// The LOG trace (its question, or its result) comes first: it is
 		// what the user acts on here.
 		out = append(out, m.traceLines(w)...)
 	}
 	out = append(out, m.findingLines(f, w)...)
-	if id == "rules" {
-		if s, ok := m.findings["services"]; ok {
+	if id == checks.StepRules {
+		if s, ok := m.findings[checks.StepServices]; ok {
 			// Under the rules, as their own paragraph: heading and
 			// summary, then the bullets without a second evidence heading.
 			out = append(out, "")
@@ -403,87 +403,6 @@ func (m *Model) traceLines(w int) []string {
 		out = append(out, wrap(m.t("tui.trace.table"), w, "")...)
 	}
 	return out
-}
-
-func (m *Model) lasts(l fixes.Lasts) string {
-	s := m.t("tui.lasts." + string(l))
-	switch l {
-	case fixes.LastsNo:
-		return m.st.bad.Render(s)
-	case fixes.LastsYes:
-		return m.st.ok.Render(s)
-	}
-	return m.st.warn.Render(s)
-}
-
-func (m *Model) remediesView(w int) []string {
-	out := wrap(m.t("tui.remedies.head"), w, "")
-	wide := w >= 90
-	nameW := 26
-	if !wide {
-		nameW = max(16, w-34)
-	}
-	head := fmt.Sprintf("  %s %s %s %s", pad(m.t("tui.col.remedy"), nameW+3), pad(m.t("tui.col.invasive"), 8), pad(m.t("tui.col.restart"), 9), pad(m.t("tui.col.reboot"), 8))
-	if wide {
-		head += " " + m.t("tui.col.loses")
-	}
-	out = append(out, "", m.st.heading.Render(head))
-	for i, r := range fixes.All() {
-		info := r.Info()
-		ok := m.appliesAt(i).OK()
-		star := " "
-		if info.ID == m.recommended {
-			star = "★"
-		}
-		cursor := "  "
-		if i == m.sel {
-			cursor = "▸ "
-		}
-		name := pad(fmt.Sprintf("%d %s %s", info.ID, star, m.s(info.Title)), nameW+3)
-		row := fmt.Sprintf("%s %s %s %s", name, pad(m.t("tui.level."+string(info.Invasive)), 8),
-			padStyled(m.lasts(info.SurvivesRestart), 9), padStyled(m.lasts(info.SurvivesReboot), 8))
-		if wide {
-			row += " " + ansi.Truncate(m.s(info.Loses), w-nameW-34, "…")
-		}
-		switch {
-		case !ok:
-			row = m.st.railDim.Render(ansi.Strip(row))
-		case i == m.sel:
-			row = m.st.selected.Render(ansi.Strip(row))
-		}
-		out = append(out, cursor+row)
-	}
-	out = append(out, "")
-	if m.recReason.Key != "" {
-		out = append(out, styled(m.st.accent, wrap(m.t("tui.recommended", m.s(m.recReason)), w, ""))...)
-	}
-	r := fixes.All()[m.sel]
-	info := r.Info()
-	out = append(out, "", m.st.heading.Render(fmt.Sprintf("%d. %s", info.ID, m.s(info.Title))))
-	if a := m.appliesAt(m.sel); !a.OK() {
-		out = append(out, styled(m.st.warn, wrap(m.t("tui.notapplies", m.s(a.Why)), w, ""))...)
-	}
-	for _, kv := range [][2]string{{"tui.detail.changes", m.s(info.Changes)}, {"tui.col.loses", m.s(info.Loses)},
-		{"tui.detail.security", m.s(info.Security)}, {"tui.detail.cost", m.s(info.Cost)}} {
-		out = append(out, wrap(m.t("tui.label", m.t(kv[0]), kv[1]), w, "")...)
-	}
-	return out
-}
-
-// pad pads plain text to n cells.
-func pad(s string, n int) string {
-	if lipgloss.Width(s) > n {
-		return ansi.Truncate(s, n, "…")
-	}
-	return s + strings.Repeat(" ", n-lipgloss.Width(s))
-}
-
-// padStyled pads styled text by its visible width.
-func padStyled(s string, n int) string {
-	if pw := n - lipgloss.Width(s); pw > 0 {
-		return s + strings.Repeat(" ", pw)
-	}
-	return s
 }
 
 func (m *Model) planView(w int) []string {
@@ -558,7 +477,7 @@ func (m *Model) verifyView(w int) []string {
 		// The rest of the host as the fresh check saw it: internet by IP,
 		// and Tailscale itself (SSH over Tailscale must still work).
 		for _, f := range v.Report.Steps {
-			if f.ID == "connectivity" {
+			if f.ID == checks.StepConnectivity {
 				out = append(out, hang(m.s(f.Summary), w, "• ", "  ")...)
 			}
 		}

@@ -121,7 +121,7 @@ func CheckOf(rep checks.Report, l i18n.Lang) Check {
 		out.Hint = rep.Hint.String(l)
 	}
 	for _, f := range rep.Steps {
-		s := CheckStep{ID: f.ID, Status: f.Status, Summary: f.Summary.String(l), Commands: f.Commands, Explain: f.Explain, ElapsedMS: f.Elapsed.Milliseconds()}
+		s := CheckStep{ID: string(f.ID), Status: f.Status, Summary: f.Summary.String(l), Commands: f.Commands, Explain: f.Explain, ElapsedMS: f.Elapsed.Milliseconds()}
 		if s.Commands == nil {
 			s.Commands = []string{}
 		}

@@ -11,9 +11,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/fixes"
@@ -75,7 +78,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	if a.list {
 		for _, id := range checks.StepIDs() {
-			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(job.lang, "step."+id))
+			fmt.Fprintf(stdout, "%-13s %s\n", id, i18n.T(job.lang, id.TitleKey()))
 		}
 		return nil
 	}
@@ -120,8 +123,8 @@ func (a *checkArgs) job() (checkJob, error) {
 	}
 	if a.only != "" {
 		for _, id := range strings.Split(a.only, ",") {
-			id = strings.TrimSpace(id)
-			if !contains(checks.StepIDs(), id) {
+			id := checks.StepID(strings.TrimSpace(id))
+			if !slices.Contains(checks.StepIDs(), id) {
 				return j, usageError("check", "cli.only", id)
 			}
 			o.Only = append(o.Only, id)
@@ -181,15 +184,6 @@ func promFlag(cmd, path string) error {
 	return nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 var marks = map[checks.Status]string{checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "-"}
 
 // useColor: colour only for a terminal, and never with NO_COLOR or
@@ -199,18 +193,26 @@ func useColor(w io.Writer, noColor bool) bool {
 	return ok && !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(f)
 }
 
-var markColors = map[checks.Status]string{checks.Pass: "32", checks.Warn: "33", checks.Fail: "1;31", checks.Skip: "2"}
+// The check's colours, as SGR styles from x/ansi.
+var (
+	markStyles = map[checks.Status]ansi.Style{checks.Pass: ansi.NewStyle().ForegroundColor(ansi.Green),
+		checks.Warn: ansi.NewStyle().ForegroundColor(ansi.Yellow), checks.Fail: badStyle, checks.Skip: ansi.NewStyle().Faint()}
+	goodStyle = ansi.NewStyle().Bold().ForegroundColor(ansi.Green)
+	badStyle  = ansi.NewStyle().Bold().ForegroundColor(ansi.Red)
+)
 
-func paint(on bool, code, s string) string {
+func paint(on bool, st ansi.Style, s string) string {
 	if !on {
 		return s
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return st.Styled(s)
 }
 
 func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool) {
 	for _, f := range rep.Steps {
-		fmt.Fprintf(w, "%s %s %s\n", paint(color, markColors[f.Status], marks[f.Status]), padRight(i18n.T(l, "step."+f.ID), 13), f.Summary.String(l))
+		// The titles line up by terminal cells (a Chinese character takes two).
+		title := i18n.T(l, f.ID.TitleKey())
+		fmt.Fprintf(w, "%s %s%s %s\n", paint(color, markStyles[f.Status], marks[f.Status]), title, strings.Repeat(" ", max(0, 13-ansi.StringWidth(title))), f.Summary.String(l))
 		if !verbose {
 			continue
 		}
@@ -224,14 +226,14 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 	fmt.Fprintln(w)
 	switch rep.Verdict {
 	case checks.Healthy:
-		fmt.Fprintln(w, paint(color, "1;32", i18n.T(l, "verdict.healthy")))
+		fmt.Fprintln(w, paint(color, goodStyle, i18n.T(l, "verdict.healthy")))
 	case checks.Blocked:
 		var addrs []string
 		for _, b := range rep.Blocked {
 			addrs = append(addrs, b.Address.String())
 		}
 		if c := rep.Route; c != nil {
-			fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
+			fmt.Fprintln(w, paint(color, badStyle, i18n.T(l, "verdict.blocked.route", strings.Join(addrs, ", "), c.Device)))
 			if c.Peer != "" {
 				fmt.Fprintln(w, i18n.T(l, "verdict.route", c.Prefix, c.TableName(), c.Device, c.Reason, c.Peer))
 			} else {
@@ -244,7 +246,7 @@ func printHuman(w io.Writer, rep checks.Report, l i18n.Lang, verbose, color bool
 			}
 			break
 		}
-		fmt.Fprintln(w, paint(color, "1;31", i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
+		fmt.Fprintln(w, paint(color, badStyle, i18n.T(l, "verdict.blocked", strings.Join(addrs, ", "))))
 		if c := rep.Culprit; c != nil {
 			fmt.Fprintln(w, i18n.T(l, "verdict.culprit", c.Backend, c.Table, c.Chain, c.Position, c.Packets, c.Text))
 		}
@@ -272,20 +274,4 @@ func fixIt(rep checks.Report, l i18n.Lang) string {
 		return i18n.T(l, "verdict.next.one", int(in.ID), in.Short.String(l))
 	}
 	return i18n.T(l, "verdict.next", fixes.List(rs).String(l))
-}
-
-// padRight pads s to width terminal cells; CJK characters take two.
-func padRight(s string, width int) string {
-	w := 0
-	for _, r := range s {
-		if r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) || (r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)) {
-			w += 2
-		} else {
-			w++
-		}
-	}
-	if w >= width {
-		return s
-	}
-	return s + strings.Repeat(" ", width-w)
 }

@@ -34,7 +34,7 @@ func TestLabHuaweiCloud(t *testing.T) {
 		}
 		var blocked []string
 		for _, b := range rep.Blocked {
-			blocked = append(blocked, b.Address.String()+":"+b.Service)
+			blocked = append(blocked, b.Address.String()+":"+string(b.Service))
 		}
 		slices.Sort(blocked)
 		if want := []string{lab.HuaweiDNS1 + ":dns", lab.HuaweiDNS2 + ":dns"}; !slices.Equal(blocked, want) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tsdoctor/tsdoctor/checks"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
@@ -67,7 +68,11 @@ func commands() []command {
 }
 
 func stepIDs() []string {
-	return []string{"connectivity", "dns", "magicdns", "trace", "rules", "services"}
+	var out []string
+	for _, id := range checks.StepIDs() {
+		out = append(out, string(id))
+	}
+	return out
 }
 
 func labScenarios() []string {

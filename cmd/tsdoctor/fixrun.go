@@ -119,7 +119,7 @@ func (f *fixRun) sayBlind(rep checks.Report) {
 		fmt.Fprintln(f.stderr, "  "+rep.Hint.String(l))
 	}
 	for _, s := range rep.Steps {
-		if s.ID == "dns" {
+		if s.ID == checks.StepDNS {
 			fmt.Fprintln(f.stderr, "  "+s.Summary.String(l))
 		}
 	}

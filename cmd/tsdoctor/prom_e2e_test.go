@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func TestCheckPrometheus(t *testing.T) {
 				t.Fatalf("the blocked host reports nothing blocked: %+v", rep)
 			}
 			for _, w := range want {
-				if !contains(lines, w) {
+				if !slices.Contains(lines, w) {
 					t.Errorf("no line %q in\n%s", w, out)
 				}
 			}
