@@ -171,9 +171,9 @@ WantedBy=tailscaled.service
 // KnownServices are the Alibaba Cloud services whose replies the narrow
 // whitelist matches by port when the guard runs without a check report.
 var KnownServices = []checks.BlockedService{
-	{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: "dns"},
-	{Address: netip.MustParseAddr("100.100.2.138"), Port: 53, Service: "dns"},
-	{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: "metadata"},
+	{Address: netip.MustParseAddr("100.100.2.136"), Port: 53, Service: checks.ServiceDNS},
+	{Address: netip.MustParseAddr("100.100.2.138"), Port: 53, Service: checks.ServiceDNS},
+	{Address: netip.MustParseAddr("100.100.100.200"), Port: 80, Service: checks.ServiceMetadata},
 }
 
 // GuardOptions configure RunGuard.

@@ -158,7 +158,7 @@ func (h *Host) writeFileAttrs(p string, content []byte, mode fs.FileMode, want *
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err == nil {
+	if _, err = tmp.Write(content); err == nil {
 		err = attrs.apply(tmp)
 	}
 	if err == nil {

@@ -249,7 +249,7 @@ func SpecsFor(a netip.Addr, blocked []checks.BlockedService, shape Shape) []fire
 			continue
 		}
 		protos := []string{"tcp"}
-		if b.Service == "dns" {
+		if b.Service == checks.ServiceDNS {
 			protos = []string{"udp", "tcp"} // DNS falls back to TCP for long answers
 		}
 		for _, p := range protos {
