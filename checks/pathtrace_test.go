@@ -54,7 +54,9 @@ func (f *fakeTracer) Handles(context.Context) nftrace.HandleLister {
 	}
 }
 
-func (f *fakeTracer) Sweep(context.Context) ([]string, error) { return f.swept, nil }
+func (f *fakeTracer) Sweep(context.Context, func(string) bool) ([]string, error) {
+	return f.swept, nil
+}
 
 func TestPathTrace(t *testing.T) {
 	fw := &fakeFW{chains: tsChains(t, "DROP")}

@@ -38,7 +38,7 @@ func Sweep(ctx context.Context, env Env) Swept {
 		s.snap = env.Firewall.Snapshot(ctx)
 	}
 	if env.NFTrace != nil {
-		s.Tables, _ = env.NFTrace.Sweep(context.WithoutCancel(ctx))
+		s.Tables, _ = env.NFTrace.Sweep(context.WithoutCancel(ctx), tsrules.TraceStale)
 	}
 	return s
 }

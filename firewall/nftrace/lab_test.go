@@ -18,6 +18,7 @@ import (
 	"github.com/tsdoctor/tsdoctor/firewall"
 	"github.com/tsdoctor/tsdoctor/lab"
 	"github.com/tsdoctor/tsdoctor/netprobe"
+	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // The lab tests run the trace in a child process inside the lab's ECS
@@ -337,7 +338,7 @@ func TestLabSweepAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fd.Close()
-	swept, err := Sweep(context.Background(), int(fd.Fd()))
+	swept, err := Sweep(context.Background(), int(fd.Fd()), tsrules.TraceStale)
 	if err != nil || len(swept) != 1 || swept[0] != TableName("999999999-1") {
 		t.Fatalf("sweep = %v, %v", swept, err)
 	}
@@ -349,13 +350,13 @@ func TestLabSweepAfterKill(t *testing.T) {
 	if b, err := l.Command(context.Background(), "nft", "add", "table", "ip", TableName(live)).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	if swept, err := Sweep(context.Background(), int(fd.Fd())); err != nil || len(swept) != 0 {
+	if swept, err := Sweep(context.Background(), int(fd.Fd()), tsrules.TraceStale); err != nil || len(swept) != 0 {
 		t.Errorf("sweep removed a live process's table: %v, %v", swept, err)
 	}
 	if err := Remove(context.Background(), int(fd.Fd()), live); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := Sweep(context.Background(), int(fd.Fd())); err != nil || len(again) != 0 {
+	if again, err := Sweep(context.Background(), int(fd.Fd()), tsrules.TraceStale); err != nil || len(again) != 0 {
 		t.Errorf("second sweep = %v, %v; want nothing", again, err)
 	}
 }

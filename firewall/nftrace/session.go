@@ -139,8 +139,9 @@ type Tracer interface {
 	Run(ctx context.Context, id string, probes []Probe, timeout time.Duration) (Result, error)
 	// Handles lists a chain's rule handles (for Annotate).
 	Handles(ctx context.Context) HandleLister
-	// Sweep removes trace tables left by killed processes.
-	Sweep(ctx context.Context) ([]string, error)
+	// Sweep removes the trace tables whose id stale says were left by
+	// killed processes.
+	Sweep(ctx context.Context, stale func(id string) bool) ([]string, error)
 }
 
 // Namespace traces in the network namespace open at Fd (0: this process's).
@@ -158,4 +159,6 @@ func (n Namespace) Handles(ctx context.Context) HandleLister {
 	}
 }
 
-func (n Namespace) Sweep(ctx context.Context) ([]string, error) { return Sweep(ctx, n.Fd) }
+func (n Namespace) Sweep(ctx context.Context, stale func(id string) bool) ([]string, error) {
+	return Sweep(ctx, n.Fd, stale)
+}

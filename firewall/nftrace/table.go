@@ -13,8 +13,6 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
-
-	"github.com/tsdoctor/tsdoctor/tsrules"
 )
 
 // TablePrefix starts the name of every table tsdoctor creates for a trace,
@@ -159,13 +157,14 @@ func Remove(ctx context.Context, netnsFd int, id string) error {
 }
 
 // Sweep removes every trace table left by a tsdoctor killed before it could
-// clean up, and returns their names. A table whose id starts with the pid
-// of a live process (tsrules.TraceStale) is another run's trace in progress
-// and is left alone.
-func Sweep(ctx context.Context, netnsFd int) ([]string, error) {
+// clean up, and returns their names. Whether an id is stale is tsrules'
+// knowledge (tsrules.TraceStale: a live pid is another run's trace in
+// progress, left alone); the caller passes it in, so this package stays
+// below tsrules.
+func Sweep(ctx context.Context, netnsFd int, stale func(id string) bool) ([]string, error) {
 	return removeTables(ctx, netnsFd, func(name string) bool {
 		id, ok := strings.CutPrefix(name, TablePrefix)
-		return ok && tsrules.TraceStale(id)
+		return ok && stale(id)
 	})
 }
 
