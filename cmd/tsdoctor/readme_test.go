@@ -88,3 +88,48 @@ func TestReadmeRemediesTable(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTestLinks: every link to a test in either README ("[TestX](path)",
+// or "[TestX, TestY](path)", "、" in Chinese) names a file that exists and defines those
+// functions, and both READMEs link the same tests: the remedies tables'
+// "proved by" column is checked, not trusted.
+func TestReadmeTestLinks(t *testing.T) {
+	link := regexp.MustCompile(`\[((?:Test|Fuzz|Benchmark)\w+(?:[,、] *(?:Test|Fuzz|Benchmark)\w+)*)\]\(([^)#]+)\)`)
+	sets := map[string]map[string]bool{}
+	for _, name := range readmes {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets[name] = map[string]bool{}
+		ms := link.FindAllStringSubmatch(string(b), -1)
+		if len(ms) == 0 {
+			t.Fatalf("%s links no test", name)
+		}
+		for _, m := range ms {
+			src, err := os.ReadFile("../../" + m[2])
+			if err != nil {
+				t.Errorf("%s: %s links %s, which does not exist", name, m[1], m[2])
+				continue
+			}
+			for _, fn := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == '、' }) {
+				fn = strings.TrimSpace(fn)
+				sets[name][fn+" "+m[2]] = true
+				if !regexp.MustCompile(`(?m)^func ` + fn + `\(`).Match(src) {
+					t.Errorf("%s: %s links %s, which does not define it", name, fn, m[2])
+				}
+			}
+		}
+	}
+	en, zh := sets[readmes[0]], sets[readmes[1]]
+	for k := range en {
+		if !zh[k] {
+			t.Errorf("README.md links %s, README.zh-CN.md does not", k)
+		}
+	}
+	for k := range zh {
+		if !en[k] {
+			t.Errorf("README.zh-CN.md links %s, README.md does not", k)
+		}
+	}
+}
