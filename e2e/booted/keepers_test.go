@@ -15,6 +15,7 @@ import (
 // by DNS answering (the rules the fix inserts directly make it answer
 // anyway). Issue 15, "Keepers that really keep".
 func TestKeepersBooted(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T, h *host.Host)

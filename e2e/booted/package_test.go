@@ -64,6 +64,7 @@ func footprint(t *testing.T, h *host.Host) []string {
 // the user's edits to /etc/default/tsdoctor and the running guard; remove
 // stops the guard, purge leaves nothing behind.
 func TestPackageBooted(t *testing.T) {
+	t.Parallel()
 	h := bootWith(t, host.Static, false, nil)
 	ctx := context.Background()
 	// bootWith installed the package; start from a host without it.

@@ -27,6 +27,7 @@ import (
 // restart tailscaled` → the capture is back in table 52 and DNS still
 // answers → reboot → the same → undo → the host as diagnosed.
 func TestRouteRemediesBooted(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		remedy int
 		form   string

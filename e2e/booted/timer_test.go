@@ -28,6 +28,7 @@ const promFile = "/var/lib/prometheus/node-exporter/tsdoctor.prom"
 // the host's verdict; a minute later systemd has run it again and the file
 // is new; disabled, the timer is gone.
 func TestCheckTimerBooted(t *testing.T) {
+	t.Parallel()
 	h := boot(t, host.Static, nil)
 	if got := strings.TrimSpace(sh(t, h, "systemctl is-enabled tsdoctor-check.timer || true")); got != "disabled" {
 		t.Fatalf("tsdoctor-check.timer is %q after apt install, want disabled", got)

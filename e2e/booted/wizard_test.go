@@ -15,6 +15,7 @@ import (
 // says verified and the host agrees (DNS answers, the unit is enabled);
 // undo puts the host back as it was.
 func TestWizardBooted(t *testing.T) {
+	t.Parallel()
 	h := boot(t, host.Static, nil)
 	ctx := context.Background()
 	before := state(t, h)
