@@ -439,7 +439,7 @@ func (n *Node) logTail() string {
 	if err != nil {
 		return ""
 	}
-	return tail(b, 30)
+	return Tail(b, 30)
 }
 
 // FirewallModeLogged returns the firewall mode tailscaled says it chose
