@@ -1,0 +1,33 @@
+package lab
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+)
+
+// TB is the part of testing.TB that RunJSON needs (lab is linked into the
+// tsdoctor binary, which should not carry package testing).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// RunJSON runs cmd, a tsdoctor command with --json, and decodes its
+// standard output into v. It returns the exit code and the whole output
+// (standard output, then standard error) for the caller's messages. A
+// command that cannot run, or output that is not JSON, fails tb: every
+// exit code, non-zero ones included, is a document the tests read.
+func RunJSON(tb TB, cmd *exec.Cmd, v any) (int, string) {
+	tb.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		tb.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		tb.Fatalf("%s: %v\n%s\nstderr: %s", strings.Join(cmd.Args, " "), err, out, stderr.String())
+	}
+	return cmd.ProcessState.ExitCode(), string(out) + stderr.String()
+}

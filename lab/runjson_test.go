@@ -1,0 +1,34 @@
+package lab
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type fatalTB struct{ msg string }
+
+func (*fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	if f.msg == "" {
+		f.msg = fmt.Sprintf(format, args...)
+	}
+}
+
+// TestRunJSON: a non-zero exit is a document like any other; output that
+// is not JSON, or a command that cannot start, fails the test.
+func TestRunJSON(t *testing.T) {
+	var v struct{ A int }
+	code, out := RunJSON(t, exec.Command("sh", "-c", `echo '{"A":7}'; echo warn >&2; exit 3`), &v)
+	if code != 3 || v.A != 7 || out != "{\"A\":7}\nwarn\n" {
+		t.Errorf("exit %d, %+v, %q", code, v, out)
+	}
+	for _, cmd := range []*exec.Cmd{exec.Command("sh", "-c", "echo not json; echo why >&2"), exec.Command("/nonexistent/tsdoctor")} {
+		f := &fatalTB{}
+		RunJSON(f, cmd, &v)
+		if f.msg == "" || !strings.Contains(f.msg, cmd.Args[0]) {
+			t.Errorf("%v: want a failure naming the command, got %q", cmd.Args, f.msg)
+		}
+	}
+}
