@@ -105,9 +105,7 @@ func mayBeAlive(cut int) bool {
 // needRoot skips a test that cannot run here, saying why.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the real-tailscaled matrix needs root (network namespaces, firewall, a tun device): run as root, as CI does")
-	}
+	lab.NeedRoot(t, "network namespaces, firewall, a tun device for the real tailscaled")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skip("no /dev/net/tun: tailscaled needs a tun device")
 	}

@@ -59,9 +59,7 @@ func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
 // prefix and the tsdoctor binary are set here.
 func startLabWith(tb testing.TB, scenario string, o lab.Options) *lab.Lab {
 	tb.Helper()
-	if os.Geteuid() != 0 || binary == "" {
-		tb.Skip("lab e2e tests and benchmarks need root (network namespaces, firewall): run as root, as CI does")
-	}
+	lab.NeedRoot(tb, "the lab: network namespaces, firewall") // and TestMain built binary
 	s, err := lab.ParseScenario(scenario)
 	if err != nil {
 		tb.Fatal(err)

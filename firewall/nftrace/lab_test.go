@@ -161,9 +161,7 @@ func helperHang() int {
 
 func startLab(t testing.TB, scenario string) *lab.Lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the lab trace tests need root (network namespaces, nf_tables): run as root, as CI does")
-	}
+	lab.NeedRoot(t, "the lab: network namespaces, nf_tables")
 	s, err := lab.ParseScenario(scenario)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 
 type fatalTB struct{ msg string }
 
-func (*fatalTB) Helper() {}
+func (*fatalTB) Helper()              {}
+func (*fatalTB) Skipf(string, ...any) {}
 func (f *fatalTB) Fatalf(format string, args ...any) {
 	if f.msg == "" {
 		f.msg = fmt.Sprintf(format, args...)

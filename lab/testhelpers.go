@@ -2,15 +2,26 @@ package lab
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 )
 
-// TB is the part of testing.TB that RunJSON needs (lab is linked into the
-// tsdoctor binary, which should not carry package testing).
+// TB is the part of testing.TB that the helpers here need (lab is linked
+// into the tsdoctor binary, which should not carry package testing).
 type TB interface {
 	Helper()
 	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
+// NeedRoot skips the test unless it runs as root; needs says for what
+// ("network namespaces, firewall"), so the skip tells how to run it.
+func NeedRoot(tb TB, needs string) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skipf("needs root (%s): run the tests as root, as CI does", needs)
+	}
 }
 
 // RunJSON runs cmd, a tsdoctor command with --json, and decodes its
