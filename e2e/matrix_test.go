@@ -111,6 +111,25 @@ func needRoot(t *testing.T) {
 	}
 }
 
+// backends are tailscaled's firewall modes, one a backend.
+var backends = []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables}
+
+// onEachBackend runs f in parallel subtests, one a backend, each on a
+// tailscaled 1.102.3 of its own; before is its ts-input as it started.
+func onEachBackend(t *testing.T, f func(t *testing.T, n *harness.Node, before []string)) {
+	for _, mode := range backends {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			n := startNode(t, "1.102.3", mode, lab.VariantDefault)
+			before, err := n.InputRules(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f(t, n, before)
+		})
+	}
+}
+
 var prefixes = make(chan int, 1000)
 
 func init() {
@@ -199,7 +218,7 @@ var backendOf = map[string]firewall.Backend{
 func TestMatrix(t *testing.T) {
 	needRoot(t)
 	for _, version := range harness.Versions {
-		for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
+		for _, mode := range backends {
 			for _, variant := range []string{lab.VariantDefault, lab.VariantNodeAttr, lab.VariantNetfilterOff} {
 				t.Run(version+"-"+mode+"-"+variant, func(t *testing.T) {
 					t.Parallel()

@@ -51,7 +51,7 @@ func blocked(rep wire.Check, addr string) bool {
 // tailscaled can go through in between (testUndoAfterChanges).
 func TestRemediesRealTailscaled(t *testing.T) {
 	needRoot(t)
-	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
+	for _, mode := range backends {
 		for _, remedy := range []int{1, 2, 3, 5} {
 			t.Run(fmt.Sprintf("%s/remedy-%d", mode, remedy), func(t *testing.T) {
 				t.Parallel()
