@@ -30,19 +30,17 @@ func TestMain(m *testing.M) {
 		if os.Geteuid() != 0 {
 			return m.Run() // every test skips and says why
 		}
-		dir, err := os.MkdirTemp("", "tsdoctor-e2e")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		tsdoctor = filepath.Join(dir, "tsdoctor")
 		if b := os.Getenv("TSDOCTOR_E2E_TSDOCTOR"); b != "" {
 			// Another build, e.g. an older one for before/after benchmarks.
 			tsdoctor = b
-		} else if out, err := exec.Command("go", "build", "-o", tsdoctor, "github.com/tsdoctor/tsdoctor/cmd/tsdoctor").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
-			return 1
+		} else {
+			dir, bin, err := lab.BuildTsdoctor()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			tsdoctor = bin
 		}
 		sweepStale()
 		// Build both tailscaled versions up front (cached outside the
@@ -58,7 +56,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		// tailscaled must write nothing outside its lab state directory.
-		_, err = os.Stat("/var/lib/tailscale")
+		_, err := os.Stat("/var/lib/tailscale")
 		hadState := err == nil
 		code := m.Run()
 		if _, err := os.Stat("/var/lib/tailscale"); err == nil && !hadState {

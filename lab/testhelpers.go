@@ -2,8 +2,10 @@ package lab
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -41,4 +43,19 @@ func RunJSON(tb TB, cmd *exec.Cmd, v any) (int, string) {
 		tb.Fatalf("%s: %v\n%s\nstderr: %s", strings.Join(cmd.Args, " "), err, out, stderr.String())
 	}
 	return cmd.ProcessState.ExitCode(), string(out) + stderr.String()
+}
+
+// BuildTsdoctor builds the tsdoctor command once for a test run into a new
+// temporary directory, whose path it returns; the caller removes it.
+func BuildTsdoctor() (dir, binary string, err error) {
+	dir, err = os.MkdirTemp("", "tsdoctor-e2e")
+	if err != nil {
+		return "", "", err
+	}
+	binary = filepath.Join(dir, "tsdoctor")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/tsdoctor/tsdoctor/cmd/tsdoctor").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("build tsdoctor: %v\n%s", err, out)
+	}
+	return dir, binary, nil
 }

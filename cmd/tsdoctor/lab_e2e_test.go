@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,18 +24,13 @@ var binary string
 func TestMain(m *testing.M) {
 	code := func() int {
 		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "tsdoctor-e2e")
+			dir, bin, err := lab.BuildTsdoctor()
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
 			defer os.RemoveAll(dir)
-			binary = filepath.Join(dir, "tsdoctor")
-			out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
-				return 1
-			}
+			binary = bin
 		}
 		return m.Run()
 	}()
