@@ -15,6 +15,7 @@ type TB interface {
 	Helper()
 	Fatalf(format string, args ...any)
 	Skipf(format string, args ...any)
+	Cleanup(func())
 }
 
 // NeedRoot skips the test unless it runs as root; needs says for what

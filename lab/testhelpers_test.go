@@ -5,12 +5,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 type fatalTB struct{ msg string }
 
 func (*fatalTB) Helper()              {}
 func (*fatalTB) Skipf(string, ...any) {}
+func (*fatalTB) Cleanup(func())       {}
 func (f *fatalTB) Fatalf(format string, args ...any) {
 	if f.msg == "" {
 		f.msg = fmt.Sprintf(format, args...)
@@ -31,5 +33,21 @@ func TestRunJSON(t *testing.T) {
 		if f.msg == "" || !strings.Contains(f.msg, cmd.Args[0]) {
 			t.Errorf("%v: want a failure naming the command, got %q", cmd.Args, f.msg)
 		}
+	}
+}
+
+// TestTmux: what is typed shows on the screen; a screen that never shows
+// the text fails the test, showing the screen.
+func TestTmux(t *testing.T) {
+	s := StartTmux(t, 40, 5, "cat")
+	s.Keys("h", "i")
+	if c := s.WaitFor("hi", 5*time.Second); !strings.Contains(c, "hi") {
+		t.Errorf("screen %q", c)
+	}
+	f := &fatalTB{}
+	s.tb = f
+	s.WaitFor("never typed", 50*time.Millisecond)
+	if !strings.Contains(f.msg, `screen never showed "never typed"`) || !strings.Contains(f.msg, "hi") {
+		t.Errorf("want a failure showing the screen, got %q", f.msg)
 	}
 }

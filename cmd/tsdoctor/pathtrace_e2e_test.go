@@ -240,40 +240,40 @@ func BenchmarkCheckTrace(b *testing.B) {
 func TestWizardTmuxPath(t *testing.T) {
 	holdLogSilent(t)
 	l := startLab(t, "new-order")
-	s := startTmux(t, 100, 30, wizardCommand(l))
-	s.waitFor("Blocked by tailscaled", 10*time.Second)
-	s.keys("Enter", "Enter", "Enter")
-	s.waitFor("Run the LOG trace?", 2*time.Second)
-	s.keys("y")
+	s := lab.StartTmux(t, 100, 30, wizardCommand(l))
+	s.WaitFor("Blocked by tailscaled", 10*time.Second)
+	s.Keys("Enter", "Enter", "Enter")
+	s.WaitFor("Run the LOG trace?", 2*time.Second)
+	s.Keys("y")
 	scrollTo := func(want string) string {
 		t.Helper()
 		for i := 0; ; i++ {
-			if c := s.capture(); strings.Contains(c, want) {
+			if c := s.Capture(); strings.Contains(c, want) {
 				return c
 			}
 			if i > 80 {
-				t.Fatalf("never showed %q:\n%s", want, s.capture())
+				t.Fatalf("never showed %q:\n%s", want, s.Capture())
 			}
-			s.keys("j")
+			s.Keys("j")
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	s.waitFor("The replies' path through the firewall", 10*time.Second)
+	s.WaitFor("The replies' path through the firewall", 10*time.Second)
 	screen := scrollTo("ts-input #5 DROP  ✗ dropped here")
 	if !strings.Contains(screen, "    INPUT #1 jump ts-input\n") {
 		t.Errorf("the path lacks INPUT's jump:\n%s", screen)
 	}
 	assertNoTraceTable(t, l)
-	s.keys("Left", "Right", "Enter")
-	s.waitFor("Rule discovery", 2*time.Second)
-	s.keys("Enter")
-	s.waitFor("Pick a remedy", 2*time.Second)
-	s.keys("k", "Enter")
-	s.waitFor("Apply it?", 5*time.Second)
-	s.keys("y")
-	s.waitFor("Verified: Whitelist", 15*time.Second)
+	s.Keys("Left", "Right", "Enter")
+	s.WaitFor("Rule discovery", 2*time.Second)
+	s.Keys("Enter")
+	s.WaitFor("Pick a remedy", 2*time.Second)
+	s.Keys("k", "Enter")
+	s.WaitFor("Apply it?", 5*time.Second)
+	s.Keys("y")
+	s.WaitFor("Verified: Whitelist", 15*time.Second)
 	scrollTo("ts-input #1 ACCEPT tsdoctor-whitelist  ✓ let in here")
 	assertNoTraceTable(t, l)
-	s.keys("u")
-	s.keys("q")
+	s.Keys("u")
+	s.Keys("q")
 }
