@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 // into the tsdoctor binary, which should not carry package testing).
 type TB interface {
 	Helper()
+	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	Skipf(format string, args ...any)
 	Cleanup(func())
@@ -59,4 +61,22 @@ func BuildTsdoctor() (dir, binary string, err error) {
 		return "", "", fmt.Errorf("build tsdoctor: %v\n%s", err, out)
 	}
 	return dir, binary, nil
+}
+
+// Commander runs commands in a namespace under test (a Lab, an e2e node).
+type Commander interface {
+	Command(ctx context.Context, name string, args ...string) *exec.Cmd
+}
+
+// AssertNoNFTable fails tb when nft in c's namespace lists a table whose
+// name starts with prefix (one a run must not leave behind).
+func AssertNoNFTable(tb TB, c Commander, prefix string) {
+	tb.Helper()
+	out, err := c.Command(context.Background(), "nft", "list", "tables").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("nft list tables: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), prefix) {
+		tb.Errorf("a %s* table is left:\n%s", prefix, out)
+	}
 }

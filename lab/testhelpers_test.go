@@ -10,9 +10,10 @@ import (
 
 type fatalTB struct{ msg string }
 
-func (*fatalTB) Helper()              {}
-func (*fatalTB) Skipf(string, ...any) {}
-func (*fatalTB) Cleanup(func())       {}
+func (*fatalTB) Helper()                             {}
+func (*fatalTB) Skipf(string, ...any)                {}
+func (*fatalTB) Cleanup(func())                      {}
+func (f *fatalTB) Errorf(format string, args ...any) { f.Fatalf(format, args...) }
 func (f *fatalTB) Fatalf(format string, args ...any) {
 	if f.msg == "" {
 		f.msg = fmt.Sprintf(format, args...)

@@ -205,15 +205,7 @@ func TestTraceLeavesNothing(t *testing.T) {
 	// kernel-wide switch that changes no firewall): set it for the test,
 	// under the lock every test that depends on it takes, and put back what
 	// was there.
-	logs := false
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-		logs = true
-	}
+	logs := lab.HoldNfLogAllNetns(t, "1")
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)
@@ -328,15 +320,9 @@ func TestBothBackends(t *testing.T) {
 // TestTraceRemovedOnSIGTERM stops a check while its LOG rule is in place;
 // the rule must be gone when the process has exited.
 func TestTraceRemovedOnSIGTERM(t *testing.T) {
-	if os.Geteuid() == 0 {
-		// With LOG silent the trace waits its full window for kernel lines:
-		// time enough to be interrupted.
-		restore, err := lab.SetNfLogAllNetns("0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-	}
+	// With LOG silent the trace waits its full window for kernel lines:
+	// time enough to be interrupted.
+	lab.HoldNfLogAllNetns(t, "0")
 	l := startLab(t, "new-order")
 	cmd := l.Command(context.Background(), binary, "check", "--trace", "--only", "trace")
 	if err := cmd.Start(); err != nil {

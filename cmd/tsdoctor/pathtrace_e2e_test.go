@@ -21,14 +21,7 @@ import (
 // (nf_log_all_netns=0) for the test: the packet trace must not need it.
 func holdLogSilent(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	restore, err := lab.SetNfLogAllNetns("0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(restore)
+	lab.HoldNfLogAllNetns(t, "0")
 }
 
 func pathOf(rep wire.Check, src, proto string) *nftrace.Path {
@@ -101,13 +94,7 @@ func TestPathTrace(t *testing.T) {
 
 func assertNoTraceTable(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	out, err := l.Command(context.Background(), "nft", "list", "tables").CombinedOutput()
-	if err != nil {
-		t.Fatalf("nft list tables: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), nftrace.TablePrefix) {
-		t.Errorf("a trace table is left:\n%s", out)
-	}
+	lab.AssertNoNFTable(t, l, nftrace.TablePrefix)
 }
 
 // TestPathTraceSIGKILL kills `check --trace` while its trace table is in
@@ -211,13 +198,7 @@ func signalMidTrace(t *testing.T, l *lab.Lab, sig syscall.Signal) (seen, left st
 //
 //	sudo go test ./cmd/tsdoctor -run '^$' -bench CheckTrace -benchtime 40x
 func BenchmarkCheckTrace(b *testing.B) {
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("1")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(restore)
-	}
+	lab.HoldNfLogAllNetns(b, "1")
 	for _, sc := range []string{"new-order", "nftables"} {
 		for _, trace := range []bool{false, true} {
 			name := sc + "/check"
