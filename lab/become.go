@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -26,13 +24,9 @@ func (l *Lab) Become(ctx context.Context, next Scenario) error {
 		return err
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(l.StateFile())
+	st, err := readCLIState(l.StateFile())
 	if err != nil {
 		return err
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("parse %s: %w", l.StateFile(), err)
 	}
 	if err := RemoveRules(ctx, l.ECS(), st.Scenario); err != nil {
 		return err

@@ -92,14 +92,9 @@ func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(stateFile)
+	st, err := readCLIState(stateFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "tailscale (lab): read state: %v\n", err)
-		return 1
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		fmt.Fprintf(stderr, "tailscale (lab): parse state %s: %v\n", stateFile, err)
+		fmt.Fprintf(stderr, "tailscale (lab): %v\n", err)
 		return 1
 	}
 	if !st.Scenario.Tailscale {
@@ -115,6 +110,19 @@ func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) in
 		}
 	}
 	return code
+}
+
+// readCLIState reads the lab's CLI state file.
+func readCLIState(stateFile string) (CLIState, error) {
+	var st CLIState
+	b, err := os.ReadFile(stateFile)
+	if err != nil {
+		return st, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("parse state %s: %w", stateFile, err)
+	}
+	return st, nil
 }
 
 // lockState serialises concurrent CLI invocations on one state file.

@@ -2,10 +2,8 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -23,13 +21,9 @@ func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) i
 		return 1
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(stateFile)
-	var st CLIState
-	if err == nil {
-		err = json.Unmarshal(b, &st)
-	}
+	st, err := readCLIState(stateFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): read state: %v\n", err)
+		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
 	if inside, err := sameNetns(st.ECS); err != nil || !inside {

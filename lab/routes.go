@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -158,13 +156,9 @@ func resyncRouting(st CLIState) error {
 // its own policy rules and table 52 are written again from its prefs (the
 // CLI state); rules that are not its own stay.
 func (l *Lab) RestartRouting(ctx context.Context) error {
-	b, err := os.ReadFile(l.StateFile())
+	st, err := readCLIState(l.StateFile())
 	if err != nil {
 		return err
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("%s: %w", l.StateFile(), err)
 	}
 	return syncRouting(ctx, l.ECS(), st)
 }
