@@ -112,6 +112,18 @@ func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) in
 	return code
 }
 
+// insideLab refuses a change to what (the firewall, routes) unless this
+// process runs in the lab's ECS namespace: the fakes change the namespace
+// they run in, which must never be the host's.
+func insideLab(st CLIState, what string) error {
+	inside, err := sameNetns(st.ECS)
+	if err != nil || !inside {
+		return fmt.Errorf("refusing to change %s outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
+			what, st.ECS, errSuffix(err))
+	}
+	return nil
+}
+
 // readCLIState reads the lab's CLI state file.
 func readCLIState(stateFile string) (CLIState, error) {
 	var st CLIState

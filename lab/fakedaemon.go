@@ -26,8 +26,8 @@ func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
-	if inside, err := sameNetns(st.ECS); err != nil || !inside {
-		fmt.Fprintf(stderr, "tailscaled (lab): refusing to change the firewall outside namespace %s%s\n", st.ECS, errSuffix(err))
+	if err := insideLab(st, "the firewall"); err != nil {
+		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

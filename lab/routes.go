@@ -142,10 +142,8 @@ func exitNodeID(ip string) string {
 
 // resyncRouting is syncRouting from inside the lab's ECS namespace only.
 func resyncRouting(st CLIState) error {
-	inside, err := sameNetns(st.ECS)
-	if err != nil || !inside {
-		return fmt.Errorf("refusing to change routes outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
-			st.ECS, errSuffix(err))
+	if err := insideLab(st, "routes"); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
