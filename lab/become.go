@@ -19,15 +19,11 @@ func (l *Lab) Become(ctx context.Context, next Scenario) error {
 	if !next.Tailscale || !l.Scenario.Tailscale {
 		return fmt.Errorf("become %s: the lab must run Tailscale before and after", next.Name)
 	}
-	lock, err := lockState(l.StateFile())
+	st, lock, err := lockedCLIState(l.StateFile())
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	st, err := readCLIState(l.StateFile())
-	if err != nil {
-		return err
-	}
 	if err := RemoveRules(ctx, l.ECS(), st.Scenario); err != nil {
 		return err
 	}

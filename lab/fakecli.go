@@ -86,17 +86,12 @@ const daemonDown = "failed to connect to local tailscaled; it doesn't appear to 
 // the current network namespace, which must be the lab's ECS namespace.
 // It returns the exit code.
 func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) int {
-	lock, err := lockState(stateFile)
+	st, lock, err := lockedCLIState(stateFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "tailscale (lab): %v\n", err)
 		return 1
 	}
 	defer lock.Close()
-	st, err := readCLIState(stateFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscale (lab): %v\n", err)
-		return 1
-	}
 	if !st.Scenario.Tailscale {
 		fmt.Fprintln(stderr, "tailscale: command not found")
 		return 127
@@ -135,6 +130,21 @@ func readCLIState(stateFile string) (CLIState, error) {
 		return st, fmt.Errorf("parse state %s: %w", stateFile, err)
 	}
 	return st, nil
+}
+
+// lockedCLIState takes the state file's lock (lockState) and reads it; the
+// caller closes the lock.
+func lockedCLIState(stateFile string) (CLIState, *os.File, error) {
+	lock, err := lockState(stateFile)
+	if err != nil {
+		return CLIState{}, nil, err
+	}
+	st, err := readCLIState(stateFile)
+	if err != nil {
+		lock.Close()
+		return st, nil, err
+	}
+	return st, lock, nil
 }
 
 // lockState serialises concurrent CLI invocations on one state file.

@@ -15,17 +15,12 @@ func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "tailscaled (lab): only `tailscaled --cleanup` exists in the lab")
 		return 2
 	}
-	lock, err := lockState(stateFile)
+	st, lock, err := lockedCLIState(stateFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
 	defer lock.Close()
-	st, err := readCLIState(stateFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
-		return 1
-	}
 	if err := insideLab(st, "the firewall"); err != nil {
 		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
