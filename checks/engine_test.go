@@ -325,6 +325,21 @@ func render(rep Report) string {
 	return b.String()
 }
 
+// wantText fails t for each of want missing from out and each of notWant in it.
+func wantText(t *testing.T, out string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in\n%s", w, out)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(out, w) {
+			t.Errorf("unexpected %q in\n%s", w, out)
+		}
+	}
+}
+
 // TestEveryMessageHasAKey renders every scenario's findings and fails on any
 // key missing from the catalog (rendered as "!key").
 func TestEveryMessageHasAKey(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,16 +59,7 @@ func TestStubSettledByUpstreams(t *testing.T) {
 					t.Errorf("the stub itself reported blocked: %+v", rep.Blocked)
 				}
 			}
-			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("missing %q in\n%s", w, out)
-				}
-			}
-			for _, w := range c.notWant {
-				if strings.Contains(out, w) {
-					t.Errorf("unexpected %q in\n%s", w, out)
-				}
-			}
+			wantText(t, out, c.want, c.notWant)
 		})
 	}
 }

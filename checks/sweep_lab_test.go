@@ -36,9 +36,7 @@ func TestSweepLab(t *testing.T) {
 		sweepChildMain(t)
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
+	lab.NeedRoot(t, "network namespaces")
 	for _, c := range []struct {
 		scenario string
 		backend  firewall.Backend

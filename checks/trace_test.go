@@ -60,16 +60,7 @@ func TestTraceSilentLog(t *testing.T) {
 			opts.Trace, opts.Only = true, []StepID{StepTrace}
 			rep := Run(context.Background(), env, opts)
 			out := render(rep)
-			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("missing %q in\n%s", w, out)
-				}
-			}
-			for _, w := range c.notWant {
-				if strings.Contains(out, w) {
-					t.Errorf("unexpected %q in\n%s", w, out)
-				}
-			}
+			wantText(t, out, c.want, c.notWant)
 			if !strings.Contains(out, "temporary LOG rule was removed") {
 				t.Errorf("the LOG rule was not removed:\n%s", out)
 			}

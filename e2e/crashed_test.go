@@ -25,77 +25,69 @@ import (
 // plan told.
 func TestKilledDaemon(t *testing.T) {
 	needRoot(t)
-	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			n := startNode(t, "1.102.3", mode, lab.VariantDefault)
-			ctx := context.Background()
-			before, err := n.InputRules(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := n.KillDaemon(); err != nil {
-				t.Fatal(err)
-			}
-			if after, _ := n.InputRules(ctx); !slices.Equal(after, before) {
-				t.Fatalf("after kill -9 ts-input is %q, want it left as it was: %q", after, before)
-			}
-			if _, err := os.Stat(n.Socket()); err != nil {
-				t.Fatalf("the killed daemon's socket: %v", err)
-			}
-			// The lab scenario of the same shape has the same rules.
-			crashed, _ := lab.ParseScenario("1.102.3-" + mode + "-crashed")
-			if !crashed.HasRules() || crashed.Running() {
-				t.Errorf("lab scenario %s: rules %v, running %v", crashed.Name, crashed.HasRules(), crashed.Running())
-			}
+	onEachBackend(t, func(t *testing.T, n *harness.Node, before []string) {
+		ctx := context.Background()
+		if err := n.KillDaemon(); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := n.InputRules(ctx); !slices.Equal(after, before) {
+			t.Fatalf("after kill -9 ts-input is %q, want it left as it was: %q", after, before)
+		}
+		if _, err := os.Stat(n.Socket()); err != nil {
+			t.Fatalf("the killed daemon's socket: %v", err)
+		}
+		// The lab scenario of the same shape has the same rules.
+		crashed, _ := lab.ParseScenario("1.102.3-" + n.Mode + "-crashed")
+		if !crashed.HasRules() || crashed.Running() {
+			t.Errorf("lab scenario %s: rules %v, running %v", crashed.Name, crashed.HasRules(), crashed.Running())
+		}
 
-			rep, raw := check(t, n)
-			if rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Position != 5 || rep.Culprit.Backend != backendOf[mode] {
-				t.Errorf("verdict %s, culprit %+v; want blocked by %s ts-input #5\n%s", rep.Verdict, rep.Culprit, mode, raw)
-			}
-			if !rep.OrphanedRules || rep.Tailscale.Socket != "stale" || rep.Tailscale.BackendState != "NotRunning" || !rep.Tailscale.Installed {
-				t.Errorf("orphaned %v, tailscale %+v; want orphaned, socket stale, NotRunning\n%s", rep.OrphanedRules, rep.Tailscale, raw)
-			}
+		rep, raw := check(t, n)
+		if rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Position != 5 || rep.Culprit.Backend != backendOf[n.Mode] {
+			t.Errorf("verdict %s, culprit %+v; want blocked by %s ts-input #5\n%s", rep.Verdict, rep.Culprit, n.Mode, raw)
+		}
+		if !rep.OrphanedRules || rep.Tailscale.Socket != "stale" || rep.Tailscale.BackendState != "NotRunning" || !rep.Tailscale.Installed {
+			t.Errorf("orphaned %v, tailscale %+v; want orphaned, socket stale, NotRunning\n%s", rep.OrphanedRules, rep.Tailscale, raw)
+		}
 
-			out, err := n.Command(ctx, tsdoctor, "fix", "--json", "--yes", "--remedy", "1").Output()
-			var fj wire.Fix
-			if jerr := json.Unmarshal(out, &fj); jerr != nil || err != nil || !fj.Applies || fj.Plan == nil || len(fj.Plan.Steps) != 1 ||
-				fj.Plan.Steps[0].Command != "tailscaled --cleanup" || fj.Verification == nil || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
-				t.Fatalf("fix --remedy 1: %v %v\n%s", err, jerr, out)
-			}
-			if rules, _ := n.InputRules(ctx); len(rules) != 0 {
-				t.Errorf("after tailscaled --cleanup ts-input has %q", rules)
-			}
-			if rep, raw := check(t, n); rep.Verdict != checks.Healthy || rep.OrphanedRules {
-				t.Errorf("after the cleanup: verdict %s, orphaned %v\n%s", rep.Verdict, rep.OrphanedRules, raw)
-			}
+		out, err := n.Command(ctx, tsdoctor, "fix", "--json", "--yes", "--remedy", "1").Output()
+		var fj wire.Fix
+		if jerr := json.Unmarshal(out, &fj); jerr != nil || err != nil || !fj.Applies || fj.Plan == nil || len(fj.Plan.Steps) != 1 ||
+			fj.Plan.Steps[0].Command != "tailscaled --cleanup" || fj.Verification == nil || !fj.Verification.Passed || !fj.Verification.DNSAnswers {
+			t.Fatalf("fix --remedy 1: %v %v\n%s", err, jerr, out)
+		}
+		if rules, _ := n.InputRules(ctx); len(rules) != 0 {
+			t.Errorf("after tailscaled --cleanup ts-input has %q", rules)
+		}
+		if rep, raw := check(t, n); rep.Verdict != checks.Healthy || rep.OrphanedRules {
+			t.Errorf("after the cleanup: verdict %s, orphaned %v\n%s", rep.Verdict, rep.OrphanedRules, raw)
+		}
 
-			cmd := n.Command(ctx, tsdoctor, "undo", "--json", "--yes")
-			out, err = cmd.Output()
-			var uj wire.Undo
-			if jerr := json.Unmarshal(out, &uj); jerr != nil || len(uj.Undone) != 1 {
-				t.Fatalf("undo: %v %v\n%s", err, jerr, out)
-			}
-			ee, _ := err.(*exec.ExitError)
-			if u := uj.Undone[0]; u.Same || ee == nil || ee.ExitCode() != 1 || !strings.Contains(strings.Join(u.Differences, " "), "is not undone") {
-				t.Errorf("undo: %s (err %v); want it to say the cleanup is not undone, exit 1", out, err)
-			}
-			if rules, _ := n.InputRules(ctx); len(rules) != 0 {
-				t.Errorf("undo re-created a dead tailscaled's rules: %q", rules)
-			}
+		cmd := n.Command(ctx, tsdoctor, "undo", "--json", "--yes")
+		out, err = cmd.Output()
+		var uj wire.Undo
+		if jerr := json.Unmarshal(out, &uj); jerr != nil || len(uj.Undone) != 1 {
+			t.Fatalf("undo: %v %v\n%s", err, jerr, out)
+		}
+		ee, _ := err.(*exec.ExitError)
+		if u := uj.Undone[0]; u.Same || ee == nil || ee.ExitCode() != 1 || !strings.Contains(strings.Join(u.Differences, " "), "is not undone") {
+			t.Errorf("undo: %s (err %v); want it to say the cleanup is not undone, exit 1", out, err)
+		}
+		if rules, _ := n.InputRules(ctx); len(rules) != 0 {
+			t.Errorf("undo re-created a dead tailscaled's rules: %q", rules)
+		}
 
-			// What the plan promised: tailscaled rebuilds its own rules.
-			if err := n.StartDaemon(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := n.WaitReady(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if rep, raw := check(t, n); rep.Verdict != checks.Blocked || rep.OrphanedRules || rep.Tailscale.Socket != "listening" {
-				t.Errorf("tailscaled started again: verdict %s, orphaned %v, socket %q; want its DROP back, not orphaned\n%s", rep.Verdict, rep.OrphanedRules, rep.Tailscale.Socket, raw)
-			}
-		})
-	}
+		// What the plan promised: tailscaled rebuilds its own rules.
+		if err := n.StartDaemon(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rep, raw := check(t, n); rep.Verdict != checks.Blocked || rep.OrphanedRules || rep.Tailscale.Socket != "listening" {
+			t.Errorf("tailscaled started again: verdict %s, orphaned %v, socket %q; want its DROP back, not orphaned\n%s", rep.Verdict, rep.OrphanedRules, rep.Tailscale.Socket, raw)
+		}
+	})
 }
 
 // BenchmarkCheckKilledDaemon: the verdict after `kill -9` of the real

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tsdoctor/tsdoctor/checks"
+	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
@@ -21,44 +22,36 @@ func TestRestartRebuildsChains(t *testing.T) {
 		lab.ModeIptablesLegacy: {"iptables-legacy", "-w", "-I", "ts-input", "1", "-s", lab.InternalDNS1 + "/32", "-j", "ACCEPT"},
 		lab.ModeNFTables:       {"nft", "insert", "rule", "ip", "filter", "ts-input", "ip", "saddr", lab.InternalDNS1, "accept"},
 	}
-	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			n := startNode(t, "1.102.3", mode, lab.VariantDefault)
-			ctx := context.Background()
-			before, err := n.InputRules(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out, err := n.Command(ctx, insert[mode][0], insert[mode][1:]...).CombinedOutput(); err != nil {
-				t.Fatalf("insert whitelist: %v\n%s", err, out)
-			}
-			with, _ := n.InputRules(ctx)
-			if len(with) != len(before)+1 || !strings.Contains(with[0], lab.InternalDNS1) {
-				t.Fatalf("whitelist not at the top: %q", with)
-			}
-			if rep, raw := check(t, n); slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool {
-				return b.Address.String() == lab.InternalDNS1
-			}) {
-				t.Errorf("%s still blocked with the whitelist in place:\n%s", lab.InternalDNS1, raw)
-			}
+	onEachBackend(t, func(t *testing.T, n *harness.Node, before []string) {
+		ctx := context.Background()
+		if out, err := n.Command(ctx, insert[n.Mode][0], insert[n.Mode][1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("insert whitelist: %v\n%s", err, out)
+		}
+		with, _ := n.InputRules(ctx)
+		if len(with) != len(before)+1 || !strings.Contains(with[0], lab.InternalDNS1) {
+			t.Fatalf("whitelist not at the top: %q", with)
+		}
+		if rep, raw := check(t, n); slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool {
+			return b.Address.String() == lab.InternalDNS1
+		}) {
+			t.Errorf("%s still blocked with the whitelist in place:\n%s", lab.InternalDNS1, raw)
+		}
 
-			if err := n.Restart(ctx); err != nil {
-				t.Fatalf("restart: %v", err)
-			}
-			after, err := n.InputRules(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(after) != len(before) || slices.ContainsFunc(after, func(r string) bool { return strings.Contains(r, lab.InternalDNS1) }) {
-				t.Errorf("after restart ts-input is %q; want the whitelist gone and the chain rebuilt as %q", after, before)
-			}
-			rep, raw := check(t, n)
-			if rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Position != 5 {
-				t.Errorf("after restart: verdict %s culprit %+v, want blocked by rule #5 again\n%s", rep.Verdict, rep.Culprit, raw)
-			}
-		})
-	}
+		if err := n.Restart(ctx); err != nil {
+			t.Fatalf("restart: %v", err)
+		}
+		after, err := n.InputRules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before) || slices.ContainsFunc(after, func(r string) bool { return strings.Contains(r, lab.InternalDNS1) }) {
+			t.Errorf("after restart ts-input is %q; want the whitelist gone and the chain rebuilt as %q", after, before)
+		}
+		rep, raw := check(t, n)
+		if rep.Verdict != checks.Blocked || rep.Culprit == nil || rep.Culprit.Position != 5 {
+			t.Errorf("after restart: verdict %s culprit %+v, want blocked by rule #5 again\n%s", rep.Verdict, rep.Culprit, raw)
+		}
+	})
 }
 
 // TestNodeAttrLive: the tailnet admin grants the attribute while tailscaled

@@ -30,19 +30,17 @@ func TestMain(m *testing.M) {
 		if os.Geteuid() != 0 {
 			return m.Run() // every test skips and says why
 		}
-		dir, err := os.MkdirTemp("", "tsdoctor-e2e")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		tsdoctor = filepath.Join(dir, "tsdoctor")
 		if b := os.Getenv("TSDOCTOR_E2E_TSDOCTOR"); b != "" {
 			// Another build, e.g. an older one for before/after benchmarks.
 			tsdoctor = b
-		} else if out, err := exec.Command("go", "build", "-o", tsdoctor, "github.com/tsdoctor/tsdoctor/cmd/tsdoctor").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
-			return 1
+		} else {
+			dir, bin, err := lab.BuildTsdoctor()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			tsdoctor = bin
 		}
 		sweepStale()
 		// Build both tailscaled versions up front (cached outside the
@@ -58,7 +56,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		// tailscaled must write nothing outside its lab state directory.
-		_, err = os.Stat("/var/lib/tailscale")
+		_, err := os.Stat("/var/lib/tailscale")
 		hadState := err == nil
 		code := m.Run()
 		if _, err := os.Stat("/var/lib/tailscale"); err == nil && !hadState {
@@ -105,11 +103,28 @@ func mayBeAlive(cut int) bool {
 // needRoot skips a test that cannot run here, saying why.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the real-tailscaled matrix needs root (network namespaces, firewall, a tun device): run as root, as CI does")
-	}
+	lab.NeedRoot(t, "network namespaces, firewall, a tun device for the real tailscaled")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skip("no /dev/net/tun: tailscaled needs a tun device")
+	}
+}
+
+// backends are tailscaled's firewall modes, one a backend.
+var backends = []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables}
+
+// onEachBackend runs f in parallel subtests, one a backend, each on a
+// tailscaled 1.102.3 of its own; before is its ts-input as it started.
+func onEachBackend(t *testing.T, f func(t *testing.T, n *harness.Node, before []string)) {
+	for _, mode := range backends {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			n := startNode(t, "1.102.3", mode, lab.VariantDefault)
+			before, err := n.InputRules(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f(t, n, before)
+		})
 	}
 }
 
@@ -201,7 +216,7 @@ var backendOf = map[string]firewall.Backend{
 func TestMatrix(t *testing.T) {
 	needRoot(t)
 	for _, version := range harness.Versions {
-		for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
+		for _, mode := range backends {
 			for _, variant := range []string{lab.VariantDefault, lab.VariantNodeAttr, lab.VariantNetfilterOff} {
 				t.Run(version+"-"+mode+"-"+variant, func(t *testing.T) {
 					t.Parallel()

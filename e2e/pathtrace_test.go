@@ -24,11 +24,7 @@ import (
 // whitelist; no trace table is left.
 func TestPathTraceRealDaemon(t *testing.T) {
 	needRoot(t)
-	restore, err := lab.SetNfLogAllNetns("0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(restore)
+	lab.HoldNfLogAllNetns(t, "0")
 	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeNFTables} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
@@ -81,13 +77,7 @@ func traceCheck(t *testing.T, n *harness.Node) (wire.Check, string) {
 
 func assertNoTraceTable(t *testing.T, n *harness.Node) {
 	t.Helper()
-	out, err := n.Command(context.Background(), "nft", "list", "tables").CombinedOutput()
-	if err != nil {
-		t.Fatalf("nft list tables: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), nftrace.TablePrefix) {
-		t.Errorf("a trace table is left:\n%s", out)
-	}
+	lab.AssertNoNFTable(t, n, nftrace.TablePrefix)
 }
 
 // TestPathTraceSIGKILLRealDaemon: against the real tailscaled, `check

@@ -25,26 +25,17 @@ import (
 
 func fix(t *testing.T, n *harness.Node, args ...string) (wire.Fix, int, string) {
 	t.Helper()
-	cmd := n.Command(context.Background(), tsdoctor, append([]string{"fix", "--json", "--yes"}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		t.Fatal(err)
-	}
 	var fo wire.Fix
-	if err := json.Unmarshal(out, &fo); err != nil {
-		t.Fatalf("fix --json: %v\n%s\n%s", err, out, stderr.String())
-	}
-	return fo, cmd.ProcessState.ExitCode(), string(out) + stderr.String()
+	code, out := lab.RunJSON(t, n.Command(context.Background(), tsdoctor, append([]string{"fix", "--json", "--yes"}, args...)...), &fo)
+	return fo, code, out
 }
 
+// undo runs `tsdoctor undo` and requires "everything is as it was".
 func undo(t *testing.T, n *harness.Node) {
 	t.Helper()
-	out, err := n.Command(context.Background(), tsdoctor, "undo", "--json").Output()
 	var uo wire.Undo
-	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
-		t.Fatalf("undo: %v %v\n%s", err, jerr, out)
+	if code, out := lab.RunJSON(t, n.Command(context.Background(), tsdoctor, "undo", "--json"), &uo); code != 0 || len(uo.Undone) != 1 || !uo.Undone[0].Same {
+		t.Fatalf("undo: exit %d\n%s", code, out)
 	}
 }
 
@@ -60,7 +51,7 @@ func blocked(rep wire.Check, addr string) bool {
 // tailscaled can go through in between (testUndoAfterChanges).
 func TestRemediesRealTailscaled(t *testing.T) {
 	needRoot(t)
-	for _, mode := range []string{lab.ModeIptablesNFT, lab.ModeIptablesLegacy, lab.ModeNFTables} {
+	for _, mode := range backends {
 		for _, remedy := range []int{1, 2, 3, 5} {
 			t.Run(fmt.Sprintf("%s/remedy-%d", mode, remedy), func(t *testing.T) {
 				t.Parallel()

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -40,45 +38,22 @@ func TestWizardTmuxRealTailscaled(t *testing.T) {
 
 func wizardRealTailscaled(t *testing.T, host lab.Host, services string) {
 	n := startNodeHost(t, "1.102.3", lab.ModeIptablesNFT, lab.VariantDefault, host)
-	socket := fmt.Sprintf("tsdoctor-e2e-%d-%s", os.Getpid(), host)
 	cmd := n.Command(context.Background(), tsdoctor)
 	shell := "TERM=xterm-256color " + lab.ShellJoin(cmd.Args) + "; sleep 30"
-	if out, err := exec.Command("tmux", "-L", socket, "new-session", "-d", "-s", "w", "-x", "100", "-y", "30", shell).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
-	}
-	defer exec.Command("tmux", "-L", socket, "kill-server").Run()
-	capture := func() string {
-		out, _ := exec.Command("tmux", "-L", socket, "capture-pane", "-p", "-t", "w").Output()
-		return string(out)
-	}
-	waitFor := func(s string) string {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if c := capture(); strings.Contains(c, s) {
-				return c
-			} else if time.Now().After(deadline) {
-				t.Fatalf("screen never showed %q:\n%s", s, c)
-			}
-		}
-	}
-	keys := func(ks ...string) {
-		for _, k := range ks {
-			exec.Command("tmux", "-L", socket, "send-keys", "-t", "w", k).Run()
-			time.Sleep(60 * time.Millisecond)
-		}
-	}
-	waitFor("Blocked by tailscaled")
-	keys("Enter", "Enter", "Enter")
-	waitFor("Run the LOG trace?")
-	keys("n", "Enter")
-	waitFor("Rule discovery")
-	waitFor(services)
-	keys("Enter")
-	waitFor("Pick a remedy")
-	keys("k", "Enter")
-	waitFor("Apply it?")
-	keys("y")
-	screen := waitFor("Verified: Whitelist")
+	s := lab.StartTmux(t, 100, 30, shell)
+	s.Poll = 20 * time.Millisecond
+	s.WaitFor("Blocked by tailscaled", 15*time.Second)
+	s.Keys("Enter", "Enter", "Enter")
+	s.WaitFor("Run the LOG trace?", 15*time.Second)
+	s.Keys("n", "Enter")
+	s.WaitFor("Rule discovery", 15*time.Second)
+	s.WaitFor(services, 15*time.Second)
+	s.Keys("Enter")
+	s.WaitFor("Pick a remedy", 15*time.Second)
+	s.Keys("k", "Enter")
+	s.WaitFor("Apply it?", 15*time.Second)
+	s.Keys("y")
+	screen := s.WaitFor("Verified: Whitelist", 15*time.Second)
 	if !strings.Contains(screen, "Healthy") {
 		t.Errorf("header does not say healthy:\n%s", screen)
 	}
@@ -90,7 +65,7 @@ func wizardRealTailscaled(t *testing.T, host lab.Host, services string) {
 	if slices.ContainsFunc(rep.Blocked, func(b checks.BlockedService) bool { return b.Address.String() == lab.InternalDNS1 }) {
 		t.Errorf("DNS still blocked after the wizard said verified:\n%s", raw)
 	}
-	keys("u")
-	waitFor("Undone: everything it touched is as before.")
-	keys("q")
+	s.Keys("u")
+	s.WaitFor("Undone: everything it touched is as before.", 15*time.Second)
+	s.Keys("q")
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tsdoctor/tsdoctor/lab"
 )
 
 // TestFileAttrsKept: on a real file system, with the real setfacl and
@@ -16,9 +18,7 @@ import (
 // even when they were changed since. Both were lost: the new file was
 // root's, without ACL or xattrs.
 func TestFileAttrsKept(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (chown)")
-	}
+	lab.NeedRoot(t, "chown")
 	for _, tool := range []string{"setfacl", "getfacl", "setfattr"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("no %s: apt install acl attr", tool)

@@ -145,11 +145,23 @@ var DefaultResolvers = cloud.Lookup("alibaba").Resolvers()
 
 // ParseAddrs reads a comma-separated address list (--allow, --dns).
 func ParseAddrs(s string) ([]netip.Addr, error) {
+	return parseIPv4s(s, "fix.err.addr", nil)
+}
+
+// parseIPv4s reads comma- or space-separated IPv4 addresses, each once;
+// badKey names the one that is not an IPv4 address, and check may refuse
+// one that is.
+func parseIPv4s(s, badKey string, check func(netip.Addr) error) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		a, err := netip.ParseAddr(f)
 		if err != nil || !a.Is4() {
-			return nil, failure(i18n.M("fix.err.addr", f))
+			return nil, failure(i18n.M(badKey, f))
+		}
+		if check != nil {
+			if err := check(a); err != nil {
+				return nil, err
+			}
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
@@ -162,18 +174,14 @@ func ParseAddrs(s string) ([]netip.Addr, error) {
 // inside 100.64.0.0/10 (the VPC's resolvers are what tailscaled's rule cuts
 // off, so they cannot replace themselves).
 func ParseResolvers(s string) ([]netip.Addr, error) {
-	var out []netip.Addr
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		a, err := netip.ParseAddr(f)
-		if err != nil || !a.Is4() {
-			return nil, failure(i18n.M("fix.err.resolver", f))
-		}
+	out, err := parseIPv4s(s, "fix.err.resolver", func(a netip.Addr) error {
 		if tsrules.CGNAT.Contains(a) {
-			return nil, failure(i18n.M("fix.err.resolver.cgnat", a.String()))
+			return failure(i18n.M("fix.err.resolver.cgnat", a.String()))
 		}
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, failure(i18n.M("fix.err.resolver.none"))

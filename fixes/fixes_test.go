@@ -259,3 +259,22 @@ func TestNetfilterOffOldCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestParseResolvers: --dns takes IPv4 addresses outside 100.64.0.0/10,
+// each once, at least one; the error names the address at fault.
+func TestParseResolvers(t *testing.T) {
+	for _, c := range []struct {
+		in, want, err string
+	}{
+		{"223.5.5.5, 223.6.6.6,223.5.5.5", "223.5.5.5,223.6.6.6", ""},
+		{"223.5.5.5,nope", "", `"nope" is not an IPv4 address`},
+		{"fd7a::1", "", `"fd7a::1" is not an IPv4 address`},
+		{"223.5.5.5,100.100.2.136", "", "100.100.2.136 is inside 100.64.0.0/10"},
+		{" , ", "", "no resolver given"},
+	} {
+		got, err := ParseResolvers(c.in)
+		if AddrList(got) != c.want || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("ParseResolvers(%q) = %q, %v; want %q, %q", c.in, AddrList(got), err, c.want, c.err)
+		}
+	}
+}

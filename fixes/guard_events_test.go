@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -91,9 +90,7 @@ func TestIPNBusEvents(t *testing.T) {
 // TestLinkEvents: tailscale0 appearing, getting its address and going away,
 // in a network namespace of the test's own; other links say nothing.
 func TestLinkEvents(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
+	lab.NeedRoot(t, "a network namespace")
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	ns := "tsdlink-" + hex.EncodeToString(b)

@@ -117,6 +117,24 @@ func startGuard(t *testing.T, f *fakeLegacy, o GuardOptions) {
 	})
 }
 
+// guarded starts the guard on a freshly built fake ts-input and waits for
+// its first whitelist.
+func guarded(t *testing.T, o GuardOptions) *fakeLegacy {
+	t.Helper()
+	f := &fakeLegacy{}
+	f.rebuild()
+	startGuard(t, f, o)
+	waitWhitelisted(t, f, time.Second, "start")
+	return f
+}
+
+// readsDuring is how often the guard read the firewall in the next d.
+func (f *fakeLegacy) readsDuring(d time.Duration) int {
+	n := f.readCount()
+	time.Sleep(d)
+	return f.readCount() - n
+}
+
 func waitWhitelisted(t *testing.T, f *fakeLegacy, within time.Duration, what string) {
 	t.Helper()
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -131,14 +149,9 @@ func waitWhitelisted(t *testing.T, f *fakeLegacy, within time.Duration, what str
 // its events watched, an idle guard does not read the firewall (each read
 // costs the whole table); it used to poll every Interval there.
 func TestGuardIdleOnLegacy(t *testing.T) {
-	f := &fakeLegacy{}
-	f.rebuild()
 	events := make(chan string)
-	startGuard(t, f, GuardOptions{Events: events, Interval: 5 * time.Millisecond, SafetyInterval: time.Hour})
-	waitWhitelisted(t, f, time.Second, "start")
-	n := f.readCount()
-	time.Sleep(300 * time.Millisecond)
-	if extra := f.readCount() - n; extra > 0 {
+	f := guarded(t, GuardOptions{Events: events, Interval: 5 * time.Millisecond, SafetyInterval: time.Hour})
+	if extra := f.readsDuring(300 * time.Millisecond); extra > 0 {
 		t.Errorf("idle guard read the firewall %d times in 300 ms", extra)
 	}
 }
@@ -146,11 +159,8 @@ func TestGuardIdleOnLegacy(t *testing.T) {
 // TestGuardBurstAfterEvent: tailscaled's event comes a little before its
 // rebuild lands; the burst of re-checks after the event catches it.
 func TestGuardBurstAfterEvent(t *testing.T) {
-	f := &fakeLegacy{}
-	f.rebuild()
 	events := make(chan string, 1)
-	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: time.Second, BurstMin: 500 * time.Millisecond, BurstEvery: 5 * time.Millisecond})
-	waitWhitelisted(t, f, time.Second, "start")
+	f := guarded(t, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: time.Second, BurstMin: 500 * time.Millisecond, BurstEvery: 5 * time.Millisecond})
 	f.mu.Lock()
 	f.rules = nil // tailscaled stopping: its cleanup removes the chains
 	f.mu.Unlock()
@@ -161,9 +171,7 @@ func TestGuardBurstAfterEvent(t *testing.T) {
 	// The burst ends (once the chain is whole, after BurstMin): back to
 	// idle, no busy loop.
 	time.Sleep(600 * time.Millisecond)
-	n := f.readCount()
-	time.Sleep(300 * time.Millisecond)
-	if extra := f.readCount() - n; extra > 0 {
+	if extra := f.readsDuring(300 * time.Millisecond); extra > 0 {
 		t.Errorf("guard still reading %d times in 300 ms after the burst", extra)
 	}
 }
@@ -171,27 +179,19 @@ func TestGuardBurstAfterEvent(t *testing.T) {
 // TestGuardSafetyPoll: a rebuild without any event is still caught, by the
 // safety poll.
 func TestGuardSafetyPoll(t *testing.T) {
-	f := &fakeLegacy{}
-	f.rebuild()
 	events := make(chan string)
-	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: 100 * time.Millisecond})
-	waitWhitelisted(t, f, time.Second, "start")
+	f := guarded(t, GuardOptions{Events: events, SafetyInterval: 100 * time.Millisecond})
 	f.rebuild()
 	waitWhitelisted(t, f, time.Second, "rebuild without an event")
 	// About 10 reads a second, not a busy loop.
-	n := f.readCount()
-	time.Sleep(500 * time.Millisecond)
-	if extra := f.readCount() - n; extra > 8 {
+	if extra := f.readsDuring(500 * time.Millisecond); extra > 8 {
 		t.Errorf("%d reads in 500 ms with a 100 ms safety poll", extra)
 	}
 }
 
 // TestGuardPollsWithoutEventSources: no events at all: polling at Interval.
 func TestGuardPollsWithoutEventSources(t *testing.T) {
-	f := &fakeLegacy{}
-	f.rebuild()
-	startGuard(t, f, GuardOptions{Interval: 20 * time.Millisecond})
-	waitWhitelisted(t, f, time.Second, "start")
+	f := guarded(t, GuardOptions{Interval: 20 * time.Millisecond})
 	f.rebuild()
 	waitWhitelisted(t, f, time.Second, "rebuild")
 }
@@ -200,11 +200,8 @@ func TestGuardPollsWithoutEventSources(t *testing.T) {
 // tears the old chain down; the burst goes on for BurstMin even though the
 // first checks find the chain whole and whitelisted.
 func TestGuardBurstOutlastsAWholeOldChain(t *testing.T) {
-	f := &fakeLegacy{}
-	f.rebuild()
 	events := make(chan string, 1)
-	startGuard(t, f, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: 5 * time.Second, BurstMin: time.Second, BurstEvery: 5 * time.Millisecond})
-	waitWhitelisted(t, f, time.Second, "start")
+	f := guarded(t, GuardOptions{Events: events, SafetyInterval: time.Hour, Burst: 5 * time.Second, BurstMin: time.Second, BurstEvery: 5 * time.Millisecond})
 	events <- "ipn prefs changed"
 	time.Sleep(300 * time.Millisecond) // the old chain, whole, still in place
 	f.rebuild()

@@ -67,13 +67,10 @@ func checkNetplanRoundTrip(t *testing.T, names []string, dhcp6 map[string]bool) 
 	}
 }
 
-// TestNetplanGenerateAccepts: the real netplan (netplan.io) accepts the file
-// remedy 4 writes next to a host's own netplan files, and renders what the
-// remedy promises: DHCP's DNS ignored, the public resolvers set. Apply's
-// `netplan generate` and `netplan apply` both run `netplan generate
-// --root-dir` on the test's root, which renders into that root and changes
-// nothing on this machine.
-func TestNetplanGenerateAccepts(t *testing.T) {
+// netplanBinary is the real netplan (outside PATH for an ordinary user on
+// Debian); without it the test skips.
+func netplanBinary(t *testing.T) string {
+	t.Helper()
 	netplan, err := exec.LookPath("netplan")
 	if err != nil {
 		netplan = "/usr/sbin/netplan"
@@ -81,6 +78,17 @@ func TestNetplanGenerateAccepts(t *testing.T) {
 			t.Skip("netplan is not installed (apt-get install netplan.io)")
 		}
 	}
+	return netplan
+}
+
+// TestNetplanGenerateAccepts: the real netplan (netplan.io) accepts the file
+// remedy 4 writes next to a host's own netplan files, and renders what the
+// remedy promises: DHCP's DNS ignored, the public resolvers set. Apply's
+// `netplan generate` and `netplan apply` both run `netplan generate
+// --root-dir` on the test's root, which renders into that root and changes
+// nothing on this machine.
+func TestNetplanGenerateAccepts(t *testing.T) {
+	netplan := netplanBinary(t)
 	twoNICs := map[string]string{
 		"/etc/netplan/50-cloud-init.yaml": strings.Replace(ubuntuCloudInitYAML, "dhcp4: true\n", "dhcp4: true\n            dhcp6: true\n", 1),
 		"/etc/netplan/60-second-nic.yaml": "network: {version: 2, ethernets: {\"eth1\": {dhcp4: yes,\n  match: {macaddress: '00:16:3e:aa:bb:cc'}}}}\n",
@@ -230,13 +238,7 @@ func TestNetplanGenerateAccepts(t *testing.T) {
 // newer netplan renders it, this test fails: then the netplan route could
 // serve NetworkManager too.
 func TestNetplanNetworkManagerIgnoresUseDNS(t *testing.T) {
-	netplan, err := exec.LookPath("netplan")
-	if err != nil {
-		netplan = "/usr/sbin/netplan"
-		if _, err := os.Stat(netplan); err != nil {
-			t.Skip("netplan is not installed (apt-get install netplan.io)")
-		}
-	}
+	netplan := netplanBinary(t)
 	content, err := netplanContent([]netplanDef{{section: "ethernets", name: "eth0", dhcp4: true}}, DefaultResolvers)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tsdoctor/tsdoctor/lab"
 )
 
 // TestWriteFileFullDisk: on a real file system that fills up (a 16 KiB
@@ -16,9 +18,7 @@ import (
 // whole fails, and the file keeps its old content. The write's error was
 // shadowed, so the short temporary file was synced and renamed into place.
 func TestWriteFileFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (a private mount namespace and a tmpfs)")
-	}
+	lab.NeedRoot(t, "a private mount namespace and a tmpfs")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -21,19 +19,11 @@ func (l *Lab) Become(ctx context.Context, next Scenario) error {
 	if !next.Tailscale || !l.Scenario.Tailscale {
 		return fmt.Errorf("become %s: the lab must run Tailscale before and after", next.Name)
 	}
-	lock, err := lockState(l.StateFile())
+	st, lock, err := lockedCLIState(l.StateFile())
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(l.StateFile())
-	if err != nil {
-		return err
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("parse %s: %w", l.StateFile(), err)
-	}
 	if err := RemoveRules(ctx, l.ECS(), st.Scenario); err != nil {
 		return err
 	}

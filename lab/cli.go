@@ -175,10 +175,7 @@ func labUp(args []string, self string, stdout, stderr io.Writer) int {
 	if code, ok := parseLab(fs, "up", args, false, stdout, stderr); !ok {
 		return code
 	}
-	if _, err := ParseScenario(*scenario); err != nil {
-		return badArgs(stderr, "up", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
-	}
-	if _, err := ParseHost(*host); err != nil {
+	if err := validShape(*scenario, *host); err != nil {
 		return badArgs(stderr, "up", err)
 	}
 	if needRoot(stderr) {
@@ -190,6 +187,15 @@ func labUp(args []string, self string, stdout, stderr io.Writer) int {
 	}
 	printEnter(stdout, l)
 	return 0
+}
+
+// validShape checks the scenario and host flags before anything is built.
+func validShape(scenario, host string) error {
+	if _, err := ParseScenario(scenario); err != nil {
+		return fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err)
+	}
+	_, err := ParseHost(host)
+	return err
 }
 
 // upAndServe builds the lab and starts its background server. On failure
@@ -368,10 +374,7 @@ func labRun(args []string, self string, stdout, stderr io.Writer) int {
 	if code, ok := parseLab(fs, "", args, true, stdout, stderr); !ok {
 		return code
 	}
-	if _, err := ParseScenario(*scenario); err != nil {
-		return badArgs(stderr, "", fmt.Errorf("%v; list them with `tsdoctor lab scenarios`", err))
-	}
-	if _, err := ParseHost(*host); err != nil {
+	if err := validShape(*scenario, *host); err != nil {
 		return badArgs(stderr, "", err)
 	}
 	checkArgs := fs.Args()

@@ -86,22 +86,12 @@ const daemonDown = "failed to connect to local tailscaled; it doesn't appear to 
 // the current network namespace, which must be the lab's ECS namespace.
 // It returns the exit code.
 func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) int {
-	lock, err := lockState(stateFile)
+	st, lock, err := lockedCLIState(stateFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "tailscale (lab): %v\n", err)
 		return 1
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(stateFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscale (lab): read state: %v\n", err)
-		return 1
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		fmt.Fprintf(stderr, "tailscale (lab): parse state %s: %v\n", stateFile, err)
-		return 1
-	}
 	if !st.Scenario.Tailscale {
 		fmt.Fprintln(stderr, "tailscale: command not found")
 		return 127
@@ -115,6 +105,46 @@ func FakeTailscale(args []string, stateFile string, stdout, stderr io.Writer) in
 		}
 	}
 	return code
+}
+
+// insideLab refuses a change to what (the firewall, routes) unless this
+// process runs in the lab's ECS namespace: the fakes change the namespace
+// they run in, which must never be the host's.
+func insideLab(st CLIState, what string) error {
+	inside, err := sameNetns(st.ECS)
+	if err != nil || !inside {
+		return fmt.Errorf("refusing to change %s outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
+			what, st.ECS, errSuffix(err))
+	}
+	return nil
+}
+
+// readCLIState reads the lab's CLI state file.
+func readCLIState(stateFile string) (CLIState, error) {
+	var st CLIState
+	b, err := os.ReadFile(stateFile)
+	if err != nil {
+		return st, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("parse state %s: %w", stateFile, err)
+	}
+	return st, nil
+}
+
+// lockedCLIState takes the state file's lock (lockState) and reads it; the
+// caller closes the lock.
+func lockedCLIState(stateFile string) (CLIState, *os.File, error) {
+	lock, err := lockState(stateFile)
+	if err != nil {
+		return CLIState{}, nil, err
+	}
+	st, err := readCLIState(stateFile)
+	if err != nil {
+		lock.Close()
+		return st, nil, err
+	}
+	return st, lock, nil
 }
 
 // lockState serialises concurrent CLI invocations on one state file.

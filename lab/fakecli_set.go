@@ -119,10 +119,8 @@ func (c *fakeCLI) apply(next CLIState) int {
 }
 
 func rebuildFirewall(from int, st CLIState) error {
-	inside, err := sameNetns(st.ECS)
-	if err != nil || !inside {
-		return fmt.Errorf("refusing to change the firewall outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
-			st.ECS, errSuffix(err))
+	if err := insideLab(st, "the firewall"); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

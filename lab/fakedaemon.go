@@ -2,10 +2,8 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -17,23 +15,14 @@ func FakeTailscaled(args []string, stateFile string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "tailscaled (lab): only `tailscaled --cleanup` exists in the lab")
 		return 2
 	}
-	lock, err := lockState(stateFile)
+	st, lock, err := lockedCLIState(stateFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
 	defer lock.Close()
-	b, err := os.ReadFile(stateFile)
-	var st CLIState
-	if err == nil {
-		err = json.Unmarshal(b, &st)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tailscaled (lab): read state: %v\n", err)
-		return 1
-	}
-	if inside, err := sameNetns(st.ECS); err != nil || !inside {
-		fmt.Fprintf(stderr, "tailscaled (lab): refusing to change the firewall outside namespace %s%s\n", st.ECS, errSuffix(err))
+	if err := insideLab(st, "the firewall"); err != nil {
+		fmt.Fprintf(stderr, "tailscaled (lab): %v\n", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

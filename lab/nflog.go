@@ -41,3 +41,19 @@ func SetNfLogAllNetns(v string) (restore func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// HoldNfLogAllNetns sets nf_log_all_netns to v for the rest of the test
+// (SetNfLogAllNetns, restored at its end) and says whether it did: not as
+// an ordinary user, whose test skips later for want of a lab.
+func HoldNfLogAllNetns(tb TB, v string) bool {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		return false
+	}
+	restore, err := SetNfLogAllNetns(v)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(restore)
+	return true
+}

@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -144,10 +142,8 @@ func exitNodeID(ip string) string {
 
 // resyncRouting is syncRouting from inside the lab's ECS namespace only.
 func resyncRouting(st CLIState) error {
-	inside, err := sameNetns(st.ECS)
-	if err != nil || !inside {
-		return fmt.Errorf("refusing to change routes outside the lab: run this inside namespace %s (`sudo tsdoctor lab shell`)%s",
-			st.ECS, errSuffix(err))
+	if err := insideLab(st, "routes"); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -158,13 +154,9 @@ func resyncRouting(st CLIState) error {
 // its own policy rules and table 52 are written again from its prefs (the
 // CLI state); rules that are not its own stay.
 func (l *Lab) RestartRouting(ctx context.Context) error {
-	b, err := os.ReadFile(l.StateFile())
+	st, err := readCLIState(l.StateFile())
 	if err != nil {
 		return err
-	}
-	var st CLIState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("%s: %w", l.StateFile(), err)
 	}
 	return syncRouting(ctx, l.ECS(), st)
 }

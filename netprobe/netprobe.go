@@ -39,6 +39,18 @@ type Net struct{}
 // DNS asks server for name's A record over network ("udp" or "tcp"). Any
 // reply, even NXDOMAIN or SERVFAIL, proves the server is reachable.
 func (Net) DNS(ctx context.Context, server netip.AddrPort, network, name string) Result {
+	c, m := query(ctx, network, name)
+	start := time.Now()
+	conn, err := c.DialContext(ctx, server.String())
+	if err != nil {
+		return failure(err, time.Since(start), ctx)
+	}
+	return exchange(ctx, c, m, conn, start)
+}
+
+// query is the client and message that ask for name's A record over
+// network, the client's timeout the context's deadline.
+func query(ctx context.Context, network, name string) (*dns.Client, *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
 	m.RecursionDesired = true
@@ -46,11 +58,11 @@ func (Net) DNS(ctx context.Context, server netip.AddrPort, network, name string)
 	if d, ok := ctx.Deadline(); ok {
 		c.Timeout = time.Until(d)
 	}
-	start := time.Now()
-	conn, err := c.DialContext(ctx, server.String())
-	if err != nil {
-		return failure(err, time.Since(start), ctx)
-	}
+	return c, m
+}
+
+// exchange sends m on conn, reads the reply and closes conn.
+func exchange(ctx context.Context, c *dns.Client, m *dns.Msg, conn *dns.Conn, start time.Time) Result {
 	defer conn.Close()
 	// miekg/dns honours only the context's deadline; make cancellation (the
 	// counter watch settling a probe early) abort the read too.

@@ -58,13 +58,7 @@ func (Net) PrepareDNS(ctx context.Context, server netip.AddrPort, network string
 
 // Exchange asks the server for name's A record, as Net.DNS does.
 func (p *PreparedDNS) Exchange(ctx context.Context, name string) Result {
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	m.RecursionDesired = true
-	c := &dns.Client{Net: p.Network}
-	if d, ok := ctx.Deadline(); ok {
-		c.Timeout = time.Until(d)
-	}
+	c, m := query(ctx, p.Network, name)
 	start := time.Now()
 	var nc net.Conn
 	if p.udp != nil {
@@ -76,15 +70,7 @@ func (p *PreparedDNS) Exchange(ctx context.Context, name string) Result {
 			return failure(err, time.Since(start), ctx)
 		}
 	}
-	conn := &dns.Conn{Conn: nc}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	r, rtt, err := c.ExchangeWithConnContext(ctx, m, conn)
-	if err != nil {
-		return failure(err, time.Since(start), ctx)
-	}
-	return answer(r, rtt)
+	return exchange(ctx, c, m, &dns.Conn{Conn: nc}, start)
 }
 
 // Close releases a probe that was never exchanged.

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/tsdoctor/tsdoctor/lab"
 )
 
 // TestFinalRejectCountsAsDefaultDeny: remedy 5 warns that Tailscale traffic
@@ -12,9 +13,7 @@ import (
 // an unconditional REJECT (CentOS 7's iptables-services, firewalld's
 // iptables backend). The REJECT went unnoticed.
 func TestFinalRejectCountsAsDefaultDeny(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces")
-	}
+	lab.NeedRoot(t, "network namespaces")
 	warning := "Tailscale traffic (including SSH over Tailscale)"
 	for _, scenario := range []string{"legacy", "new-order"} {
 		t.Run(scenario, func(t *testing.T) {

@@ -22,35 +22,20 @@ import (
 // runFix runs `tsdoctor fix --json --yes` in the lab.
 func runFix(t *testing.T, l *lab.Lab, args ...string) (wire.Fix, int, string) {
 	t.Helper()
-	cmd := l.Command(context.Background(), binary, append([]string{"fix", "--json", "--yes"}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
 	var fj wire.Fix
-	if err := json.Unmarshal(out, &fj); err != nil {
-		t.Fatalf("fix --json: %v\n%s\nstderr: %s", err, out, stderr.String())
-	}
+	code, out := lab.RunJSON(t, l.Command(context.Background(), binary, append([]string{"fix", "--json", "--yes"}, args...)...), &fj)
 	if fj.Schema != wire.SchemaFixV1 {
 		t.Errorf("schema %q", fj.Schema)
 	}
-	return fj, code, string(out) + stderr.String()
+	return fj, code, out
 }
 
 func runUndo(t *testing.T, l *lab.Lab) wire.Undo {
 	t.Helper()
-	out, err := l.Command(context.Background(), binary, "undo", "--json").Output()
 	var uj wire.Undo
-	if jerr := json.Unmarshal(out, &uj); jerr != nil {
-		t.Fatalf("undo --json: %v %v\n%s", err, jerr, out)
-	}
-	if err != nil || len(uj.Undone) != 1 || !uj.Undone[0].Same {
-		t.Fatalf("undo: %v\n%s", err, out)
+	code, out := lab.RunJSON(t, l.Command(context.Background(), binary, "undo", "--json"), &uj)
+	if code != 0 || len(uj.Undone) != 1 || !uj.Undone[0].Same {
+		t.Fatalf("undo: exit %d\n%s", code, out)
 	}
 	return uj
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,18 +24,13 @@ var binary string
 func TestMain(m *testing.M) {
 	code := func() int {
 		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "tsdoctor-e2e")
+			dir, bin, err := lab.BuildTsdoctor()
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
 			defer os.RemoveAll(dir)
-			binary = filepath.Join(dir, "tsdoctor")
-			out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "build tsdoctor: %v\n%s", err, out)
-				return 1
-			}
+			binary = bin
 		}
 		return m.Run()
 	}()
@@ -59,9 +53,7 @@ func startLabHost(tb testing.TB, scenario string, host lab.Host) *lab.Lab {
 // prefix and the tsdoctor binary are set here.
 func startLabWith(tb testing.TB, scenario string, o lab.Options) *lab.Lab {
 	tb.Helper()
-	if os.Geteuid() != 0 || binary == "" {
-		tb.Skip("lab e2e tests and benchmarks need root (network namespaces, firewall): run as root, as CI does")
-	}
+	lab.NeedRoot(tb, "the lab: network namespaces, firewall") // and TestMain built binary
 	s, err := lab.ParseScenario(scenario)
 	if err != nil {
 		tb.Fatal(err)
@@ -213,15 +205,7 @@ func TestTraceLeavesNothing(t *testing.T) {
 	// kernel-wide switch that changes no firewall): set it for the test,
 	// under the lock every test that depends on it takes, and put back what
 	// was there.
-	logs := false
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-		logs = true
-	}
+	logs := lab.HoldNfLogAllNetns(t, "1")
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)
@@ -336,15 +320,9 @@ func TestBothBackends(t *testing.T) {
 // TestTraceRemovedOnSIGTERM stops a check while its LOG rule is in place;
 // the rule must be gone when the process has exited.
 func TestTraceRemovedOnSIGTERM(t *testing.T) {
-	if os.Geteuid() == 0 {
-		// With LOG silent the trace waits its full window for kernel lines:
-		// time enough to be interrupted.
-		restore, err := lab.SetNfLogAllNetns("0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-	}
+	// With LOG silent the trace waits its full window for kernel lines:
+	// time enough to be interrupted.
+	lab.HoldNfLogAllNetns(t, "0")
 	l := startLab(t, "new-order")
 	cmd := l.Command(context.Background(), binary, "check", "--trace", "--only", "trace")
 	if err := cmd.Start(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -75,9 +74,7 @@ func TestOrphanedRulesLab(t *testing.T) {
 // documented way to try a shape (scripts/try -- check), runs the check in a
 // fresh lab and removes it again.
 func TestLabRunCrashed(t *testing.T) {
-	if os.Geteuid() != 0 || binary == "" {
-		t.Skip("the lab needs root (network namespaces, firewall): run as root, as CI does")
-	}
+	lab.NeedRoot(t, "the lab: network namespaces, firewall") // and TestMain built binary
 	prefix := fmt.Sprintf("tsr%d", time.Now().UnixNano()%100000)
 	for _, args := range [][]string{{"--", "check", "--json"}, {"--", "--json"}} {
 		cmd := exec.Command(binary, append([]string{"lab", "--scenario", "crashed", "--prefix", prefix}, args...)...)

@@ -21,14 +21,7 @@ import (
 // (nf_log_all_netns=0) for the test: the packet trace must not need it.
 func holdLogSilent(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	restore, err := lab.SetNfLogAllNetns("0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(restore)
+	lab.HoldNfLogAllNetns(t, "0")
 }
 
 func pathOf(rep wire.Check, src, proto string) *nftrace.Path {
@@ -101,13 +94,7 @@ func TestPathTrace(t *testing.T) {
 
 func assertNoTraceTable(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	out, err := l.Command(context.Background(), "nft", "list", "tables").CombinedOutput()
-	if err != nil {
-		t.Fatalf("nft list tables: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), nftrace.TablePrefix) {
-		t.Errorf("a trace table is left:\n%s", out)
-	}
+	lab.AssertNoNFTable(t, l, nftrace.TablePrefix)
 }
 
 // TestPathTraceSIGKILL kills `check --trace` while its trace table is in
@@ -211,13 +198,7 @@ func signalMidTrace(t *testing.T, l *lab.Lab, sig syscall.Signal) (seen, left st
 //
 //	sudo go test ./cmd/tsdoctor -run '^$' -bench CheckTrace -benchtime 40x
 func BenchmarkCheckTrace(b *testing.B) {
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("1")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(restore)
-	}
+	lab.HoldNfLogAllNetns(b, "1")
 	for _, sc := range []string{"new-order", "nftables"} {
 		for _, trace := range []bool{false, true} {
 			name := sc + "/check"
@@ -240,40 +221,40 @@ func BenchmarkCheckTrace(b *testing.B) {
 func TestWizardTmuxPath(t *testing.T) {
 	holdLogSilent(t)
 	l := startLab(t, "new-order")
-	s := startTmux(t, 100, 30, wizardCommand(l))
-	s.waitFor("Blocked by tailscaled", 10*time.Second)
-	s.keys("Enter", "Enter", "Enter")
-	s.waitFor("Run the LOG trace?", 2*time.Second)
-	s.keys("y")
+	s := lab.StartTmux(t, 100, 30, wizardCommand(l))
+	s.WaitFor("Blocked by tailscaled", 10*time.Second)
+	s.Keys("Enter", "Enter", "Enter")
+	s.WaitFor("Run the LOG trace?", 2*time.Second)
+	s.Keys("y")
 	scrollTo := func(want string) string {
 		t.Helper()
 		for i := 0; ; i++ {
-			if c := s.capture(); strings.Contains(c, want) {
+			if c := s.Capture(); strings.Contains(c, want) {
 				return c
 			}
 			if i > 80 {
-				t.Fatalf("never showed %q:\n%s", want, s.capture())
+				t.Fatalf("never showed %q:\n%s", want, s.Capture())
 			}
-			s.keys("j")
+			s.Keys("j")
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	s.waitFor("The replies' path through the firewall", 10*time.Second)
+	s.WaitFor("The replies' path through the firewall", 10*time.Second)
 	screen := scrollTo("ts-input #5 DROP  ✗ dropped here")
 	if !strings.Contains(screen, "    INPUT #1 jump ts-input\n") {
 		t.Errorf("the path lacks INPUT's jump:\n%s", screen)
 	}
 	assertNoTraceTable(t, l)
-	s.keys("Left", "Right", "Enter")
-	s.waitFor("Rule discovery", 2*time.Second)
-	s.keys("Enter")
-	s.waitFor("Pick a remedy", 2*time.Second)
-	s.keys("k", "Enter")
-	s.waitFor("Apply it?", 5*time.Second)
-	s.keys("y")
-	s.waitFor("Verified: Whitelist", 15*time.Second)
+	s.Keys("Left", "Right", "Enter")
+	s.WaitFor("Rule discovery", 2*time.Second)
+	s.Keys("Enter")
+	s.WaitFor("Pick a remedy", 2*time.Second)
+	s.Keys("k", "Enter")
+	s.WaitFor("Apply it?", 5*time.Second)
+	s.Keys("y")
+	s.WaitFor("Verified: Whitelist", 15*time.Second)
 	scrollTo("ts-input #1 ACCEPT tsdoctor-whitelist  ✓ let in here")
 	assertNoTraceTable(t, l)
-	s.keys("u")
-	s.keys("q")
+	s.Keys("u")
+	s.Keys("q")
 }

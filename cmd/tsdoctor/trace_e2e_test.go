@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -21,13 +20,7 @@ import (
 // container may hide it. It must never claim the replies did not reach
 // INPUT while the DROP counter proves they did.
 func TestTraceSilentLog(t *testing.T) {
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-	}
+	lab.HoldNfLogAllNetns(t, "0")
 	for _, scenario := range []string{"new-order", "legacy", "nftables"} {
 		t.Run(scenario, func(t *testing.T) {
 			l := startLab(t, scenario)

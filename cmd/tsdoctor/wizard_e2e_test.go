@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -116,53 +114,6 @@ func assertWhitelisted(t *testing.T, l *lab.Lab) {
 	}
 }
 
-// tmuxSession runs command in a detached tmux session of its own server.
-type tmuxSession struct {
-	t      testing.TB
-	socket string
-}
-
-func startTmux(t testing.TB, w, h int, command string) *tmuxSession {
-	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("no tmux: apt install tmux")
-	}
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("tsdoctor-test-%d-%d", os.Getpid(), time.Now().UnixNano()%100000)}
-	out, err := exec.Command("tmux", "-L", s.socket, "new-session", "-d", "-s", "w", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), command).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
-	return s
-}
-
-func (s *tmuxSession) capture() string {
-	out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-p", "-t", "w").Output()
-	return string(out)
-}
-
-func (s *tmuxSession) keys(keys ...string) {
-	for _, k := range keys {
-		exec.Command("tmux", "-L", s.socket, "send-keys", "-t", "w", k).Run()
-		time.Sleep(60 * time.Millisecond)
-	}
-}
-
-func (s *tmuxSession) waitFor(text string, d time.Duration) string {
-	s.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		c := s.capture()
-		if strings.Contains(c, text) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %q:\n%s", text, c)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // wizardCommand is the shell command that starts the wizard in the lab.
 func wizardCommand(l *lab.Lab, extra ...string) string {
 	cmd := l.Command(context.Background(), binary, extra...)
@@ -185,54 +136,54 @@ func TestWizardTmuxLab(t *testing.T) {
 
 func wizardTmux(t *testing.T, scenario string, host lab.Host, services string) {
 	l := startLabHost(t, scenario, host)
-	s := startTmux(t, 100, 30, wizardCommand(l))
-	s.waitFor("Blocked by tailscaled", 10*time.Second)
-	s.keys("Enter")
-	s.waitFor("No resolver answers", 2*time.Second)
-	s.keys("w")
-	s.waitFor("Why", 2*time.Second)
-	s.keys("w", "Enter", "Enter")
-	asked := s.waitFor("Run the LOG trace?", 2*time.Second)
+	s := lab.StartTmux(t, 100, 30, wizardCommand(l))
+	s.WaitFor("Blocked by tailscaled", 10*time.Second)
+	s.Keys("Enter")
+	s.WaitFor("No resolver answers", 2*time.Second)
+	s.Keys("w")
+	s.WaitFor("Why", 2*time.Second)
+	s.Keys("w", "Enter", "Enter")
+	asked := s.WaitFor("Run the LOG trace?", 2*time.Second)
 	id := regexp.MustCompile(`TSDOCTOR-([0-9]+-[0-9]+):`).FindStringSubmatch(asked)
 	if id == nil {
 		t.Fatalf("the question shows no trace rule:\n%s", asked)
 	}
-	s.keys("y")
+	s.Keys("y")
 	// The rule inserted is the rule that was shown: scroll the
 	// trace's evidence until its insert line is in sight.
-	s.waitFor("LOG trace\n", 10*time.Second)
-	for i := 0; !strings.Contains(s.capture(), "inserted at the top of"); i++ {
+	s.WaitFor("LOG trace\n", 10*time.Second)
+	for i := 0; !strings.Contains(s.Capture(), "inserted at the top of"); i++ {
 		if i > 60 {
-			t.Fatalf("the trace never says what it inserted:\n%s", s.capture())
+			t.Fatalf("the trace never says what it inserted:\n%s", s.Capture())
 		}
-		s.keys("j")
+		s.Keys("j")
 	}
-	seen := s.capture()
+	seen := s.Capture()
 	for range 4 { // the insert line wraps: bring all of it in
-		s.keys("j")
-		seen += s.capture()
+		s.Keys("j")
+		seen += s.Capture()
 	}
 	if !strings.Contains(seen, "TSDOCTOR-"+id[1]) {
-		t.Errorf("shown TSDOCTOR-%s, inserted something else:\n%s", id[1], s.capture())
+		t.Errorf("shown TSDOCTOR-%s, inserted something else:\n%s", id[1], s.Capture())
 	}
-	s.keys("Left", "Right") // back to the top of the step
-	s.keys("Enter")
-	s.waitFor("Rule discovery", 2*time.Second)
-	s.waitFor(services, 2*time.Second)
-	s.keys("Enter")
-	s.waitFor("Pick a remedy", 2*time.Second)
-	s.keys("k", "Enter")
-	s.waitFor("Apply it?", 5*time.Second)
-	s.keys("y")
-	screen := s.waitFor("Verified: Whitelist", 15*time.Second)
+	s.Keys("Left", "Right") // back to the top of the step
+	s.Keys("Enter")
+	s.WaitFor("Rule discovery", 2*time.Second)
+	s.WaitFor(services, 2*time.Second)
+	s.Keys("Enter")
+	s.WaitFor("Pick a remedy", 2*time.Second)
+	s.Keys("k", "Enter")
+	s.WaitFor("Apply it?", 5*time.Second)
+	s.Keys("y")
+	screen := s.WaitFor("Verified: Whitelist", 15*time.Second)
 	if !strings.Contains(screen, "Healthy") {
 		t.Errorf("verified, but the header does not say healthy:\n%s", screen)
 	}
 	assertWhitelisted(t, l)
 	assertNoTraceRule(t, l)
-	s.keys("u")
-	s.waitFor("Undone: everything it touched is as before.", 10*time.Second)
-	s.keys("q")
+	s.Keys("u")
+	s.WaitFor("Undone: everything it touched is as before.", 10*time.Second)
+	s.Keys("q")
 }
 
 // BenchmarkWizardTmuxLab measures, for the real binary in tmux inside the
@@ -245,10 +196,10 @@ func BenchmarkWizardTmuxLab(b *testing.B) {
 	var first, done []time.Duration
 	for range b.N {
 		start := time.Now()
-		s := startTmux(b, 100, 30, wizardCommand(l))
+		s := lab.StartTmux(b, 100, 30, wizardCommand(l))
 		var f time.Duration
 		for time.Since(start) < 10*time.Second {
-			c := s.capture()
+			c := s.Capture()
 			if f == 0 && strings.Contains(c, "tsdoctor") {
 				f = time.Since(start)
 			}
@@ -259,7 +210,7 @@ func BenchmarkWizardTmuxLab(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 		first = append(first, f)
-		exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+		s.Close()
 	}
 	med := func(d []time.Duration) float64 {
 		slices.Sort(d)
@@ -279,9 +230,9 @@ func TestWizardNoColor(t *testing.T) {
 		color        bool
 	}{{"default", "", nil, true}, {"NO_COLOR", "NO_COLOR=1 ", nil, false}, {"--no-color", "", []string{"--no-color"}, false}} {
 		t.Run(c.name, func(t *testing.T) {
-			s := startTmux(t, 100, 30, c.prefix+wizardCommand(l, c.extra...))
-			s.waitFor("Blocked by tailscaled", 10*time.Second)
-			out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-e", "-p", "-t", "w").Output()
+			s := lab.StartTmux(t, 100, 30, c.prefix+wizardCommand(l, c.extra...))
+			s.WaitFor("Blocked by tailscaled", 10*time.Second)
+			out := s.CaptureEscapes()
 			// Foreground colours: 38;5;n, 38;2;r;g;b, 30–37, 90–97 (39 resets).
 			colored := regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?(?:38;[25];|3[0-7]m|9[0-7]m)`).Match(out)
 			if colored != c.color {
@@ -302,9 +253,9 @@ func TestCheckColour(t *testing.T) {
 		color        bool
 	}{{"terminal", "", nil, true}, {"NO_COLOR", "NO_COLOR=1 ", nil, false}, {"--no-color", "", []string{"--no-color"}, false}} {
 		t.Run(c.name, func(t *testing.T) {
-			s := startTmux(t, 120, 30, c.prefix+wizardCommand(l, append([]string{"check"}, c.extra...)...))
-			s.waitFor("Checked in", 10*time.Second)
-			out, _ := exec.Command("tmux", "-L", s.socket, "capture-pane", "-e", "-p", "-t", "w").Output()
+			s := lab.StartTmux(t, 120, 30, c.prefix+wizardCommand(l, append([]string{"check"}, c.extra...)...))
+			s.WaitFor("Checked in", 10*time.Second)
+			out := s.CaptureEscapes()
 			if got := fg.Match(out); got != c.color {
 				t.Errorf("colour %v, want %v:\n%q", got, c.color, out)
 			}

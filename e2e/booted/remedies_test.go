@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -20,27 +19,17 @@ import (
 // fix runs the installed tsdoctor's fix in the host.
 func fix(t *testing.T, h *host.Host, args ...string) (wire.Fix, int, string) {
 	t.Helper()
-	cmd := h.Command(context.Background(), "tsdoctor", append([]string{"fix", "--json", "--yes", "--ecs"}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		t.Fatal(err)
-	}
 	var fo wire.Fix
-	if err := json.Unmarshal(out, &fo); err != nil {
-		t.Fatalf("fix --json: %v\n%s\n%s", err, out, stderr.String())
-	}
-	return fo, cmd.ProcessState.ExitCode(), string(out) + stderr.String()
+	code, out := lab.RunJSON(t, h.Command(context.Background(), "tsdoctor", append([]string{"fix", "--json", "--yes", "--ecs"}, args...)...), &fo)
+	return fo, code, out
 }
 
 // undo runs `tsdoctor undo` and requires "everything is as it was".
 func undo(t *testing.T, h *host.Host) {
 	t.Helper()
-	out, err := h.Command(context.Background(), "tsdoctor", "undo", "--json").Output()
 	var uo wire.Undo
-	if jerr := json.Unmarshal(out, &uo); jerr != nil || err != nil || len(uo.Undone) != 1 || !uo.Undone[0].Same {
-		t.Fatalf("undo: %v %v\n%s", err, jerr, out)
+	if code, out := lab.RunJSON(t, h.Command(context.Background(), "tsdoctor", "undo", "--json"), &uo); code != 0 || len(uo.Undone) != 1 || !uo.Undone[0].Same {
+		t.Fatalf("undo: exit %d\n%s", code, out)
 	}
 }
 

@@ -57,7 +57,7 @@ func Binaries(ctx context.Context, version string) (string, error) {
 		cmd.Dir = tmp
 		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOTOOLCHAIN=local", "GOFLAGS=", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build tailscale %s (go install): %w\n%s", version, err, tail(out, 40))
+			return fmt.Errorf("build tailscale %s (go install): %w\n%s", version, err, Tail(out, 40))
 		}
 		_ = os.RemoveAll(dir)
 		if err := os.Rename(tmp, dir); err != nil {
@@ -99,7 +99,9 @@ func complete(dir string) bool {
 	return true
 }
 
-func tail(b []byte, n int) string {
+// Tail is the last n lines of a command's output, for an error message that
+// shows why a build or a boot failed without the whole log.
+func Tail(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

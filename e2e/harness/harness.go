@@ -232,13 +232,20 @@ func (n *Node) StartDaemon(ctx context.Context) error {
 	}
 }
 
+// takeDaemon is the running tailscaled (nil if none) and the channel closed
+// when it exits; the node no longer counts it as running.
+func (n *Node) takeDaemon() (*exec.Cmd, chan struct{}) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cmd, exited := n.daemon, n.exited
+	n.daemon = nil
+	return cmd, exited
+}
+
 // StopDaemon stops tailscaled as systemd would (SIGTERM, then SIGKILL after
 // ten seconds) and waits for it to exit.
 func (n *Node) StopDaemon() error {
-	n.mu.Lock()
-	cmd, exited := n.daemon, n.exited
-	n.daemon = nil
-	n.mu.Unlock()
+	cmd, exited := n.takeDaemon()
 	if cmd == nil {
 		return nil
 	}
@@ -256,10 +263,7 @@ func (n *Node) StopDaemon() error {
 // KillDaemon kills tailscaled with SIGKILL, as the OOM killer or `kill -9`
 // does: it cannot clean up, so its rules and its socket file stay.
 func (n *Node) KillDaemon() error {
-	n.mu.Lock()
-	cmd, exited := n.daemon, n.exited
-	n.daemon = nil
-	n.mu.Unlock()
+	cmd, exited := n.takeDaemon()
 	if cmd == nil {
 		return errors.New("tailscaled is not running")
 	}
@@ -439,7 +443,7 @@ func (n *Node) logTail() string {
 	if err != nil {
 		return ""
 	}
-	return tail(b, 30)
+	return Tail(b, 30)
 }
 
 // FirewallModeLogged returns the firewall mode tailscaled says it chose

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tsdoctor/tsdoctor/e2e/harness"
 	"github.com/tsdoctor/tsdoctor/lab"
 )
 
@@ -71,5 +72,5 @@ func (h *Host) stopDHCP() {
 // DHCPLog is dnsmasq's log, for failure messages.
 func (h *Host) DHCPLog() string {
 	b, _ := os.ReadFile(filepath.Join(h.Lab.Dir, "dhcp", "log"))
-	return tail(b, 30)
+	return harness.Tail(b, 30)
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tsdoctor/tsdoctor/e2e/harness"
 )
 
 // MachinesDir holds each running machine's overlay upper directory, its
@@ -320,7 +322,7 @@ func (m *Machine) Remove() error {
 
 func (m *Machine) consoleTail() string {
 	b, _ := os.ReadFile(m.ConsoleLog())
-	return tail(b, 40)
+	return harness.Tail(b, 40)
 }
 
 // ConsoleTail is the end of the console log, for failure messages.

@@ -188,7 +188,7 @@ func buildBase(ctx context.Context, dir string, logf func(string, ...any)) error
 	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase",
 		"--include="+strings.Join(basePackages, ","), "bookworm", tmp, Mirror())
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("debootstrap: %w\n%s", err, tail(out, 30))
+		return fmt.Errorf("debootstrap: %w\n%s", err, harness.Tail(out, 30))
 	}
 	if err := settle(tmp); err != nil {
 		return err
@@ -237,7 +237,7 @@ func buildVariant(ctx context.Context, base, dir, variant string, logf func(stri
 		cmd := exec.CommandContext(ctx, "systemd-nspawn", "-q", "-D", tmp, "--register=no", "--keep-unit",
 			"--resolv-conf=replace-host", "--timezone=off", "sh", "-c", script)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("install %v into the %s root: %w\n%s", pkgs, variant, err, tail(out, 30))
+			return fmt.Errorf("install %v into the %s root: %w\n%s", pkgs, variant, err, harness.Tail(out, 30))
 		}
 	}
 	if err := configure(tmp, variant); err != nil {
@@ -278,12 +278,4 @@ func finish(tmp, dir, name, spec string) error {
 		return errors.New("root " + name + " built but incomplete in " + dir)
 	}
 	return nil
-}
-
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

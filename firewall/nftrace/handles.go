@@ -13,13 +13,9 @@ import (
 // traced handle becomes a position: the rule `iptables -S` prints at that
 // place for iptables-nft, which shows no handles.
 func ChainHandles(ctx context.Context, netnsFd int, family byte, table, chain string) ([]uint64, error) {
-	cfg := &netlink.Config{}
-	if netnsFd > 0 {
-		cfg.NetNS = netnsFd
-	}
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
+	c, err := dial(netnsFd)
 	if err != nil {
-		return nil, fmt.Errorf("nftrace: netlink: %w", err)
+		return nil, err
 	}
 	defer c.Close()
 	if d, ok := ctx.Deadline(); ok {
@@ -62,4 +58,17 @@ func ChainHandles(ctx context.Context, netnsFd int, family byte, table, chain st
 		}
 	}
 	return out, nil
+}
+
+// dial opens nf_tables' netlink socket in the namespace netnsFd (0: this one).
+func dial(netnsFd int) (*netlink.Conn, error) {
+	cfg := &netlink.Config{}
+	if netnsFd > 0 {
+		cfg.NetNS = netnsFd
+	}
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("nftrace: netlink: %w", err)
+	}
+	return c, nil
 }

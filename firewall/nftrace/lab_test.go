@@ -161,9 +161,7 @@ func helperHang() int {
 
 func startLab(t testing.TB, scenario string) *lab.Lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the lab trace tests need root (network namespaces, nf_tables): run as root, as CI does")
-	}
+	lab.NeedRoot(t, "the lab: network namespaces, nf_tables")
 	s, err := lab.ParseScenario(scenario)
 	if err != nil {
 		t.Fatal(err)
@@ -236,13 +234,7 @@ func TestLabTrace(t *testing.T) {
 		{"nftables", `iifname != "tailscale0*" ip saddr 100.64.0.0/10 counter packets 0 bytes 0 drop`, `ip saddr 100.100.2.136 accept comment "tsdoctor-whitelist"`,
 			[]string{"nft", "insert", "rule", "ip", "filter", "ts-input", "ip", "saddr", "100.100.2.136", "accept", "comment", `"tsdoctor-whitelist"`}},
 	}
-	if os.Geteuid() == 0 {
-		restore, err := lab.SetNfLogAllNetns("0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(restore)
-	}
+	lab.HoldNfLogAllNetns(t, "0")
 	for _, c := range cases {
 		t.Run(c.scenario, func(t *testing.T) {
 			l := startLab(t, c.scenario)

@@ -29,13 +29,9 @@ type Listener struct {
 // Listen joins NFNLGRP_NFTRACE in the namespace netnsFd (0: this one).
 // With record, the raw messages are kept too (Raw), for test data.
 func Listen(netnsFd int, record bool) (*Listener, error) {
-	cfg := &netlink.Config{}
-	if netnsFd > 0 {
-		cfg.NetNS = netnsFd
-	}
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
+	c, err := dial(netnsFd)
 	if err != nil {
-		return nil, fmt.Errorf("nftrace: netlink: %w", err)
+		return nil, err
 	}
 	if err := c.JoinGroup(unix.NFNLGRP_NFTRACE); err != nil {
 		c.Close()
