@@ -179,8 +179,9 @@ func (h *Host) chainState(ctx context.Context, ref firewall.ChainRef) (ChainStat
 	}
 	c, err := h.Firewall.Reread(ctx, ref)
 	if err != nil {
-		// A chain that is gone is a state too (tailscaled may be down).
-		return st, nil
+		// A chain that is gone is a state too (tailscaled may be down);
+		// an interrupted read is not.
+		return st, ctx.Err()
 	}
 	st.Exists = true
 	st.Rules = []string{}
