@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -40,21 +41,31 @@ func TestReplaceIsDurable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One file per thread (-ff), so no call is split into "unfinished" and
+	// "resumed" halves by another thread's; their lines, time-stamped
+	// (-ttt), are merged in order.
 	out := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command(strace, "-f", "-qq", "-o", out, "-e", "trace=openat,fsync,rename,renameat,renameat2,unlink,unlinkat",
+	cmd := exec.Command(strace, "-ff", "-ttt", "-qq", "-o", out, "-e", "trace=openat,fsync,rename,renameat,renameat2,unlink,unlinkat",
 		os.Args[0], "-test.run=^TestReplaceIsDurable$")
 	cmd.Env = append(os.Environ(), "TSDOCTOR_DURABLE_HELPER="+root)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("strace: %v\n%s", err, b)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob(out + ".*")
+	var lines []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
 	}
+	sort.Strings(lines) // by the time stamp each line starts with
+	b := []byte(strings.Join(lines, "\n"))
 	// What each fd was opened as, then the order of the calls that matter.
 	opened := map[string]string{}
 	openRE := regexp.MustCompile(`openat\([^,]+, "([^"]+)",.*\) = (\d+)$`)
-	fsyncRE := regexp.MustCompile(`fsync\((\d+)\)`)
+	fsyncRE := regexp.MustCompile(`fsync\((\d+)\)\s+= 0`)
 	var events []string
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
