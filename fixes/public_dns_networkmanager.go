@@ -60,8 +60,9 @@ func planNetworkManager(ctx context.Context, h *Host, p *Plan, resolvers []netip
 // nmSettleWait bounds how long verification waits for NetworkManager to
 // write the resolvers into resolv.conf: `nmcli device reapply` returns
 // before it does (measured on Debian 12's NetworkManager 1.42: 100–200 ms,
-// while it asks DHCP again).
-var nmSettleWait = 5 * time.Second
+// while it asks DHCP again; once, with six booted hosts starting on two
+// cores, not within 5 s). Waiting costs nothing when DNS is already live.
+var nmSettleWait = 20 * time.Second
 
 // nmSettled waits, after a plan that ran `nmcli device reapply`, until
 // resolv.conf lists the resolvers the plan set; it reports whether it did
